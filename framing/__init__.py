@@ -1,0 +1,56 @@
+"""framing: tone and framing-cue analysis of news, with sentence-level evidence.
+
+>>> import framing
+>>> an = framing.Analyzer()                    # offline default models
+>>> r = an.score("Both sides hailed the win-win deal.")
+>>> r.tone_label, r.present_cues()
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .analyzer import Analyzer
+from .catalogue import Catalogue, Cue, builtin_catalogue_path, load_catalogue
+from .corpus import example_corpus_path, read_corpus, score_corpus
+from .cues import CueDetector
+from .encoder import Encoder
+from .errors import (
+    CatalogueError,
+    ColumnError,
+    FramingError,
+    InputFormatError,
+    ModelLoadError,
+    ModelNotFoundError,
+)
+from .results import ArticleResult, CueResult, Evidence, SentenceResult, results_to_frame
+from .text import prepare
+from .tone import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
+
+__all__ = [
+    "__version__",
+    "Analyzer",
+    "ArticleResult",
+    "Catalogue",
+    "CatalogueError",
+    "ColumnError",
+    "Cue",
+    "CueDetector",
+    "CueResult",
+    "Encoder",
+    "Evidence",
+    "FramingError",
+    "InputFormatError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "SentenceResult",
+    "SimilarityToneBaseline",
+    "ToneScorer",
+    "VaderToneBaseline",
+    "builtin_catalogue_path",
+    "example_corpus_path",
+    "load_catalogue",
+    "prepare",
+    "read_corpus",
+    "results_to_frame",
+    "score_corpus",
+]

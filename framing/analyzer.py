@@ -1,0 +1,247 @@
+"""The :class:`Analyzer`: one object that scores articles for tone and framing cues.
+
+The data path: text -> :func:`framing.text.prepare` (normalise, segment, split long
+sentences) -> one encoder pass over every distinct sentence of the call -> tone
+scorer and cue detector read the same embeddings -> per-article aggregation with
+sentence-level evidence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .catalogue import Catalogue
+from .cues import CueDetector
+from .encoder import Encoder
+from .results import ArticleResult, CueResult, Evidence, SentenceResult, Span, ToneEvidence
+from .text import PreparedText, detect_language, prepare
+from .tone import ToneScorer, aggregate_tone, make_tone_scorer, tone_label
+
+__all__ = ["Analyzer"]
+
+
+class Analyzer:
+    """Score news articles on tone and framing cues, offline by default.
+
+    Parameters
+    ----------
+    model:
+        Encoder: ``None`` for the bundled all-MiniLM-L6-v2, a local directory, or a hub
+        id with ``allow_network=True``.
+    tone:
+        ``"similarity"`` (zero-shot baseline, default), ``"vader"`` (lexicon baseline),
+        or any object implementing :class:`~framing.tone.ToneScorer`.
+    catalogue:
+        Cue catalogue: ``None`` for the built-in one, a YAML path, or a
+        :class:`~framing.catalogue.Catalogue`.
+    batch_size:
+        Sentences per encoder forward pass.
+    max_chars:
+        Cleaned characters scored per article; text beyond is not scored and the
+        result is flagged ``truncated``. ``None`` for no limit.
+    evidence_k:
+        Evidence sentences kept per cue and per tone direction.
+    encoder, cue_detector:
+        Ready-made components to share between analyzers (they win over ``model`` and
+        ``catalogue``).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        tone: str | ToneScorer = "similarity",
+        catalogue: str | os.PathLike | Catalogue | None = None,
+        allow_network: bool = False,
+        batch_size: int = 64,
+        max_chars: int | None = 100_000,
+        evidence_k: int = 3,
+        language_check: bool = True,
+        device: str = "cpu",
+        encoder: Encoder | None = None,
+        cue_detector: CueDetector | None = None,
+    ) -> None:
+        self.encoder = encoder or Encoder(model, allow_network=allow_network,
+                                          batch_size=batch_size, device=device)
+        self.cue_detector = cue_detector or CueDetector(catalogue, self.encoder)
+        self.tone_scorer = make_tone_scorer(tone, self.encoder)
+        self.batch_size = int(batch_size)
+        self.max_chars = max_chars
+        self.evidence_k = int(evidence_k)
+        self.language_check = language_check
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.cue_detector.catalogue
+
+    def config(self) -> dict[str, Any]:
+        """What this analyzer is made of, for manifests and reports."""
+        from ._version import __version__
+
+        cat = self.catalogue
+        return {
+            "framing_version": __version__,
+            "encoder": self.encoder.model_name,
+            "encoder_location": self.encoder.location,
+            "max_length": self.encoder.max_length,
+            "tone_scorer": self.tone_scorer.name,
+            "cue_detector": self.cue_detector.name,
+            "catalogue": cat.name,
+            "catalogue_version": cat.version,
+            "catalogue_sha256": cat.sha256,
+            "max_chars": self.max_chars,
+        }
+
+    # -- public API ------------------------------------------------------------------
+    def prepare(self, text: str) -> PreparedText:
+        """Normalise and segment ``text`` with this analyzer's limits (no scoring)."""
+        return prepare(text, max_chars=self.max_chars, max_tokens=self.encoder.content_tokens,
+                       token_offsets=self.encoder.token_offsets)
+
+    def score(self, text: str, target: str | None = None, *, id: Any = None) -> ArticleResult:
+        """Score one article.
+
+        With ``target``, tone is measured over the sentences that mention it (whole
+        word, case-insensitive); if none does, tone is None and the result is flagged
+        ``no_target_mention``. Cues always cover the whole article.
+
+        Raises :class:`TypeError` if ``text`` is not a string.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        return self.score_many([text], targets=[target], ids=[id], errors="raise")[0]
+
+    def score_many(
+        self,
+        texts: Iterable[Any],
+        batch_size: int | None = None,
+        *,
+        targets: Sequence[str | None] | None = None,
+        ids: Sequence[Any] | None = None,
+        errors: str = "flag",
+    ) -> list[ArticleResult]:
+        """Score many articles; returns one result per input, in input order.
+
+        All sentences of the call are encoded together (each distinct sentence once),
+        so larger calls batch better. With ``errors="flag"`` (default) an input that
+        is not a string gives a result with ``error`` set instead of an exception;
+        ``errors="raise"`` raises :class:`TypeError`.
+        """
+        if errors not in ("flag", "raise"):
+            raise ValueError("errors must be 'flag' or 'raise'")
+        texts = list(texts)
+        n = len(texts)
+        targets = list(targets) if targets is not None else [None] * n
+        ids = list(ids) if ids is not None else [None] * n
+        if len(targets) != n or len(ids) != n:
+            raise ValueError("targets and ids must have one entry per text")
+        results: list[ArticleResult | None] = [None] * n
+        prepared: dict[int, PreparedText] = {}
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                what = "missing text (None)" if text is None else \
+                    f"text must be str, not {type(text).__name__}"
+                if errors == "raise":
+                    raise TypeError(what)
+                results[i] = self._failed(what, ids[i], targets[i])
+                continue
+            try:
+                prepared[i] = self.prepare(text)
+            except Exception as exc:  # never lose a row to an unexpected text
+                if errors == "raise":
+                    raise
+                results[i] = self._failed(f"{type(exc).__name__}: {exc}", ids[i], targets[i])
+
+        order = list(prepared)
+        cleans = [s.clean for i in order for s in prepared[i].sentences]
+        need_emb = self.cue_detector.use_similarity or self.tone_scorer.uses_embeddings
+        emb = self.encoder.encode(cleans, batch_size or self.batch_size) if need_emb and cleans \
+            else None
+        cue_probs, matches = self.cue_detector.predict(cleans, emb)
+        tones = np.asarray(self.tone_scorer.sentence_tone(
+            cleans, emb if self.tone_scorer.uses_embeddings else None), dtype=float)
+        tones = np.clip(np.nan_to_num(tones), -1.0, 1.0)
+
+        pos = 0
+        for i in order:
+            k = len(prepared[i].sentences)
+            results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
+                                        tones[pos:pos + k], targets[i], ids[i])
+            pos += k
+        return results  # type: ignore[return-value]
+
+    # -- assembly --------------------------------------------------------------------
+    def _empty_cues(self) -> dict[str, CueResult]:
+        return {c.id: CueResult(c.id, c.name, 0.0, False) for c in self.catalogue.cues}
+
+    def _failed(self, error: str, id: Any, target: str | None) -> ArticleResult:
+        return ArticleResult(None, None, self._empty_cues(), [], tone_scorer=self.tone_scorer.name,
+                             target=target, flags=["error"], error=error, id=id)
+
+    def _assemble(self, prep: PreparedText, probs: np.ndarray, matches, tones: np.ndarray,
+                  target: str | None, id: Any) -> ArticleResult:
+        flags: list[str] = []
+        sents = prep.sentences
+        if not sents:
+            flags.append("empty")
+        if prep.is_html:
+            flags.append("html")
+        if prep.truncated_at is not None:
+            flags.append("truncated")
+        language = None
+        if self.language_check and sents:
+            language, _ = detect_language(prep.clean)
+            if language not in ("en", "und"):
+                flags.append("non_english")
+
+        cues = self.catalogue.cues
+        sentence_results = [
+            SentenceResult(s.index, s.start, s.end, s.text, float(tones[j]),
+                           {c.id: float(probs[j, ci]) for ci, c in enumerate(cues)}, s.part)
+            for j, s in enumerate(sents)
+        ]
+
+        cue_results: dict[str, CueResult] = {}
+        for ci, cue in enumerate(cues):
+            col = probs[:, ci] if len(sents) else np.zeros(0)
+            p = float(col.max()) if col.size else 0.0
+            evidence = []
+            for j in np.argsort(-col, kind="stable")[: self.evidence_k] if col.size else []:
+                if col[j] < cue.threshold:
+                    break
+                s = sents[j]
+                spans = []
+                for m in matches[j]:
+                    if m.cue == cue.id:
+                        a, b = prep.to_original(s.clean_start + m.start, s.clean_start + m.end)
+                        spans.append(Span(a, b, prep.original[a:b], m.pattern))
+                evidence.append(Evidence(s.index, s.start, s.end, s.text, float(col[j]), spans))
+            cue_results[cue.id] = CueResult(cue.id, cue.name, p, p >= cue.threshold, evidence)
+
+        tone_idx = np.arange(len(sents))
+        if target is not None:
+            rx = re.compile(r"(?<!\w)" + re.escape(target.strip()) + r"(?!\w)", re.IGNORECASE)
+            tone_idx = np.array([j for j, s in enumerate(sents) if rx.search(s.clean)], dtype=int)
+            if sents and tone_idx.size == 0:
+                flags.append("no_target_mention")
+        band = self.tone_scorer.neutral_band
+        tone = aggregate_tone(tones[tone_idx]) if tone_idx.size else None
+        sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
+        order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
+        most_prom = [self._tone_ev(sents[j], tones[j]) for j in order_desc
+                     if tones[j] > band][: self.evidence_k]
+        most_crit = [self._tone_ev(sents[j], tones[j]) for j in list(order_desc)[::-1]
+                     if tones[j] < -band][: self.evidence_k]
+        return ArticleResult(
+            tone, tone_label(tone, band), cue_results, sentence_results, most_prom, most_crit,
+            tone_scorer=self.tone_scorer.name, target=target, language=language, flags=flags,
+            id=id,
+        )
+
+    @staticmethod
+    def _tone_ev(s, value: float) -> ToneEvidence:
+        return ToneEvidence(s.index, s.start, s.end, s.text, float(value))

