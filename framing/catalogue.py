@@ -114,7 +114,8 @@ def _parse(data: Any, source: str, sha: str, *, min_exemplars: int) -> Catalogue
         cue_id = raw.get("id")
         if not isinstance(cue_id, str) or not _ID.match(cue_id):
             raise _err(source, f"cues[{i}] field 'id'",
-                       "must be lower-case letters, digits and underscores, starting with a letter")
+                       f"{cue_id!r} is not valid: use lower-case letters, digits and underscores, "
+                       "starting with a letter")
         where = f"cue {cue_id!r}"
         if cue_id in seen:
             raise _err(source, where, "duplicate id")

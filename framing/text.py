@@ -140,28 +140,25 @@ class _HTMLPieces(HTMLParser):
             p = self._pos()
             self.pieces.append((data, p, -1))
 
-    def _ref(self, raw: str, value: str) -> None:
+    def _ref(self, raw: str) -> None:
+        import html
+
         if self.skip_depth:
             return
         p = self._pos()
         end = p + len(raw)
         if self.source.startswith(raw + ";", p):
             end += 1
+        written = self.source[p:end]
+        value = html.unescape(written)
+        # an unknown reference stays as written, semicolon included
         self.pieces.append((value, p, end))
 
     def handle_entityref(self, name):
-        import html
-
-        raw = "&" + name
-        value = html.unescape(raw + ";")
-        self._ref(raw, value if value != raw + ";" else raw)
+        self._ref("&" + name)
 
     def handle_charref(self, name):
-        import html
-
-        raw = "&#" + name
-        value = html.unescape(raw + ";")
-        self._ref(raw, value if value != raw + ";" else raw)
+        self._ref("&#" + name)
 
 
 def _html_pieces(text: str) -> list[tuple[str, int, int]]:
@@ -253,10 +250,10 @@ def _emit_char(ch, s, e, out, starts, ends, add_space, flush_space) -> None:
             if c not in _DROP and unicodedata.category(c) not in ("Cc", "Cs", "Cf")
         )
         folded = _FOLD.get(folded, folded)
-        if not folded:
-            return
-        if folded.isspace():
+        if folded[:1].isspace():  # e.g. a spacing accent: NFKC gives space + combining mark
             add_space(" ", s, e)
+            folded = folded.lstrip()
+        if not folded:
             return
     flush_space()
     out.append(folded)
@@ -273,14 +270,20 @@ def segment(clean: str) -> list[tuple[int, int]]:
     if not clean.strip():
         return []
     firsts: list[int] = []
-    try:
-        for paragraph in _syntok.analyze(clean):
-            for sentence in paragraph:
-                for token in sentence:
-                    firsts.append(token.offset)
-                    break
-    except Exception:  # a segmenter failure must not lose the text: one span
-        firsts = []
+    # Paragraphs are segmented one at a time: syntok's cost grows with the offset of a
+    # paragraph within the text it is given, which is quadratic on long documents.
+    base = 0
+    for para in clean.split("\n\n"):
+        firsts.append(base)
+        try:
+            for paragraph in _syntok.analyze(para):
+                for sentence in paragraph:
+                    for token in sentence:
+                        firsts.append(base + token.offset)
+                        break
+        except Exception:  # a segmenter failure must not lose text: the paragraph is one span
+            pass
+        base += len(para) + 2
     # Token offsets should be increasing; guard against anything else.
     starts = sorted({o for o in firsts if 0 <= o < len(clean)})
     if not starts or starts[0] != 0:
@@ -359,7 +362,7 @@ def prepare(
     clean, starts, ends, is_html = normalise(text, html=html)
     truncated_at = None
     if max_chars is not None and len(clean) > max_chars:
-        truncated_at = starts[max_chars]
+        truncated_at = ends[max_chars - 1] if max_chars > 0 else 0
         clean, starts, ends = clean[:max_chars], starts[:max_chars], ends[:max_chars]
     spans = segment(clean)
     if max_tokens:
