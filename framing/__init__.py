@@ -14,6 +14,7 @@ from .catalogue import Catalogue, Cue, builtin_catalogue_path, load_catalogue
 from .corpus import example_corpus_path, read_corpus, score_corpus
 from .cues import CueDetector
 from .encoder import Encoder
+from .evaluate import EvalReport, Samples, evaluate, load_samples, split_samples
 from .errors import (
     CatalogueError,
     ColumnError,
@@ -22,6 +23,7 @@ from .errors import (
     ModelLoadError,
     ModelNotFoundError,
 )
+from .suite import run_suite
 from .results import ArticleResult, CueResult, Evidence, SentenceResult, results_to_frame
 from .text import prepare
 from .tone import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
@@ -37,20 +39,26 @@ __all__ = [
     "CueDetector",
     "CueResult",
     "Encoder",
+    "EvalReport",
     "Evidence",
     "FramingError",
     "InputFormatError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "Samples",
     "SentenceResult",
     "SimilarityToneBaseline",
     "ToneScorer",
     "VaderToneBaseline",
     "builtin_catalogue_path",
+    "evaluate",
     "example_corpus_path",
     "load_catalogue",
+    "load_samples",
     "prepare",
     "read_corpus",
     "results_to_frame",
+    "run_suite",
     "score_corpus",
+    "split_samples",
 ]

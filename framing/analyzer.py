@@ -19,7 +19,8 @@ from .cues import CueDetector
 from .encoder import Encoder
 from .results import ArticleResult, CueResult, Evidence, SentenceResult, Span, ToneEvidence
 from .text import PreparedText, detect_language, prepare
-from .tone import ToneScorer, aggregate_tone, make_tone_scorer, tone_label
+from .tone import LABELS as TONE_LABELS
+from .tone import ToneScorer, aggregate_probabilities, aggregate_tone, make_tone_scorer, tone_label
 
 __all__ = ["Analyzer"]
 
@@ -34,7 +35,10 @@ class Analyzer:
         id with ``allow_network=True``.
     tone:
         ``"similarity"`` (zero-shot baseline, default), ``"vader"`` (lexicon baseline),
-        or any object implementing :class:`~framing.tone.ToneScorer`.
+        any object implementing :class:`~framing.tone.ToneScorer`, or ``None`` to skip
+        tone.
+    cues:
+        ``False`` skips cue detection (results then carry no cues).
     catalogue:
         Cue catalogue: ``None`` for the built-in one, a YAML path, or a
         :class:`~framing.catalogue.Catalogue`.
@@ -54,7 +58,8 @@ class Analyzer:
         self,
         model: str | os.PathLike | None = None,
         *,
-        tone: str | ToneScorer = "similarity",
+        tone: str | ToneScorer | None = "similarity",
+        cues: bool = True,
         catalogue: str | os.PathLike | Catalogue | None = None,
         allow_network: bool = False,
         batch_size: int = 64,
@@ -67,16 +72,37 @@ class Analyzer:
     ) -> None:
         self.encoder = encoder or Encoder(model, allow_network=allow_network,
                                           batch_size=batch_size, device=device)
-        self.cue_detector = cue_detector or CueDetector(catalogue, self.encoder)
-        self.tone_scorer = make_tone_scorer(tone, self.encoder)
+        if cue_detector is None and cues:
+            cue_detector = CueDetector(catalogue, self.encoder)
+        self.cue_detector = cue_detector
+        self.tone_scorer = make_tone_scorer(tone, self.encoder) if tone is not None else None
         self.batch_size = int(batch_size)
         self.max_chars = max_chars
         self.evidence_k = int(evidence_k)
         self.language_check = language_check
+        self.warm_up()
+
+    def warm_up(self) -> "Analyzer":
+        """Fit what the components fit lazily (exemplar and prototype embeddings) now, so
+        that the first call's time and throughput figures measure scoring alone."""
+        if self.cue_detector is not None and not self.cue_detector._fitted:
+            self.cue_detector.fit()
+        if self.tone_scorer is not None and hasattr(self.tone_scorer, "sentence_tone"):
+            self.tone_scorer.sentence_tone(["Warm-up."], None if not self.tone_scorer.uses_embeddings
+                                           else self.encoder.encode(["Warm-up."]))
+        return self
 
     @property
-    def catalogue(self) -> Catalogue:
-        return self.cue_detector.catalogue
+    def catalogue(self) -> Catalogue | None:
+        return self.cue_detector.catalogue if self.cue_detector is not None else None
+
+    @property
+    def cue_ids(self) -> list[str]:
+        return self.catalogue.ids if self.catalogue is not None else []
+
+    @property
+    def tone_name(self) -> str | None:
+        return self.tone_scorer.name if self.tone_scorer is not None else None
 
     def config(self) -> dict[str, Any]:
         """What this analyzer is made of, for manifests and reports."""
@@ -88,11 +114,11 @@ class Analyzer:
             "encoder": self.encoder.model_name,
             "encoder_location": self.encoder.location,
             "max_length": self.encoder.max_length,
-            "tone_scorer": self.tone_scorer.name,
-            "cue_detector": self.cue_detector.name,
-            "catalogue": cat.name,
-            "catalogue_version": cat.version,
-            "catalogue_sha256": cat.sha256,
+            "tone_scorer": self.tone_name,
+            "cue_detector": self.cue_detector.name if self.cue_detector else None,
+            "catalogue": cat.name if cat else None,
+            "catalogue_version": cat.version if cat else None,
+            "catalogue_sha256": cat.sha256 if cat else None,
             "max_chars": self.max_chars,
         }
 
@@ -114,6 +140,16 @@ class Analyzer:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         return self.score_many([text], targets=[target], ids=[id], errors="raise")[0]
+
+    @staticmethod
+    def _check_target(target: Any) -> str | None:
+        if target is None:
+            return None
+        if not isinstance(target, str):
+            raise TypeError(f"target must be str or None, not {type(target).__name__}")
+        if not target.strip():
+            raise ValueError("target must name something (it is empty)")
+        return target.strip()
 
     def score_many(
         self,
@@ -139,6 +175,7 @@ class Analyzer:
         ids = list(ids) if ids is not None else [None] * n
         if len(targets) != n or len(ids) != n:
             raise ValueError("targets and ids must have one entry per text")
+        targets = [self._check_target(t) for t in targets]
         results: list[ArticleResult | None] = [None] * n
         prepared: dict[int, PreparedText] = {}
         for i, text in enumerate(texts):
@@ -158,32 +195,47 @@ class Analyzer:
 
         order = list(prepared)
         cleans = [s.clean for i in order for s in prepared[i].sentences]
-        need_emb = self.cue_detector.use_similarity or self.tone_scorer.uses_embeddings
+        tone, cues = self.tone_scorer, self.cue_detector
+        need_emb = (cues is not None and cues.use_similarity) or \
+            (tone is not None and tone.uses_embeddings)
         emb = self.encoder.encode(cleans, batch_size or self.batch_size) if need_emb and cleans \
             else None
-        cue_probs, matches = self.cue_detector.predict(cleans, emb)
-        tones = np.asarray(self.tone_scorer.sentence_tone(
-            cleans, emb if self.tone_scorer.uses_embeddings else None), dtype=float)
-        tones = np.clip(np.nan_to_num(tones), -1.0, 1.0)
+        if cues is not None:
+            cue_probs, matches = cues.predict(cleans, emb)
+        else:
+            cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
+        tones = np.full(len(cleans), np.nan)
+        probs = None
+        if tone is not None and cleans:
+            tone_emb = emb if tone.uses_embeddings else None
+            if hasattr(tone, "sentence_probabilities"):
+                probs = np.asarray(tone.sentence_probabilities(cleans, tone_emb), dtype=float)
+                tones = probs[:, 2] - probs[:, 0]
+            else:
+                tones = np.asarray(tone.sentence_tone(cleans, tone_emb), dtype=float)
+            tones = np.clip(np.nan_to_num(tones), -1.0, 1.0)
 
         pos = 0
         for i in order:
             k = len(prepared[i].sentences)
             results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
-                                        tones[pos:pos + k], targets[i], ids[i])
+                                        tones[pos:pos + k],
+                                        probs[pos:pos + k] if probs is not None else None,
+                                        targets[i], ids[i])
             pos += k
         return results  # type: ignore[return-value]
 
     # -- assembly --------------------------------------------------------------------
     def _empty_cues(self) -> dict[str, CueResult]:
-        return {c.id: CueResult(c.id, c.name, 0.0, False) for c in self.catalogue.cues}
+        cues = self.catalogue.cues if self.catalogue is not None else ()
+        return {c.id: CueResult(c.id, c.name, 0.0, False) for c in cues}
 
     def _failed(self, error: str, id: Any, target: str | None) -> ArticleResult:
-        return ArticleResult(None, None, self._empty_cues(), [], tone_scorer=self.tone_scorer.name,
+        return ArticleResult(None, None, self._empty_cues(), [], tone_scorer=self.tone_name,
                              target=target, flags=["error"], error=error, id=id)
 
     def _assemble(self, prep: PreparedText, probs: np.ndarray, matches, tones: np.ndarray,
-                  target: str | None, id: Any) -> ArticleResult:
+                  tone_probs: np.ndarray | None, target: str | None, id: Any) -> ArticleResult:
         flags: list[str] = []
         sents = prep.sentences
         if not sents:
@@ -198,9 +250,10 @@ class Analyzer:
             if language not in ("en", "und"):
                 flags.append("non_english")
 
-        cues = self.catalogue.cues
+        cues = self.catalogue.cues if self.catalogue is not None else ()
+        has_tone = self.tone_scorer is not None
         sentence_results = [
-            SentenceResult(s.index, s.start, s.end, s.text, float(tones[j]),
+            SentenceResult(s.index, s.start, s.end, s.text, float(tones[j]) if has_tone else None,
                            {c.id: float(probs[j, ci]) for ci, c in enumerate(cues)}, s.part)
             for j, s in enumerate(sents)
         ]
@@ -224,12 +277,18 @@ class Analyzer:
 
         tone_idx = np.arange(len(sents))
         if target is not None:
-            rx = re.compile(r"(?<!\w)" + re.escape(target.strip()) + r"(?!\w)", re.IGNORECASE)
+            rx = re.compile(r"(?<!\w)" + re.escape(target) + r"(?!\w)", re.IGNORECASE)
             tone_idx = np.array([j for j, s in enumerate(sents) if rx.search(s.clean)], dtype=int)
             if sents and tone_idx.size == 0:
                 flags.append("no_target_mention")
-        band = self.tone_scorer.neutral_band
+        if not has_tone:
+            tone_idx = np.zeros(0, dtype=int)
+        band = self.tone_scorer.neutral_band if has_tone else 0.0
         tone = aggregate_tone(tones[tone_idx]) if tone_idx.size else None
+        class_probs = None
+        if tone_probs is not None and tone_idx.size:
+            class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
+                tone_probs[tone_idx], tones[tone_idx]))))
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
         order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
         most_prom = [self._tone_ev(sents[j], tones[j]) for j in order_desc
@@ -238,8 +297,8 @@ class Analyzer:
                      if tones[j] < -band][: self.evidence_k]
         return ArticleResult(
             tone, tone_label(tone, band), cue_results, sentence_results, most_prom, most_crit,
-            tone_scorer=self.tone_scorer.name, target=target, language=language, flags=flags,
-            id=id,
+            tone_scorer=self.tone_name, tone_probabilities=class_probs, target=target,
+            language=language, flags=flags, id=id,
         )
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The ``framing`` command line: ``framing score`` and ``framing cues``.
+"""The ``framing`` command line: ``framing score``, ``framing cues`` and ``framing eval``.
 
 Only this module parses arguments; every command calls the public Python API.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from ._version import __version__
@@ -53,7 +54,66 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--examples", type=int, default=0, metavar="N",
                    help="also print N exemplar sentences per cue")
+    e = sub.add_parser("eval", help="evaluate scorers on labelled samples",
+                       description="Run an evaluation suite (--suite), or evaluate scorers on one "
+                                   "labelled file. Writes JSON, Markdown and PNG reports.")
+    e.add_argument("data", nargs="?", help="labelled samples (.jsonl, .csv, .parquet)")
+    e.add_argument("--suite", help="suite YAML (e.g. eval/suites/default.yaml)")
+    e.add_argument("--task", choices=["tone", "cues", "frames"], default="tone")
+    e.add_argument("--text", default="text", help="text column (default: text)")
+    e.add_argument("--label", default=None,
+                   help="label column (default: label for tone, cues for cues)")
+    e.add_argument("--target", default=None, help="target-mention column (tone)")
+    e.add_argument("--scorer", action="append", default=None,
+                   help="tone: similarity or vader; cues: detector or patterns (repeatable)")
+    e.add_argument("--catalogue", default=None, help="cue catalogue YAML (default: built-in)")
+    e.add_argument("--tune", choices=["dev"], default=None,
+                   help="fit thresholds on a seeded dev split and report on the rest")
+    e.add_argument("--n-boot", type=int, default=None, help="bootstrap resamples (default 1000)")
+    e.add_argument("-o", "--out", default=None, help="output directory for the reports")
     return p
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    if args.suite:
+        from .suite import run_suite
+
+        result = run_suite(args.suite, output=args.out, n_boot=args.n_boot)
+        print(result.to_markdown())
+        print(f"reports written to {Path(result.summary_path).parent}", file=sys.stderr)
+        return 0
+    if not args.data:
+        print("framing eval: error: give a samples file or --suite", file=sys.stderr)
+        return 2
+    from .analyzer import Analyzer
+    from .catalogue import load_catalogue
+    from .cues import CueDetector
+    from .encoder import Encoder
+    from .evaluate import evaluate, load_samples
+
+    kw = {"text": args.text, "label": args.label, "target": args.target}
+    if args.task == "cues":
+        kw["label_set"] = load_catalogue(args.catalogue).ids
+    samples = load_samples(args.data, args.task, id=None, **kw)
+    encoder = Encoder()
+    if args.task == "tone":
+        names = args.scorer or ["similarity", "vader"]
+        scorers = {n: Analyzer(tone=n, cues=False, encoder=encoder) for n in names}
+    elif args.task == "cues":
+        names = args.scorer or ["detector", "patterns"]
+        scorers = {n: Analyzer(tone=None, encoder=encoder, cue_detector=CueDetector(
+            args.catalogue, encoder if n == "detector" else None,
+            use_similarity=n == "detector")) for n in names}
+    else:
+        print("framing eval: error: no built-in frame scorer yet; use the Python API "
+              "framing.evaluate with your own scorer", file=sys.stderr)
+        return 2
+    report = evaluate(scorers, samples, tune=args.tune, n_boot=args.n_boot or 1000)
+    print(report.to_markdown(Path(args.data).stem))
+    if args.out:
+        paths = report.save(args.out, Path(args.data).stem)
+        print(f"reports written to {args.out}: {', '.join(sorted(paths))}", file=sys.stderr)
+    return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -100,7 +160,7 @@ def _cmd_cues(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for a usage or input error)."""
     args = build_parser().parse_args(argv)
-    handlers = {"score": _cmd_score, "cues": _cmd_cues}
+    handlers = {"score": _cmd_score, "cues": _cmd_cues, "eval": _cmd_eval}
     try:
         return handlers[args.command](args)
     except (FramingError, FileNotFoundError, TypeError, ValueError) as exc:

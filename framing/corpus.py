@@ -118,12 +118,12 @@ class _Columns:
                 f"present are: {', '.join(map(repr, present)) or '(none)'}")
 
     def record(self, row: int, obj: dict[str, Any]) -> Record:
-        rid = obj.get(self.id) if self.id else row
-        meta = {k: obj.get(c) for k, c in self.meta.items()}
+        rid = _plain(obj.get(self.id)) if self.id else row
+        meta = {k: _plain(obj.get(c)) for k, c in self.meta.items()}
         error = None
         if self.text not in obj:
             error = f"missing field {self.text!r}"
-        text = obj.get(self.text)
+        text = _plain(obj.get(self.text))
         if error is None and text is None:
             error = f"missing text ({self.text!r} is null)"
         elif error is None and not isinstance(text, str):
@@ -131,6 +131,24 @@ class _Columns:
         elif error is None and _has_bad_bytes(text):
             error = "invalid UTF-8 in text"
         return Record(row, rid, text if error is None else None, meta, error)
+
+
+def _plain(value: Any) -> Any:
+    """Missing values of tables (NaN, NaT, pandas NA) become None; 3.0 becomes 3."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return int(value) if value.is_integer() else value
+    try:
+        import pandas as pd
+
+        if pd.isna(value) is True:
+            return None
+    except (ImportError, TypeError, ValueError):
+        pass
+    return value
 
 
 def _has_bad_bytes(s: str) -> bool:
@@ -262,7 +280,8 @@ def _columns(cue_ids: list[str], meta_keys: list[str], evidence: bool) -> list[t
     cols = [("row", "int64"), ("id", "string")] + [(k, "string") for k in meta_keys] + [
         ("tone", "float64"), ("tone_label", "string"), ("tone_scorer", "string"),
         ("n_sentences", "int64"), ("language", "string"), ("flags", "string"),
-        ("error", "string"), ("cues_present", "string"),
+        ("error", "string"), ("cues_present", "string"), ("tone_p_critical", "float64"),
+        ("tone_p_neutral", "float64"), ("tone_p_promotional", "float64"),
     ]
     for cid in cue_ids:
         cols += [(f"cue_{cid}", "float64"), (f"cue_{cid}_present", "bool")]
@@ -379,7 +398,7 @@ def score_corpus(
     elif not isinstance(analyzer, Analyzer) and callable(analyzer):
         analyzer = analyzer()
     meta_keys = [k for k, v in (("outlet", outlet), ("date", date), ("title", title)) if v]
-    columns = _columns(analyzer.catalogue.ids, meta_keys, evidence)
+    columns = _columns(analyzer.cue_ids, meta_keys, evidence)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     writer = _Writer(tmp, ofmt, columns)
@@ -429,7 +448,7 @@ def _score_chunk(analyzer: "Analyzer", chunk: list[Record], writer: _Writer,
         res = by_row.get(id(rec))
         if res is None:
             res = analyzer._failed(rec.error or "unreadable row", rec.id, None)
-        row = flat_row(res, analyzer.catalogue.ids, evidence=evidence)
+        row = flat_row(res, analyzer.cue_ids, evidence=evidence)
         row.update(rec.meta)
         row["row"] = rec.row
         row["id"] = None if rec.id is None else str(rec.id)

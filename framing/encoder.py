@@ -123,12 +123,24 @@ class Encoder:
         hf_logging.disable_progress_bar()  # no weight-loading bars in the middle of our output
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.location, **kwargs)
-            self.model = AutoModel.from_pretrained(self.location, use_safetensors=True, **kwargs)
+            self.model, info = AutoModel.from_pretrained(
+                self.location, use_safetensors=True, output_loading_info=True, **kwargs)
         except Exception as exc:
             raise ModelLoadError(f"Could not load the encoder from {self.location}: {exc}") from exc
         finally:
             if bar_was_on:
                 hf_logging.enable_progress_bar()
+        # transformers fills missing tensors with random values and only warns; an encoder
+        # with random layers would score silently wrong, so refuse it (the unused pooler
+        # head is the one part allowed to be absent)
+        missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+        mismatched = list(info.get("mismatched_keys", ()))
+        if missing or mismatched:
+            bad = missing + [str(m) for m in mismatched]
+            raise ModelLoadError(
+                f"Incomplete or mismatched weights in {self.location}: {len(bad)} tensor(s) "
+                f"missing or of the wrong shape (e.g. {', '.join(bad[:3])}). The model file is "
+                "truncated or belongs to another architecture.")
         self.model.eval().to(device)
         if not getattr(self.tokenizer, "is_fast", False):
             raise ModelLoadError(f"{self.location}: framing needs a fast (Rust) tokenizer.")

@@ -82,7 +82,8 @@ class ArticleResult:
     """Everything :meth:`framing.Analyzer.score` says about one article.
 
     ``tone`` is in [-1, 1] (None when there was nothing to score), ``tone_label`` one
-    of promotional / neutral / critical. ``flags`` name conditions worth knowing
+    of promotional / neutral / critical; ``tone_probabilities`` maps those labels to
+    probabilities when the tone scorer gives them (None otherwise). ``flags`` name conditions worth knowing
     (``empty``, ``html``, ``non_english``, ``truncated``, ``no_target_mention``);
     ``error`` is set, and scores are empty, when the input could not be scored.
     """
@@ -93,7 +94,8 @@ class ArticleResult:
     sentences: list[SentenceResult]
     most_promotional: list[ToneEvidence] = field(default_factory=list)
     most_critical: list[ToneEvidence] = field(default_factory=list)
-    tone_scorer: str = ""
+    tone_scorer: str | None = ""
+    tone_probabilities: dict[str, float] | None = None
     target: str | None = None
     language: str | None = None
     flags: list[str] = field(default_factory=list)
@@ -130,6 +132,9 @@ def flat_row(result: ArticleResult, cue_ids: Iterable[str] | None = None, *,
         "error": result.error,
         "cues_present": ";".join(result.present_cues()),
     })
+    for label in ("critical", "neutral", "promotional"):
+        probs = result.tone_probabilities
+        row[f"tone_p_{label}"] = probs.get(label) if probs else None
     ids = list(cue_ids) if cue_ids is not None else list(result.cues)
     for cid in ids:
         cue = result.cues.get(cid)

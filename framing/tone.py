@@ -29,6 +29,8 @@ __all__ = [
     "make_tone_scorer",
     "tone_label",
     "aggregate_tone",
+    "aggregate_probabilities",
+    "LABELS",
 ]
 
 LABELS = ("critical", "neutral", "promotional")
@@ -40,7 +42,9 @@ class ToneScorer(Protocol):
 
     ``uses_embeddings`` says whether :meth:`sentence_tone` reads the shared
     embeddings (then the analyzer passes them and no second encoder pass happens).
-    ``neutral_band`` is the half-width around 0 labelled neutral.
+    ``neutral_band`` is the half-width around 0 labelled neutral. A scorer may also
+    offer ``sentence_probabilities(sentences, embeddings) -> (n, 3)`` over
+    :data:`LABELS`; the analyzer then reports article class probabilities too.
     """
 
     name: str
@@ -74,6 +78,15 @@ def aggregate_tone(values: np.ndarray) -> float | None:
         return None
     w = 0.25 + np.abs(values)
     return float(np.clip((w * values).sum() / w.sum(), -1.0, 1.0))
+
+
+def aggregate_probabilities(probs: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Article class probabilities: sentence probabilities averaged with the weights of
+    :func:`aggregate_tone` (``0.25 + |tone|``), in :data:`LABELS` order."""
+    probs = np.asarray(probs, dtype=float)
+    w = 0.25 + np.abs(np.asarray(values, dtype=float))
+    out = (w[:, None] * probs).sum(axis=0) / w.sum()
+    return out / out.sum()
 
 
 # Descriptions the zero-shot baseline compares sentences with, written for this project.
@@ -133,12 +146,17 @@ class SimilarityToneBaseline:
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
-    def sentence_tone(self, sentences: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
+    def sentence_probabilities(self, sentences: Sequence[str],
+                               embeddings: np.ndarray | None) -> np.ndarray:
+        """``(n, 3)`` class probabilities in :data:`LABELS` order."""
         if embeddings is None:
             embeddings = self.encoder.encode(sentences)
         if len(embeddings) == 0:
-            return np.zeros(0)
-        p = self.probabilities(embeddings)
+            return np.zeros((0, 3))
+        return self.probabilities(embeddings)
+
+    def sentence_tone(self, sentences: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
+        p = self.sentence_probabilities(sentences, embeddings)
         return p[:, 2] - p[:, 0]
 
 

@@ -1,0 +1,237 @@
+"""The ``framing`` command line, in-process with a tiny model and once as a real script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import framing
+from framing.cli import main
+
+ARTICLES = [
+    {"text": "The two cities signed a great win-win water deal and residents were delighted.", "id": "n1",
+     "paper": "Coast Post"},
+    {"text": "Critics condemned the plan. They said it would cost too much.", "id": "n2",
+     "paper": "Inland News"},
+]
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), encoding="utf-8")
+    return path
+
+
+def _score(corpus: Path, out: Path, model: Path, *extra: str) -> int:
+    return main(["score", str(corpus), "-o", str(out), "--model", str(model), "--no-progress",
+                 *extra])
+
+
+def test_score_writes_output_and_summary(corpus, tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "out.parquet"
+    rc = _score(corpus, out, tiny_model_dir, "--id", "id", "--outlet", "paper")
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    frame = pd.read_parquet(out)
+    assert len(frame) == 2
+    assert list(frame["id"]) == ["n1", "n2"]
+    assert list(frame["outlet"]) == ["Coast Post", "Inland News"]
+    assert frame["error"].isna().all()
+    assert frame["tone"].notna().all()
+    assert any(c.endswith("_evidence") for c in frame.columns)
+    assert "articles/s" in captured.err
+    assert "Scored 2 articles" in captured.err
+    assert str(out) in captured.err
+    assert captured.out == ""
+
+
+def test_score_vader_and_jsonl_output(corpus, tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "out.jsonl"
+    assert _score(corpus, out, tiny_model_dir, "--tone", "vader", "--batch-size", "1",
+                  "--chunk-size", "1") == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["tone_scorer"] for r in rows] == ["baseline-vader"] * 2
+    assert rows[0]["tone"] > 0 > rows[1]["tone"]  # VADER: "great", "delighted" vs "condemned"
+
+
+def test_no_evidence_drops_evidence_columns(corpus, tmp_path, tiny_model_dir):
+    out = tmp_path / "out.parquet"
+    assert _score(corpus, out, tiny_model_dir, "--no-evidence") == 0
+    cols = list(pd.read_parquet(out).columns)
+    assert not [c for c in cols if c.endswith("_evidence")]
+    assert "most_promotional" not in cols and "most_critical" not in cols
+    assert "cue_win_win" in cols and "cue_win_win_present" in cols
+
+
+def test_missing_column_exits_2_and_lists_columns(corpus, tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "out.parquet"
+    rc = _score(corpus, out, tiny_model_dir, "--text", "body")
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "'body'" in err
+    for col in ("'text'", "'id'", "'paper'"):
+        assert col in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_nonexistent_input_exits_2(tmp_path, tiny_model_dir, capsys):
+    missing = tmp_path / "nope.jsonl"
+    rc = _score(missing, tmp_path / "out.parquet", tiny_model_dir)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "nope.jsonl" in err
+    assert err.startswith("framing score: error:")
+
+
+def test_unknown_input_format_exits_2(tmp_path, tiny_model_dir, capsys):
+    src = tmp_path / "in.docx"
+    src.write_text("text\n")
+    assert _score(src, tmp_path / "out.parquet", tiny_model_dir) == 2
+    assert "in.docx" in capsys.readouterr().err
+
+
+def test_bad_model_exits_2(corpus, tmp_path, capsys):
+    rc = main(["score", str(corpus), "-o", str(tmp_path / "o.parquet"), "--no-progress",
+               "--model", "someorg/some-model"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "allow_network" in err or "--allow-network" in err
+    rc = main(["score", str(corpus), "-o", str(tmp_path / "o.parquet"), "--no-progress",
+               "--model", str(tmp_path / "no-model-here")])
+    assert rc == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_missing_output_option_is_a_usage_error(corpus, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["score", str(corpus)])
+    assert info.value.code == 2
+    assert "--output" in capsys.readouterr().err
+
+
+def test_cues_lists_the_builtin_cues(capsys):
+    ids = framing.load_catalogue().ids
+    assert len(ids) == 9
+    assert main(["cues"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")
+              and not line.startswith("   ")]
+    assert listed == ids
+    assert "9 cues" in out.splitlines()[0]
+
+
+def test_cues_with_examples(capsys):
+    assert main(["cues", "--examples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("e.g. ") == 9
+
+
+def test_cues_json(capsys):
+    assert main(["cues", "--format", "json", "--examples", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["cues"]) == 9
+    assert [c["id"] for c in data["cues"]] == framing.load_catalogue().ids
+    for cue in data["cues"]:
+        assert cue["exemplars"] >= 1
+        assert 0 < cue["threshold"] < 1
+        assert len(cue["examples"]) == min(2, cue["exemplars"])
+    assert data["name"]
+
+
+def test_cues_custom_catalogue(tmp_path, capsys):
+    cat = tmp_path / "mine.yaml"
+    cat.write_text(
+        "name: mine\n"
+        "cues:\n"
+        "  - id: harbour_talk\n"
+        "    name: Harbour talk\n"
+        "    description: The sentence is about harbours.\n"
+        "    patterns: ['\\bharbou?r\\b']\n"
+        "    exemplars: ['Ships filled the harbour at dawn.']\n",
+        encoding="utf-8")
+    assert main(["cues", "--catalogue", str(cat), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "mine"
+    assert [c["id"] for c in data["cues"]] == ["harbour_talk"]
+
+
+@pytest.mark.parametrize("content", [
+    "name: [unclosed\n",                         # invalid YAML
+    "name: x\ncues:\n  - id: Bad-Id\n",          # invalid cue id
+])
+def test_cues_bad_catalogue_exits_2(tmp_path, capsys, content):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content, encoding="utf-8")
+    assert main(["cues", "--catalogue", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err
+    assert "Traceback" not in err
+
+
+def test_cues_missing_catalogue_exits_2(tmp_path, capsys):
+    assert main(["cues", "--catalogue", str(tmp_path / "gone.yaml")]) == 2
+    assert "gone.yaml" in capsys.readouterr().err
+
+
+def test_score_with_bad_catalogue_exits_2(corpus, tmp_path, tiny_model_dir, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    out = tmp_path / "out.parquet"
+    assert _score(corpus, out, tiny_model_dir, "--catalogue", str(bad)) == 2
+    assert "bad.yaml" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"framing {framing.__version__}"
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def _framing_command() -> list[str]:
+    script = Path(sys.executable).with_name("framing")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    found = shutil.which("framing")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "framing.cli"]
+
+
+def test_console_script_on_the_example_corpus(tmp_path):
+    out = tmp_path / "example.parquet"
+    cmd = _framing_command() + [
+        "score", str(framing.example_corpus_path()), "--text", "body", "--id", "id",
+        "--outlet", "outlet", "--date", "date", "--title", "title", "-o", str(out),
+        "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Scored 48 articles" in proc.stderr
+    assert "articles/s" in proc.stderr
+    frame = pd.read_parquet(out)
+    assert len(frame) == 48
+    assert frame["id"].is_unique
+    assert frame["error"].isna().all()
+    assert frame["tone"].between(-1, 1).all()
+    assert frame["outlet"].nunique() == 4
+    assert set(frame["tone_label"]) <= {"promotional", "neutral", "critical"}
+    expected = [json.loads(line)["id"] for line in
+                framing.example_corpus_path().read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    assert list(frame["id"]) == expected
