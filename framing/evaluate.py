@@ -422,8 +422,10 @@ class EvalReport:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
 
-    def to_markdown(self, title: str | None = None) -> str:
-        """A Markdown table: one row per scorer, main metric with CI, paired test vs reference."""
+    def to_markdown(self, title: str | None = None, *, mistakes: int = 0) -> str:
+        """A Markdown table: one row per scorer, main metric with CI, paired test vs
+        reference; per-label F1; and, with ``mistakes=N``, each scorer's N most confident
+        mistakes."""
         multi = self.task != "tone"
         head = f"### {title}\n\n" if title else ""
         head += f"{self.task} on `{self.dataset}` (n = {self.n}"
@@ -448,7 +450,21 @@ class EvalReport:
             lines.append("| " + " | ".join(cells) + " |")
         body = "\n".join(lines)
         per = self._per_label_markdown()
-        return head + body + "\n" + per
+        return head + body + "\n" + per + (self._mistakes_markdown(mistakes) if mistakes else "")
+
+    def _mistakes_markdown(self, top: int) -> str:
+        out = []
+        for name, items in self.mistakes.items():
+            out.append(f"\nMost confident mistakes of {name}:\n")
+            for m in items[:top]:
+                text = m["text"].replace("|", "\\|").replace("\n", " ")
+                text = text if len(text) <= 160 else text[:157] + "..."
+                if self.task == "tone":
+                    what = f"true {m['true']}, predicted {m['predicted']} (tone {m['tone']:+.2f})"
+                else:
+                    what = f"{m['error']} `{m['label']}` (p={m['probability']:.2f})"
+                out.append(f"- {what}: {text}")
+        return "\n".join(out) + "\n"
 
     def _per_label_markdown(self) -> str:
         key = "per_label" if self.task != "tone" else "per_class"
@@ -518,7 +534,7 @@ class EvalReport:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = {"json": str(out_dir / f"{name}.json"), "markdown": str(out_dir / f"{name}.md")}
         self.to_json(paths["json"])
-        Path(paths["markdown"]).write_text(self.to_markdown(name), encoding="utf-8")
+        Path(paths["markdown"]).write_text(self.to_markdown(name, mistakes=5), encoding="utf-8")
         for p in self.plot(out_dir, prefix=f"{name}_"):
             paths[Path(p).stem] = p
         return paths
@@ -685,7 +701,8 @@ def _multilabel_mistakes(samples: Samples, Y, probs, pred, top: int) -> list[dic
     rows, cols = np.nonzero(Y != pred)
     conf = np.abs(probs[rows, cols] - 0.5)
     out = []
-    for r, c in list(zip(rows, cols))[:0] or [(rows[i], cols[i]) for i in np.argsort(-conf, kind="stable")[:top]]:
+    for i in np.argsort(-conf, kind="stable")[:top]:
+        r, c = rows[i], cols[i]
         out.append({"id": samples.ids[r], "text": samples.texts[r], "label": samples.label_set[c],
                     "error": "false positive" if pred[r, c] else "false negative",
                     "probability": float(probs[r, c])})
