@@ -8,6 +8,7 @@ sentence-level evidence.
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 from typing import Any, Iterable, Sequence
@@ -24,6 +25,8 @@ from .tone import ToneScorer, aggregate_probabilities, aggregate_tone, make_tone
 
 __all__ = ["Analyzer"]
 
+Target = str | tuple[int, int] | None
+
 
 class Analyzer:
     """Score news articles on tone and framing cues, offline by default.
@@ -34,9 +37,13 @@ class Analyzer:
         Encoder: ``None`` for the bundled all-MiniLM-L6-v2, a local directory, or a hub
         id with ``allow_network=True``.
     tone:
-        ``"similarity"`` (zero-shot baseline, default), ``"vader"`` (lexicon baseline),
+        ``"trained"`` (default: the shipped target-aware model trained on NewsMTSC),
+        ``"similarity"`` (zero-shot baseline), ``"vader"`` (lexicon baseline),
         any object implementing :class:`~framing.tone.ToneScorer`, or ``None`` to skip
         tone.
+        A directory works too: a tone model trained with ``framing train tone``, or
+        any Hugging Face sequence classifier, whose labels ``tone_label_map`` maps to
+        critical / neutral / promotional (e.g. ``{"negative": "critical", ...}``).
     cues:
         ``False`` skips cue detection (results then carry no cues).
     catalogue:
@@ -58,7 +65,8 @@ class Analyzer:
         self,
         model: str | os.PathLike | None = None,
         *,
-        tone: str | ToneScorer | None = "similarity",
+        tone: str | ToneScorer | None = "trained",
+        tone_label_map: dict[str, str] | None = None,
         cues: bool = True,
         catalogue: str | os.PathLike | Catalogue | None = None,
         allow_network: bool = False,
@@ -75,7 +83,9 @@ class Analyzer:
         if cue_detector is None and cues:
             cue_detector = CueDetector(catalogue, self.encoder)
         self.cue_detector = cue_detector
-        self.tone_scorer = make_tone_scorer(tone, self.encoder) if tone is not None else None
+        self.tone_scorer = make_tone_scorer(tone, self.encoder, label_map=tone_label_map,
+                                            allow_network=allow_network) \
+            if tone is not None else None
         self.batch_size = int(batch_size)
         self.max_chars = max_chars
         self.evidence_k = int(evidence_k)
@@ -87,9 +97,7 @@ class Analyzer:
         that the first call's time and throughput figures measure scoring alone."""
         if self.cue_detector is not None and not self.cue_detector._fitted:
             self.cue_detector.fit()
-        if self.tone_scorer is not None and hasattr(self.tone_scorer, "sentence_tone"):
-            self.tone_scorer.sentence_tone(["Warm-up."], None if not self.tone_scorer.uses_embeddings
-                                           else self.encoder.encode(["Warm-up."]))
+        self.score_many(["A short sentence to warm the models up."], errors="raise")
         return self
 
     @property
@@ -128,12 +136,15 @@ class Analyzer:
         return prepare(text, max_chars=self.max_chars, max_tokens=self.encoder.content_tokens,
                        token_offsets=self.encoder.token_offsets)
 
-    def score(self, text: str, target: str | None = None, *, id: Any = None) -> ArticleResult:
+    def score(self, text: str, target: Target = None, *, id: Any = None) -> ArticleResult:
         """Score one article.
 
-        With ``target``, tone is measured over the sentences that mention it (whole
-        word, case-insensitive); if none does, tone is None and the result is flagged
-        ``no_target_mention``. Cues always cover the whole article.
+        ``target`` is a name (its mentions are found as whole words, case-insensitive)
+        or a ``(start, end)`` pair of character offsets into ``text``. Tone is then the
+        tone *toward the target* in the sentences that mention it (a target-aware
+        model scores each mention; a baseline scores the sentence); if none does, tone
+        is None and the result is flagged ``no_target_mention``. Cues always cover the
+        whole article.
 
         Raises :class:`TypeError` if ``text`` is not a string.
         """
@@ -142,11 +153,17 @@ class Analyzer:
         return self.score_many([text], targets=[target], ids=[id], errors="raise")[0]
 
     @staticmethod
-    def _check_target(target: Any) -> str | None:
+    def _check_target(target: Any) -> Target:
         if target is None:
             return None
+        if isinstance(target, (tuple, list)) and len(target) == 2 and \
+                all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in target):
+            if not 0 <= target[0] < target[1]:
+                raise ValueError(f"target offsets must satisfy 0 <= start < end, got {tuple(target)}")
+            return (int(target[0]), int(target[1]))
         if not isinstance(target, str):
-            raise TypeError(f"target must be str or None, not {type(target).__name__}")
+            raise TypeError("target must be a string, a (start, end) pair of character offsets, "
+                            f"or None, not {type(target).__name__}")
         if not target.strip():
             raise ValueError("target must name something (it is empty)")
         return target.strip()
@@ -156,7 +173,7 @@ class Analyzer:
         texts: Iterable[Any],
         batch_size: int | None = None,
         *,
-        targets: Sequence[str | None] | None = None,
+        targets: Sequence[Target] | None = None,
         ids: Sequence[Any] | None = None,
         errors: str = "flag",
     ) -> list[ArticleResult]:
@@ -194,36 +211,76 @@ class Analyzer:
                 results[i] = self._failed(f"{type(exc).__name__}: {exc}", ids[i], targets[i])
 
         order = list(prepared)
-        cleans = [s.clean for i in order for s in prepared[i].sentences]
+        cleans: list[str] = []
+        target_spans: dict[int, list[tuple[int, int]]] = {}  # sentence position -> spans
+        for i in order:
+            by_sentence = self._target_spans(prepared[i], targets[i])
+            for j, sent in enumerate(prepared[i].sentences):
+                if j in by_sentence:
+                    target_spans[len(cleans)] = by_sentence[j]
+                cleans.append(sent.clean)
         tone, cues = self.tone_scorer, self.cue_detector
-        need_emb = (cues is not None and cues.use_similarity) or \
+        tap = None
+        if tone is not None and getattr(tone, "uses_hidden_states", False) and cleans:
+            tap = tone.make_tap({pos: [None, *spans] for pos, spans in target_spans.items()})
+        need_emb = (cues is not None and cues.use_similarity) or tap is not None or \
             (tone is not None and tone.uses_embeddings)
-        emb = self.encoder.encode(cleans, batch_size or self.batch_size) if need_emb and cleans \
-            else None
+        emb = self.encoder.encode(cleans, batch_size or self.batch_size,
+                                  taps=[tap] if tap else []) if need_emb and cleans else None
         if cues is not None:
             cue_probs, matches = cues.predict(cleans, emb)
         else:
             cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
         tones = np.full(len(cleans), np.nan)
         probs = None
+        target_probs: dict[int, np.ndarray] = {}
         if tone is not None and cleans:
-            tone_emb = emb if tone.uses_embeddings else None
-            if hasattr(tone, "sentence_probabilities"):
-                probs = np.asarray(tone.sentence_probabilities(cleans, tone_emb), dtype=float)
-                tones = probs[:, 2] - probs[:, 0]
+            if tap is not None:
+                probs = np.stack([tap.out[(pos, None)] for pos in range(len(cleans))])
+                for pos, spans in target_spans.items():
+                    target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
+            elif hasattr(tone, "sentence_probabilities"):
+                probs = np.asarray(tone.sentence_probabilities(
+                    cleans, emb if tone.uses_embeddings else None), dtype=float)
             else:
-                tones = np.asarray(tone.sentence_tone(cleans, tone_emb), dtype=float)
+                tones = np.asarray(tone.sentence_tone(
+                    cleans, emb if tone.uses_embeddings else None), dtype=float)
+            if probs is not None:
+                tones = probs[:, 2] - probs[:, 0]
+                for pos in target_spans:
+                    target_probs.setdefault(pos, probs[pos])
             tones = np.clip(np.nan_to_num(tones), -1.0, 1.0)
 
         pos = 0
         for i in order:
             k = len(prepared[i].sentences)
+            local = {p - pos: target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
             results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
                                         tones[pos:pos + k],
                                         probs[pos:pos + k] if probs is not None else None,
-                                        targets[i], ids[i])
+                                        local, targets[i], ids[i])
             pos += k
         return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _target_spans(prep: PreparedText, target: Target) -> dict[int, list[tuple[int, int]]]:
+        """Target mentions per sentence index, as spans of that sentence's clean text."""
+        if target is None:
+            return {}
+        out: dict[int, list[tuple[int, int]]] = {}
+        if isinstance(target, str):
+            rx = re.compile(r"(?<!\w)" + re.escape(target) + r"(?!\w)", re.IGNORECASE)
+            for j, sent in enumerate(prep.sentences):
+                spans = [(m.start(), m.end()) for m in rx.finditer(sent.clean)]
+                if spans:
+                    out[j] = spans
+            return out
+        a, b = prep.to_clean(*target)
+        for j, sent in enumerate(prep.sentences):
+            s, e = max(a, sent.clean_start), min(b, sent.clean_end)
+            if e > s:
+                out[j] = [(s - sent.clean_start, e - sent.clean_start)]
+        return out
 
     # -- assembly --------------------------------------------------------------------
     def _empty_cues(self) -> dict[str, CueResult]:
@@ -235,7 +292,8 @@ class Analyzer:
                              target=target, flags=["error"], error=error, id=id)
 
     def _assemble(self, prep: PreparedText, probs: np.ndarray, matches, tones: np.ndarray,
-                  tone_probs: np.ndarray | None, target: str | None, id: Any) -> ArticleResult:
+                  tone_probs: np.ndarray | None, target_probs: dict[int, np.ndarray | None],
+                  target: Target, id: Any) -> ArticleResult:
         flags: list[str] = []
         sents = prep.sentences
         if not sents:
@@ -277,10 +335,18 @@ class Analyzer:
 
         tone_idx = np.arange(len(sents))
         if target is not None:
-            rx = re.compile(r"(?<!\w)" + re.escape(target) + r"(?!\w)", re.IGNORECASE)
-            tone_idx = np.array([j for j, s in enumerate(sents) if rx.search(s.clean)], dtype=int)
+            # tone toward the target: the sentences mentioning it, each scored toward it
+            tone_idx = np.array(sorted(target_probs), dtype=int)
             if sents and tone_idx.size == 0:
                 flags.append("no_target_mention")
+            tones = tones.copy()
+            if tone_probs is not None:
+                tone_probs = tone_probs.copy()
+            for j, p in target_probs.items():
+                if p is not None:
+                    tone_probs[j] = p
+                    tones[j] = float(p[2] - p[0])
+                sentence_results[j].target_tone = float(tones[j]) if has_tone else None
         if not has_tone:
             tone_idx = np.zeros(0, dtype=int)
         band = self.tone_scorer.neutral_band if has_tone else 0.0
@@ -289,6 +355,9 @@ class Analyzer:
         if tone_probs is not None and tone_idx.size:
             class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
                 tone_probs[tone_idx], tones[tone_idx]))))
+        label = tone_label(tone, band)
+        if class_probs is not None and getattr(self.tone_scorer, "label_by_argmax", False):
+            label = max(class_probs, key=class_probs.get)  # calibrated: the likeliest class
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
         order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
         most_prom = [self._tone_ev(sents[j], tones[j]) for j in order_desc
@@ -296,7 +365,7 @@ class Analyzer:
         most_crit = [self._tone_ev(sents[j], tones[j]) for j in list(order_desc)[::-1]
                      if tones[j] < -band][: self.evidence_k]
         return ArticleResult(
-            tone, tone_label(tone, band), cue_results, sentence_results, most_prom, most_crit,
+            tone, label, cue_results, sentence_results, most_prom, most_crit,
             tone_scorer=self.tone_name, tone_probabilities=class_probs, target=target,
             language=language, flags=flags, id=id,
         )

@@ -1,4 +1,4 @@
-"""The ``framing`` command line: ``framing score``, ``framing cues`` and ``framing eval``.
+"""The ``framing`` command line: ``framing score``, ``cues``, ``eval`` and ``train``.
 
 Only this module parses arguments; every command calls the public Python API.
 """
@@ -35,8 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--date", default=None, help="column holding the publication date")
     s.add_argument("--title", default=None, help="column holding the title")
     s.add_argument("--format", default=None, help="input format if the extension does not say")
-    s.add_argument("--tone", default="similarity", choices=["similarity", "vader"],
-                   help="tone scorer (both are baselines for now; default: similarity)")
+    s.add_argument("--tone", default="trained",
+                   help="tone scorer: trained (default), similarity or vader (baselines), or a "
+                        "model directory (framing tone model or Hugging Face classifier)")
+    s.add_argument("--tone-label-map", default=None, metavar="MAP",
+                   help="for a Hugging Face classifier: its labels to framing's, e.g. "
+                        "negative=critical,neutral=neutral,positive=promotional")
+    s.add_argument("--target", dest="target_column", default=None,
+                   help="column naming a target per article: tone is then tone toward it")
     s.add_argument("--catalogue", default=None, help="cue catalogue YAML (default: built-in)")
     s.add_argument("--model", default=None,
                    help="encoder: a local model directory, or a hub id with --allow-network")
@@ -64,14 +70,73 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--label", default=None,
                    help="label column (default: label for tone, cues for cues)")
     e.add_argument("--target", default=None, help="target-mention column (tone)")
+    e.add_argument("--target-start", default=None, help="column of target start offsets")
+    e.add_argument("--target-end", default=None, help="column of target end offsets")
     e.add_argument("--scorer", action="append", default=None,
-                   help="tone: similarity or vader; cues: detector or patterns (repeatable)")
+                   help="tone: trained, similarity, vader or a model directory; cues: detector "
+                        "or patterns (repeatable)")
     e.add_argument("--catalogue", default=None, help="cue catalogue YAML (default: built-in)")
     e.add_argument("--tune", choices=["dev"], default=None,
                    help="fit thresholds on a seeded dev split and report on the rest")
     e.add_argument("--n-boot", type=int, default=None, help="bootstrap resamples (default 1000)")
     e.add_argument("-o", "--out", default=None, help="output directory for the reports")
+    t = sub.add_parser("train", help="train a model on your labelled data",
+                       description="Train a tone model: framing train tone --data FILE --out DIR")
+    tsub = t.add_subparsers(dest="what", required=True, metavar="WHAT")
+    tt = tsub.add_parser("tone", help="train a tone model (text, label, optional target)")
+    tt.add_argument("--data", required=True, help="JSONL, CSV or Parquet with text and label")
+    tt.add_argument("--out", required=True, help="directory to write the model to")
+    tt.add_argument("--dev", default=None, help="separate dev file (default: a seeded split)")
+    tt.add_argument("--dev-fraction", type=float, default=0.15)
+    tt.add_argument("--design", choices=["branch", "frozen"], default="branch")
+    tt.add_argument("--layers", type=int, default=2, help="branch layers (branch design)")
+    tt.add_argument("--epochs", type=int, default=4)
+    tt.add_argument("--lr", type=float, default=5e-5)
+    tt.add_argument("--seed", type=int, default=13)
+    tt.add_argument("--text", default="text")
+    tt.add_argument("--label", default="label")
+    tt.add_argument("--target", default="target", help="target mention column (optional)")
+    tt.add_argument("--label-map", default=None, metavar="MAP",
+                    help="your labels to framing's, e.g. neg=critical,neu=neutral,pos=promotional")
+    tt.add_argument("--model", default=None, help="encoder (default: all-MiniLM-L6-v2)")
+    tt.add_argument("--name", default=None, help="model name (default: the output folder's)")
     return p
+
+
+def _parse_map(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"label map entries look like a=b; got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .encoder import Encoder
+    from .train import load_tone_examples, split_examples, train_tone
+
+    opts = {"text": args.text, "label": args.label, "target": args.target,
+            "label_map": _parse_map(args.label_map)}
+    examples = load_tone_examples(args.data, **opts)
+    if args.dev:
+        train, dev = examples, load_tone_examples(args.dev, **opts)
+    else:
+        train, dev = split_examples(examples, args.dev_fraction, args.seed)
+    print(f"training on {len(train)} examples, measuring on {len(dev)}", file=sys.stderr)
+    encoder = Encoder(args.model)
+    result = train_tone(train, dev, encoder, design=args.design, n_layers=args.layers,
+                        epochs=args.epochs, lr=args.lr, seed=args.seed,
+                        name=args.name or Path(args.out).name)
+    result.save(args.out)
+    f1 = result.metrics["dev_macro_f1"]
+    print(f"dev macro-F1 {f1['value']:.3f} [{f1['low']:.3f}, {f1['high']:.3f}]; ECE "
+          f"{result.metrics['ece_before']:.3f} -> {result.metrics['ece_after']:.3f} after "
+          f"calibration; model written to {args.out}", file=sys.stderr)
+    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -91,13 +156,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .encoder import Encoder
     from .evaluate import evaluate, load_samples
 
-    kw = {"text": args.text, "label": args.label, "target": args.target}
+    kw = {"text": args.text, "label": args.label, "target": args.target,
+          "target_start": args.target_start, "target_end": args.target_end}
     if args.task == "cues":
         kw["label_set"] = load_catalogue(args.catalogue).ids
     samples = load_samples(args.data, args.task, id=None, **kw)
     encoder = Encoder()
     if args.task == "tone":
-        names = args.scorer or ["similarity", "vader"]
+        names = args.scorer or ["trained", "similarity", "vader"]
         scorers = {n: Analyzer(tone=n, cues=False, encoder=encoder) for n in names}
     elif args.task == "cues":
         names = args.scorer or ["detector", "patterns"]
@@ -122,11 +188,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     def analyzer() -> Analyzer:  # built only after the input's columns check out
         return Analyzer(args.model, tone=args.tone, catalogue=args.catalogue,
+                        tone_label_map=_parse_map(args.tone_label_map),
                         allow_network=args.allow_network, batch_size=args.batch_size)
 
     summary = score_corpus(
         args.input, args.output, text=args.text, id=args.id, outlet=args.outlet, date=args.date,
-        title=args.title, analyzer=analyzer, format=args.format, chunk_size=args.chunk_size,
+        title=args.title, target=args.target_column, analyzer=analyzer, format=args.format,
+        chunk_size=args.chunk_size,
         evidence=not args.no_evidence, progress=not args.no_progress)
     print(summary, file=sys.stderr)
     return 0
@@ -160,7 +228,7 @@ def _cmd_cues(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for a usage or input error)."""
     args = build_parser().parse_args(argv)
-    handlers = {"score": _cmd_score, "cues": _cmd_cues, "eval": _cmd_eval}
+    handlers = {"score": _cmd_score, "cues": _cmd_cues, "eval": _cmd_eval, "train": _cmd_train}
     try:
         return handlers[args.command](args)
     except (FramingError, FileNotFoundError, TypeError, ValueError) as exc:

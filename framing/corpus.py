@@ -55,6 +55,7 @@ class Record:
     text: Any
     meta: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    target: str | None = None
 
 
 @dataclass
@@ -104,11 +105,13 @@ def _open_binary(path: Path):
 
 
 class _Columns:
-    def __init__(self, text: str, id: str | None, meta: dict[str, str]) -> None:
-        self.text, self.id, self.meta = text, id, meta
+    def __init__(self, text: str, id: str | None, meta: dict[str, str],
+                 target: str | None = None) -> None:
+        self.text, self.id, self.meta, self.target = text, id, meta, target
 
     def required(self) -> list[str]:
-        return [self.text] + ([self.id] if self.id else []) + list(self.meta.values())
+        return [self.text] + ([self.id] if self.id else []) + list(self.meta.values()) + \
+            ([self.target] if self.target else [])
 
     def check(self, present: list[str], source: str) -> None:
         missing = [c for c in self.required() if c not in present]
@@ -130,7 +133,13 @@ class _Columns:
             error = f"text must be a string, got {type(text).__name__}"
         elif error is None and _has_bad_bytes(text):
             error = "invalid UTF-8 in text"
-        return Record(row, rid, text if error is None else None, meta, error)
+        target = _plain(obj.get(self.target)) if self.target else None
+        if isinstance(target, str) and not target.strip():
+            target = None
+        if error is None and target is not None and not isinstance(target, str):
+            error = f"target must be a string, got {type(target).__name__}"
+        return Record(row, rid, text if error is None else None, meta, error,
+                      target if error is None else None)
 
 
 def _plain(value: Any) -> Any:
@@ -247,19 +256,20 @@ def read_corpus(
     outlet: str | None = None,
     date: str | None = None,
     title: str | None = None,
+    target: str | None = None,
     format: str | None = None,
     batch_rows: int = 1024,
 ) -> Iterator[Record]:
     """Stream :class:`Record` objects from a file, a pandas DataFrame or a ``datasets.Dataset``.
 
-    ``text``, ``id``, ``outlet``, ``date`` and ``title`` name the source columns; without
-    ``id`` the row number is the id. Raises :class:`ColumnError` (listing the columns
+    ``text``, ``id``, ``outlet``, ``date``, ``title`` and ``target`` name the source
+    columns; without ``id`` the row number is the id. Raises :class:`ColumnError` (listing the columns
     present) when a named column is absent, :class:`InputFormatError` for an unknown
     format, :class:`FileNotFoundError` for a missing file. Bad rows are yielded with
     ``error`` set, never skipped.
     """
     meta = {k: v for k, v in (("outlet", outlet), ("date", date), ("title", title)) if v}
-    cols = _Columns(text, id, meta)
+    cols = _Columns(text, id, meta, target)
     if not isinstance(source, (str, os.PathLike)):
         yield from _read_frame(source, cols)
         return
@@ -363,6 +373,7 @@ def score_corpus(
     outlet: str | None = None,
     date: str | None = None,
     title: str | None = None,
+    target: str | None = None,
     analyzer: "Analyzer | Callable[[], Analyzer] | None" = None,
     format: str | None = None,
     out_format: str | None = None,
@@ -391,13 +402,14 @@ def score_corpus(
     ofmt = detect_format(out, out_format)
     in_fmt = detect_format(source, format) if isinstance(source, (str, os.PathLike)) else None
     records = read_corpus(source, text=text, id=id, outlet=outlet, date=date, title=title,
-                          format=format)
+                          target=target, format=format)
     first = next(records, None)  # raises ColumnError/FileNotFoundError before any work
     if analyzer is None:
         analyzer = Analyzer()
     elif not isinstance(analyzer, Analyzer) and callable(analyzer):
         analyzer = analyzer()
-    meta_keys = [k for k, v in (("outlet", outlet), ("date", date), ("title", title)) if v]
+    meta_keys = [k for k, v in (("outlet", outlet), ("date", date), ("title", title),
+                                ("target", target)) if v]
     columns = _columns(analyzer.cue_ids, meta_keys, evidence)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
@@ -440,7 +452,8 @@ def score_corpus(
 def _score_chunk(analyzer: "Analyzer", chunk: list[Record], writer: _Writer,
                  evidence: bool) -> tuple[int, int]:
     good = [r for r in chunk if r.error is None]
-    results = analyzer.score_many([r.text for r in good], ids=[r.id for r in good])
+    results = analyzer.score_many([r.text for r in good], ids=[r.id for r in good],
+                                  targets=[r.target for r in good])
     by_row = {id(r): res for r, res in zip(good, results)}
     rows = []
     errors = flagged = 0
@@ -450,6 +463,7 @@ def _score_chunk(analyzer: "Analyzer", chunk: list[Record], writer: _Writer,
             res = analyzer._failed(rec.error or "unreadable row", rec.id, None)
         row = flat_row(res, analyzer.cue_ids, evidence=evidence)
         row.update(rec.meta)
+        row["target"] = rec.target
         row["row"] = rec.row
         row["id"] = None if rec.id is None else str(rec.id)
         for k in META_FIELDS:

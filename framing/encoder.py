@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ModelLoadError, ModelNotFoundError
 
-__all__ = ["Encoder", "resolve_model", "DEFAULT_MODEL_NAME"]
+__all__ = ["Encoder", "Tap", "resolve_model", "DEFAULT_MODEL_NAME"]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
@@ -168,12 +168,19 @@ class Encoder:
         enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         return [tuple(o) for o in enc["offset_mapping"]]
 
-    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None, *,
+               taps: Sequence["Tap"] = ()) -> np.ndarray:
         """Encode ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
 
         Identical texts are encoded once; the rest are sorted by token length and
         batched with dynamic padding under :func:`torch.inference_mode`. Rows come
         back in the order of ``texts``.
+
+        ``taps`` read the same forward pass: for every batch, each tap's
+        :meth:`Tap.consume` gets the hidden states after its ``layer`` (0 = embeddings),
+        the attention mask, each row's token character offsets, and the rows' positions
+        in ``texts`` (every position holding that text). Heads that need token states
+        (target-aware tone) work this way without a second encoder pass.
         """
         import torch
 
@@ -184,13 +191,19 @@ class Encoder:
         inverse = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64,
                               count=len(texts))
         distinct = list(unique)
+        positions: list[list[int]] = [[] for _ in distinct]
+        for pos, d in enumerate(inverse.tolist()):
+            positions[d].append(pos)
         enc = self.tokenizer(distinct, truncation=True, max_length=self.max_length,
-                             padding=False, return_attention_mask=False)
+                             padding=False, return_attention_mask=False,
+                             return_offsets_mapping=bool(taps))
         ids = enc["input_ids"]
+        offsets = enc["offset_mapping"] if taps else None
         order = sorted(range(len(distinct)), key=lambda i: len(ids[i]), reverse=True)
         out = np.empty((len(distinct), self.dim), dtype=np.float32)
         step = int(batch_size or self.batch_size)
         pad_id = self.tokenizer.pad_token_id or 0
+        want_hidden = bool(taps)
         with torch.inference_mode():
             for b in range(0, len(order), step):
                 idx = order[b:b + step]
@@ -202,10 +215,32 @@ class Encoder:
                     input_ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
                     mask[r, :len(row)] = 1
                 input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                result = self.model(input_ids=input_ids, attention_mask=mask,
+                                    output_hidden_states=want_hidden)
+                hidden = result.last_hidden_state
+                for tap in taps:
+                    tap.consume(result.hidden_states[tap.layer], mask,
+                                [offsets[i] for i in idx], [positions[i] for i in idx])
                 m = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out[idx] = pooled.float().cpu().numpy()
         self.sentences_encoded += len(distinct)
         return out[inverse]
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+
+class Tap:
+    """Something that reads intermediate hidden states during :meth:`Encoder.encode`.
+
+    Subclasses set ``layer`` and implement :meth:`consume`.
+    """
+
+    layer: int = -1
+
+    def consume(self, hidden, mask, offsets: list, positions: list[list[int]]) -> None:
+        """Called once per batch; ``hidden`` is ``(batch, tokens, dim)``."""
+        raise NotImplementedError

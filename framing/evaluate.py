@@ -74,7 +74,7 @@ class Samples:
     labels: list[Any]
     label_set: list[str]
     ids: list[Any]
-    targets: list[str | None] = field(default_factory=list)
+    targets: list[Any] = field(default_factory=list)
     source: str = "<memory>"
 
     def __len__(self) -> int:
@@ -149,6 +149,8 @@ def load_samples(
     label: str | None = None,
     id: str | None = "id",
     target: str | None = None,
+    target_start: str | None = None,
+    target_end: str | None = None,
     label_set: Sequence[str] | None = None,
     label_map: Mapping[Any, str] | None = None,
     format: str | None = None,
@@ -160,7 +162,8 @@ def load_samples(
     string). ``label_map`` renames labels first (e.g. ``{"positive": "promotional"}``);
     ``label_set`` fixes the allowed labels (default: the three tone labels; for
     multi-label tasks, those seen in the data). ``target`` names a column with the target
-    mention for target-aware tone.
+    mention for target-aware tone; with ``target_start`` and ``target_end`` (character
+    offsets into the text) the mention is located exactly rather than by name.
 
     Raises :class:`ColumnError` naming missing columns and :class:`ValueError` naming
     unknown labels.
@@ -169,7 +172,7 @@ def load_samples(
         raise ValueError(f"Unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     label = label or {"tone": "label", "cues": "cues", "frames": "frames"}[task]
     df, where = _read_table(source, format)
-    needed = [c for c in (text, label, id, target) if c]
+    needed = [c for c in (text, label, id, target, target_start, target_end) if c]
     missing = [c for c in needed if c not in df.columns]
     if missing:
         raise ColumnError(f"{where}: column(s) {', '.join(map(repr, missing))} not found; the "
@@ -197,8 +200,16 @@ def load_samples(
                          f"{allowed}" + ("" if task == "tone" else
                                          " (pass label_set= to name the full set)"))
     ids = df[id].tolist() if id else list(range(len(df)))
-    targets = []
-    if target:
+    targets: list = []
+    if target_start and target_end:
+        from .train import _offset
+
+        for r, (a, b) in enumerate(zip(df[target_start].tolist(), df[target_end].tolist())):
+            a, b = _offset(a), _offset(b)
+            if (a is None) != (b is None) or (a is not None and not 0 <= a < b <= len(texts[r])):
+                raise ValueError(f"{where}: row {r + 1}: target offsets do not lie inside the text")
+            targets.append((a, b) if a is not None else None)
+    elif target:
         targets = [t if isinstance(t, str) and t.strip() else None for t in df[target].tolist()]
     return Samples(task, texts, labels, allowed, ids, targets, where)
 
@@ -237,6 +248,7 @@ class Predictions:
     seconds: float
     band: float = 0.0
     thresholds: np.ndarray | None = None
+    argmax: bool = False
 
 
 class ScorerAdapter:
@@ -283,7 +295,10 @@ class ScorerAdapter:
             probs = None
             if all(r.tone_probabilities for r in results):
                 probs = np.array([[r.tone_probabilities[k] for k in TONE_LABELS] for r in results])
-            return Predictions(values, probs, seconds, band=self.scorer.tone_scorer.neutral_band)
+            argmax = bool(getattr(self.scorer.tone_scorer, "label_by_argmax", False)) and \
+                probs is not None
+            return Predictions(values, probs, seconds, band=self.scorer.tone_scorer.neutral_band,
+                               argmax=argmax)
         cat = getattr(self.scorer, "catalogue", None)
         if cat is None:
             raise ValueError(f"Scorer {self.name!r} has no cue detector")
@@ -306,6 +321,12 @@ def _tone_pred(values: np.ndarray, band: float, label_set: Sequence[str]) -> np.
             lab = np.where(np.isin(lab, list(label_set)), lab, "neutral")
     pos = {x: i for i, x in enumerate(label_set)}
     return np.array([pos[x] for x in lab], dtype=int)
+
+
+def _argmax_pred(probs: np.ndarray, label_set: Sequence[str]) -> np.ndarray:
+    """The likeliest of the labels in ``label_set`` (probs columns in TONE_LABELS order)."""
+    cols = [TONE_LABELS.index(lab) for lab in label_set]
+    return np.asarray(probs)[:, cols].argmax(axis=1)
 
 
 def fit_band(values: np.ndarray, y: np.ndarray, label_set: Sequence[str]) -> float:
@@ -622,7 +643,7 @@ def evaluate(
                     fitted["platt"] = cal.params_
                 p.thresholds = fit_thresholds(pd_.probs, Yd)
                 fitted["thresholds"] = dict(zip(samples.label_set, p.thresholds.tolist()))
-            else:
+            elif not p.argmax:  # a scorer labelling by its likeliest class has no band
                 p.band = fit_band(pd_.values, dev.y_index(), samples.label_set)
                 fitted["neutral_band"] = p.band
         res: dict[str, Any] = {"seconds": p.seconds,
@@ -636,9 +657,11 @@ def evaluate(
             res["thresholds"] = dict(zip(samples.label_set, map(float, p.thresholds)))
             mistakes[name] = _multilabel_mistakes(samples, y, p.probs, pred, top_mistakes)
         else:
-            pred = _tone_pred(p.values, p.band, samples.label_set)
+            pred = _argmax_pred(p.probs, samples.label_set) if p.argmax else \
+                _tone_pred(p.values, p.band, samples.label_set)
             res.update(classification_metrics(y, pred, samples.label_set, idx=idx))
-            res["neutral_band"] = p.band
+            res["neutral_band"] = None if p.argmax else p.band
+            res["label_rule"] = "likeliest class" if p.argmax else "neutral band"
             if p.probs is not None and list(samples.label_set) == list(TONE_LABELS):
                 onehot = np.eye(3, dtype=int)[y]
                 res["probability"] = probability_metrics(onehot.ravel(), p.probs.ravel(),

@@ -66,7 +66,10 @@ class CueResult:
 
 @dataclass
 class SentenceResult:
-    """One sentence: offsets into the original text, tone and per-cue probabilities."""
+    """One sentence: offsets into the original text, tone and per-cue probabilities.
+
+    ``target_tone`` is the tone toward the requested target when this sentence mentions
+    it (None otherwise)."""
 
     index: int
     start: int
@@ -75,6 +78,7 @@ class SentenceResult:
     tone: float | None
     cues: dict[str, float] = field(default_factory=dict)
     part: int = 0
+    target_tone: float | None = None
 
 
 @dataclass
@@ -96,7 +100,7 @@ class ArticleResult:
     most_critical: list[ToneEvidence] = field(default_factory=list)
     tone_scorer: str | None = ""
     tone_probabilities: dict[str, float] | None = None
-    target: str | None = None
+    target: Any = None
     language: str | None = None
     flags: list[str] = field(default_factory=list)
     error: str | None = None

@@ -89,6 +89,15 @@ class PreparedText:
     is_html: bool = False
     truncated_at: int | None = None
 
+    def to_clean(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span of :attr:`original` to the span of :attr:`clean` it produced
+        (empty, at the right place, if it produced nothing)."""
+        import bisect
+
+        a = bisect.bisect_left(self.src_end, start + 1)
+        b = bisect.bisect_left(self.src_start, end)
+        return a, max(a, b)
+
     def to_original(self, clean_start: int, clean_end: int) -> tuple[int, int]:
         """Map a half-open span of :attr:`clean` to a span of :attr:`original`."""
         if clean_end <= clean_start:

@@ -14,6 +14,7 @@ Trained scorers plug in through the same :class:`ToneScorer` interface.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "VaderToneBaseline",
     "TONE_SCORERS",
     "make_tone_scorer",
+    "shipped_tone_model_path",
     "tone_label",
     "aggregate_tone",
     "aggregate_probabilities",
@@ -42,7 +44,8 @@ class ToneScorer(Protocol):
 
     ``uses_embeddings`` says whether :meth:`sentence_tone` reads the shared
     embeddings (then the analyzer passes them and no second encoder pass happens).
-    ``neutral_band`` is the half-width around 0 labelled neutral. A scorer may also
+    ``neutral_band`` is the half-width around 0 labelled neutral (unless the scorer
+    sets ``label_by_argmax = True``: then the label is its likeliest class). A scorer may also
     offer ``sentence_probabilities(sentences, embeddings) -> (n, 3)`` over
     :data:`LABELS`; the analyzer then reports article class probabilities too.
     """
@@ -186,18 +189,66 @@ TONE_SCORERS = {
 }
 
 
-def make_tone_scorer(spec: "str | ToneScorer", encoder: "Encoder | None") -> ToneScorer:
-    """Build a tone scorer from a name in :data:`TONE_SCORERS` or return a ready one.
+SHIPPED_TONE_MODEL = "tone-newsmtsc"
 
-    Raises :class:`ValueError` for an unknown name.
+
+def shipped_tone_model_path():
+    """Directory of the tone model shipped inside the package (``framing.models``)."""
+    from importlib import resources
+    from pathlib import Path
+
+    return Path(str(resources.files("framing.models") / SHIPPED_TONE_MODEL))
+
+
+def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder | None", *,
+                     label_map: dict[str, str] | None = None,
+                     allow_network: bool = False) -> ToneScorer:
+    """Build a tone scorer from a name, a model directory, or return a ready one.
+
+    Names: ``"trained"`` (the shipped NewsMTSC model, the default), ``"similarity"`` and
+    ``"vader"`` (baselines). A directory holding a framing tone model (written by
+    ``framing train tone``) is loaded and checked against ``encoder``; any other model
+    directory is taken as a Hugging Face sequence classifier mapped to tone labels
+    through ``label_map`` (see :mod:`framing.hf_tone`); a hub id works with
+    ``allow_network=True``.
+
+    Raises :class:`ValueError` for an unknown name, and the loaders' errors
+    (:class:`~framing.errors.ModelLoadError`, :class:`~framing.errors.ModelNotFoundError`).
     """
-    if not isinstance(spec, str):
+    from pathlib import Path
+
+    from .errors import ModelNotFoundError
+
+    if not isinstance(spec, (str, os.PathLike)):
         if not isinstance(spec, ToneScorer):
-            raise TypeError("tone must be a scorer name or an object with sentence_tone()")
+            raise TypeError("tone must be a scorer name, a model directory, or an object with "
+                            "sentence_tone()")
+        if encoder is not None and hasattr(spec, "check_encoder"):
+            spec.check_encoder(encoder)
         return spec
-    key = spec.lower().removeprefix("baseline-")
-    if key not in TONE_SCORERS:
-        raise ValueError(f"Unknown tone scorer {spec!r}; choose one of: {', '.join(TONE_SCORERS)}")
+    key = str(spec).lower().removeprefix("baseline-")
     if key == "vader":
         return VaderToneBaseline()
-    return SimilarityToneBaseline(encoder)
+    if key == "similarity":
+        return SimilarityToneBaseline(encoder)
+    from .tone_model import is_tone_model_dir, load_tone_model
+
+    path = shipped_tone_model_path() if key in ("trained", "default") else Path(spec)
+    if key in ("trained", "default") and not is_tone_model_dir(path):
+        raise ModelNotFoundError(f"The shipped tone model is missing from {path}; reinstall "
+                                 "framing, or choose tone='similarity' or tone='vader'")
+    if path.is_dir():
+        if is_tone_model_dir(path):
+            model = load_tone_model(path)
+            if encoder is not None:
+                model.check_encoder(encoder)
+            return model
+        from .hf_tone import load_hf_tone
+
+        return load_hf_tone(path, label_map=label_map, allow_network=allow_network)
+    if allow_network and "/" in str(spec) and not Path(spec).exists():
+        from .hf_tone import load_hf_tone
+
+        return load_hf_tone(str(spec), label_map=label_map, allow_network=True)
+    raise ValueError(f"Unknown tone scorer {str(spec)!r}: not one of trained, similarity, vader, "
+                     "and not a model directory")

@@ -54,8 +54,10 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         intermediate_size=37, max_position_embeddings=128)
     model = transformers.BertModel(config)
     model.save_pretrained(path, safe_serialization=True)
-    tokenizer = transformers.BertTokenizerFast(vocab_file=str(vocab_file))
+    # transformers 5 ignores vocab_file= here; the vocabulary must be passed as a mapping
+    tokenizer = transformers.BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})
     tokenizer.save_pretrained(path)
+    assert len(set(tokenizer("alpha beta")["input_ids"]) - set(tokenizer.all_special_ids)) > 0
     assert (path / "model.safetensors").is_file()
     assert (path / "config.json").is_file()
     return path
@@ -63,7 +65,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_analyzer(tiny_model_dir) -> framing.Analyzer:
-    return framing.Analyzer(tiny_model_dir)
+    return framing.Analyzer(tiny_model_dir, tone="similarity")
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ def corpus(tmp_path) -> Path:
 
 def _score(corpus: Path, out: Path, model: Path, *extra: str) -> int:
     return main(["score", str(corpus), "-o", str(out), "--model", str(model), "--no-progress",
+                 "--tone", "similarity",
                  *extra])
 
 

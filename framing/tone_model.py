@@ -1,0 +1,407 @@
+"""Trained, target-aware tone models that read the shared encoder pass.
+
+Two designs share one artefact format (a directory with ``config.json``,
+``model.safetensors`` and a model card):
+
+- **frozen head** (``layer`` = the encoder's last layer, no branch layers): a linear
+  classifier over the mean of the sentence's token states and the mean of the target
+  mention's token states. Trained as a scikit-learn estimator, :class:`FrozenToneHead`.
+- **branch** (``layer`` = k < last, ``n_layers`` copies of the encoder's top layers,
+  fine-tuned): reads the shared hidden states after layer k, adds a learned *target
+  marker* vector to the target's tokens, runs its own copies of the top layers and
+  classifies the pooled sentence and target states. The shared pass is not repeated:
+  the branch costs its own layers only.
+
+Both output probabilities over (critical, neutral, promotional), divided by a
+temperature fitted on dev data before the softmax. Without a target the whole sentence
+is the "target". Weights are safetensors; the config records the base encoder, which
+must match at load time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from .errors import ModelLoadError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .encoder import Encoder
+
+__all__ = [
+    "LABELS",
+    "TrainedTone",
+    "FrozenToneHead",
+    "load_tone_model",
+    "is_tone_model_dir",
+    "encoder_fingerprint",
+]
+
+LABELS = ("critical", "neutral", "promotional")
+FORMAT = "framing-tone"
+Span = tuple[int, int] | None
+
+
+def encoder_fingerprint(encoder: "Encoder") -> dict[str, Any]:
+    """What a trained head needs to know about its encoder to refuse a mismatch."""
+    cfg = encoder.model.config
+    keys = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
+            "intermediate_size", "vocab_size")
+    desc = {k: getattr(cfg, k, None) for k in keys}
+    # a cheap content hash: the first and last layers' weights, rounded
+    import torch
+
+    with torch.no_grad():
+        params = list(encoder.model.parameters())
+        probe = torch.cat([params[0].flatten()[:4096], params[-1].flatten()[:4096]]).float().cpu()
+    digest = hashlib.sha256(np.round(probe.numpy(), 4).tobytes()).hexdigest()[:16]
+    return {"name": encoder.model_name, **desc, "weights_digest": digest}
+
+
+# -- the torch modules --------------------------------------------------------------
+def _torch():
+    import torch
+
+    return torch
+
+
+def _make_layer_class():
+    torch = _torch()
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class BertStyleLayer(nn.Module):
+        """A post-LayerNorm transformer layer with BERT's parameter layout."""
+
+        def __init__(self, hidden: int, heads: int, intermediate: int, eps: float = 1e-12,
+                     dropout: float = 0.1) -> None:
+            super().__init__()
+            self.heads = heads
+            self.query = nn.Linear(hidden, hidden)
+            self.key = nn.Linear(hidden, hidden)
+            self.value = nn.Linear(hidden, hidden)
+            self.attn_out = nn.Linear(hidden, hidden)
+            self.ln1 = nn.LayerNorm(hidden, eps=eps)
+            self.ff_in = nn.Linear(hidden, intermediate)
+            self.ff_out = nn.Linear(intermediate, hidden)
+            self.ln2 = nn.LayerNorm(hidden, eps=eps)
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, x, mask):
+            b, t, h = x.shape
+            d = h // self.heads
+
+            def split(z):
+                return z.view(b, t, self.heads, d).transpose(1, 2)
+
+            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            a = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask[:, None, None, :],
+                dropout_p=self.dropout.p if self.training else 0.0)
+            a = a.transpose(1, 2).reshape(b, t, h)
+            x = self.ln1(x + self.dropout(self.attn_out(a)))
+            y = self.ff_out(F.gelu(self.ff_in(x)))
+            return self.ln2(x + self.dropout(y))
+
+        @classmethod
+        def from_bert_layer(cls, layer, config) -> "BertStyleLayer":
+            """Copy the weights of a transformers BERT-family layer."""
+            new = cls(config.hidden_size, config.num_attention_heads, config.intermediate_size,
+                      getattr(config, "layer_norm_eps", 1e-12))
+            pairs = {
+                "query": layer.attention.self.query, "key": layer.attention.self.key,
+                "value": layer.attention.self.value, "attn_out": layer.attention.output.dense,
+                "ln1": layer.attention.output.LayerNorm, "ff_in": layer.intermediate.dense,
+                "ff_out": layer.output.dense, "ln2": layer.output.LayerNorm,
+            }
+            with torch.no_grad():
+                for name, src in pairs.items():
+                    getattr(new, name).weight.copy_(src.weight)
+                    getattr(new, name).bias.copy_(src.bias)
+            return new
+
+    class ToneBranch(nn.Module):
+        """Target marker, ``n`` transformer layers, then a linear head on [sentence; target]."""
+
+        def __init__(self, hidden: int, heads: int, intermediate: int, n_layers: int,
+                     eps: float = 1e-12, n_classes: int = 3, dropout: float = 0.1) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(
+                [BertStyleLayer(hidden, heads, intermediate, eps, dropout) for _ in range(n_layers)])
+            self.marker = nn.Parameter(torch.zeros(hidden))
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(2 * hidden, n_classes)
+
+        def features(self, h, mask, target):
+            tm = target.to(h.dtype).unsqueeze(-1)
+            x = h + tm * self.marker if len(self.layers) else h
+            for layer in self.layers:
+                x = layer(x, mask)
+            m = mask.to(x.dtype).unsqueeze(-1)
+            sent = (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+            tgt = (x * tm).sum(1) / tm.sum(1).clamp(min=1.0)
+            return torch.cat([sent, tgt], dim=-1)
+
+        def forward(self, h, mask, target):
+            return self.head(self.dropout(self.features(h, mask, target)))
+
+    return BertStyleLayer, ToneBranch
+
+
+_CLASSES = None
+
+
+def _classes():
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _make_layer_class()
+    return _CLASSES
+
+
+def target_token_mask(offsets: Sequence[tuple[int, int]], span: Span, n_tokens: int) -> np.ndarray:
+    """0/1 mask over ``n_tokens`` marking the tokens that overlap the character ``span``.
+
+    Special tokens (offset ``(0, 0)``) are never marked. ``span=None`` marks every
+    non-special token (the whole sentence is the target). A span that overlaps no token
+    (it was cut off by the window) also falls back to the whole sentence.
+    """
+    mask = np.zeros(n_tokens, dtype=np.float32)
+    real = [(i, a, b) for i, (a, b) in enumerate(offsets[:n_tokens]) if b > a]
+    if span is not None:
+        s, e = span
+        for i, a, b in real:
+            if a < e and b > s:
+                mask[i] = 1.0
+    if not mask.any():
+        for i, _, _ in real:
+            mask[i] = 1.0
+    if not mask.any() and n_tokens:
+        mask[0] = 1.0
+    return mask
+
+
+# -- the scorer ---------------------------------------------------------------------
+@dataclass
+class _Config:
+    layer: int
+    n_layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    eps: float
+    temperature: float
+    name: str
+    encoder: dict[str, Any]
+    neutral_band: float = 0.1
+
+
+class TrainedTone:
+    """A trained tone model (frozen head or branch) implementing the ToneScorer protocol.
+
+    It declares ``uses_hidden_states``: the analyzer hands it a tap into the shared
+    encoder pass (:meth:`make_tap`) instead of pooled embeddings.
+    """
+
+    uses_embeddings = False
+    uses_hidden_states = True
+    label_by_argmax = True  # calibrated probabilities: the label is the likeliest class
+
+    def __init__(self, module, config: _Config, path: str | None = None) -> None:
+        self.module = module.eval()
+        self.config = config
+        self.path = path
+        self.layer = config.layer
+        self.temperature = config.temperature
+        self.neutral_band = config.neutral_band
+        self.name = f"trained:{config.name}"
+
+    def check_encoder(self, encoder: "Encoder") -> None:
+        """Raise :class:`ModelLoadError` if ``encoder`` is not the one this model was trained on."""
+        want = self.config.encoder
+        have = encoder_fingerprint(encoder)
+        diff = [k for k in want if k != "name" and want.get(k) != have.get(k)]
+        if diff:
+            raise ModelLoadError(
+                f"Tone model {self.path or self.config.name} was trained on encoder "
+                f"{want.get('name')!r} and does not fit the analyzer's encoder "
+                f"{have.get('name')!r} (differs in {', '.join(diff)}).")
+
+    def make_tap(self, requests: dict[int, list[Span]]) -> "_ToneTap":
+        """A tap scoring, for each text position, the sentence (``None``) and each span."""
+        return _ToneTap(self, requests)
+
+    def logits(self, hidden, mask, target):
+        return self.module(hidden, mask.bool(), target)
+
+    def sentence_tone(self, sentences, embeddings=None):  # pragma: no cover - via the tap
+        raise RuntimeError("TrainedTone reads the shared encoder pass; use it through Analyzer")
+
+
+class _ToneTap:
+    def __init__(self, model: TrainedTone, requests: dict[int, list[Span]]) -> None:
+        self.model = model
+        self.layer = model.layer
+        self.requests = requests
+        self.out: dict[tuple[int, Span], np.ndarray] = {}
+
+    def consume(self, hidden, mask, offsets, positions) -> None:
+        torch = _torch()
+        width = hidden.shape[1]
+        jobs: list[tuple[int, Span]] = []  # (batch row, span), each computed once
+        for r, poss in enumerate(positions):
+            spans = dict.fromkeys(sp for pos in poss for sp in self.requests.get(pos, [None]))
+            jobs.extend((r, sp) for sp in spans)
+        if not jobs:
+            return
+        tmasks = np.zeros((len(jobs), width), dtype=np.float32)
+        for j, (r, sp) in enumerate(jobs):
+            n_tok = int(mask[r].sum())
+            tmasks[j, :n_tok] = target_token_mask(offsets[r], sp, n_tok)
+        idx = torch.tensor([r for r, _ in jobs], dtype=torch.long, device=hidden.device)
+        with torch.inference_mode():  # the head is small: it runs on the CPU
+            logits = self.model.logits(hidden[idx].float().cpu(), mask[idx].cpu(),
+                                       torch.from_numpy(tmasks))
+            probs = torch.softmax(logits / self.model.temperature, dim=-1).numpy()
+        computed = {job: probs[j] for j, job in enumerate(jobs)}
+        for r, poss in enumerate(positions):
+            for pos in poss:
+                for sp in self.requests.get(pos, [None]):
+                    self.out[(pos, sp)] = computed[(r, sp)]
+
+
+# -- frozen head: a scikit-learn estimator -------------------------------------------
+def _sk_bases():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    return ClassifierMixin, BaseEstimator
+
+
+class FrozenToneHead(*_sk_bases()):
+    """Multinomial logistic regression on [sentence mean; target mean] token features.
+
+    A scikit-learn-style estimator (``fit``, ``predict_proba``, ``predict``,
+    ``get_params``/``set_params``) over feature rows of width ``2 * hidden``, so it works
+    with cross-validation and grid search; :meth:`to_branch_state` exports it as the
+    zero-layer branch the analyzer runs.
+    """
+
+    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced",
+                 max_iter: int = 2000) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+
+    def fit(self, X: np.ndarray, y: Sequence[int]) -> "FrozenToneHead":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        X = np.asarray(X, dtype=np.float64)
+        self.scaler_ = StandardScaler().fit(X)
+        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight,
+                                      max_iter=self.max_iter)
+        self.lr_.fit(self.scaler_.transform(X), np.asarray(y))
+        self.classes_ = self.lr_.classes_
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.lr_.decision_function(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.lr_.predict_proba(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def to_branch_state(self) -> dict[str, np.ndarray]:
+        """Head weights with the standardisation folded in (``W x + b`` on raw features)."""
+        if list(self.classes_) != [0, 1, 2]:
+            raise ValueError("FrozenToneHead must be fitted on all three classes 0, 1, 2")
+        W = self.lr_.coef_ / self.scaler_.scale_[None, :]
+        b = self.lr_.intercept_ - (W * self.scaler_.mean_[None, :]).sum(axis=1)
+        return {"head.weight": W.astype(np.float32), "head.bias": b.astype(np.float32)}
+
+
+# -- saving and loading -------------------------------------------------------------
+def save_tone_model(path: str | os.PathLike, module, config: dict[str, Any], card: str) -> Path:
+    """Write ``config.json``, ``model.safetensors`` (branch layers in float16) and ``README.md``."""
+    from safetensors.torch import save_file
+
+    torch = _torch()
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for k, v in module.state_dict().items():
+        v = v.detach().cpu().contiguous()
+        state[k] = v.half() if k.startswith("layers.") else v.float()
+    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+    (path / "config.json").write_text(json.dumps({"format": FORMAT, **config}, indent=2) + "\n")
+    (path / "README.md").write_text(card, encoding="utf-8")
+    return path
+
+
+def is_tone_model_dir(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a directory holding a framing tone model."""
+    cfg = Path(path) / "config.json"
+    if not cfg.is_file():
+        return False
+    try:
+        return json.loads(cfg.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def load_tone_model(path: str | os.PathLike) -> TrainedTone:
+    """Load a tone model directory written by :func:`save_tone_model`.
+
+    Raises :class:`ModelLoadError` naming the file for a missing, corrupt, truncated or
+    pickle-only model, or a config that is not a framing tone model.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise ModelLoadError(f"{path}: not a tone model directory (no config.json)")
+    try:
+        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{cfg_path}: corrupt config ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ModelLoadError(f"{cfg_path}: not a framing tone model (format is not {FORMAT!r})")
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        extra = f" (found {', '.join(pickles)}, which framing refuses to load)" if pickles else ""
+        raise ModelLoadError(f"{path}: no model.safetensors{extra}")
+    try:
+        cfg = _Config(int(raw["layer"]), int(raw["n_layers"]), int(raw["hidden"]),
+                      int(raw["heads"]), int(raw["intermediate"]), float(raw.get("eps", 1e-12)),
+                      float(raw.get("temperature", 1.0)), str(raw.get("name", path.name)),
+                      dict(raw.get("encoder", {})), float(raw.get("neutral_band", 0.1)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{cfg_path}: missing or invalid field {exc}") from None
+    if not (cfg.temperature > 0 and math.isfinite(cfg.temperature)):
+        raise ModelLoadError(f"{cfg_path}: temperature must be a positive number")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
+    _, ToneBranch = _classes()
+    module = ToneBranch(cfg.hidden, cfg.heads, cfg.intermediate, cfg.n_layers, cfg.eps)
+    state = {k: v.float() for k, v in state.items()}
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"{weights}: weights do not fit the config ({exc})") from None
+    if missing or unexpected:
+        raise ModelLoadError(f"{weights}: weights do not fit the config (missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]})")
+    return TrainedTone(module, cfg, str(path))

@@ -1,0 +1,1 @@
+"""Trained artefacts shipped with framing (installed as the framing.models package)."""
