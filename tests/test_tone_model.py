@@ -264,14 +264,21 @@ def test_loaded_model_scores_like_the_in_memory_one(design, atol, request, tiny_
                            atol=2 * atol, rtol=0)
 
 
-def test_branch_layers_stored_in_float16_head_in_float32(branch_dir, frozen_dir):
+def test_branch_matrices_stored_in_int8_rest_in_float32(branch_dir, frozen_dir):
     from safetensors import safe_open
 
     with safe_open(str(branch_dir / "model.safetensors"), framework="pt") as f:
         dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+        shapes = {k: f.get_slice(k).get_shape() for k in f.keys()}
     layer_keys = [k for k in dtypes if k.startswith("layers.")]
     assert layer_keys, "the branch model saved no layer tensors"
-    assert {dtypes[k] for k in layer_keys} == {"F16"}
+    matrices = [k for k in layer_keys if len(shapes[k]) == 2]
+    assert matrices and {dtypes[k] for k in matrices} == {"I8"}
+    for k in matrices:  # one float32 scale per output row
+        assert dtypes[k + ".int8_scale"] == "F32"
+        assert shapes[k + ".int8_scale"] == [shapes[k][0]]
+    vectors = [k for k in layer_keys if len(shapes[k]) == 1]
+    assert {dtypes[k] for k in vectors} == {"F32"}
     assert dtypes["head.weight"] == dtypes["head.bias"] == dtypes["marker"] == "F32"
     with safe_open(str(frozen_dir / "model.safetensors"), framework="pt") as f:
         assert not any(k.startswith("layers.") for k in f.keys())
