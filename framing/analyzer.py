@@ -181,8 +181,9 @@ class Analyzer:
 
         All sentences of the call are encoded together (each distinct sentence once),
         so larger calls batch better. With ``errors="flag"`` (default) an input that
-        is not a string gives a result with ``error`` set instead of an exception;
-        ``errors="raise"`` raises :class:`TypeError`.
+        is not a string, or a malformed target, gives a result with ``error`` set
+        instead of an exception; ``errors="raise"`` raises :class:`TypeError` /
+        :class:`ValueError`.
         """
         if errors not in ("flag", "raise"):
             raise ValueError("errors must be 'flag' or 'raise'")
@@ -192,10 +193,16 @@ class Analyzer:
         ids = list(ids) if ids is not None else [None] * n
         if len(targets) != n or len(ids) != n:
             raise ValueError("targets and ids must have one entry per text")
-        targets = [self._check_target(t) for t in targets]
         results: list[ArticleResult | None] = [None] * n
         prepared: dict[int, PreparedText] = {}
         for i, text in enumerate(texts):
+            try:
+                targets[i] = self._check_target(targets[i])
+            except (TypeError, ValueError) as exc:  # a bad target spoils only its own row
+                if errors == "raise":
+                    raise
+                results[i] = self._failed(f"{type(exc).__name__}: {exc}", ids[i], None)
+                continue
             if not isinstance(text, str):
                 what = "missing text (None)" if text is None else \
                     f"text must be str, not {type(text).__name__}"

@@ -461,3 +461,12 @@ def test_target_must_be_a_non_empty_string(default_analyzer):
         default_analyzer.score("Kelmar opened a port.", target=5)
     with pytest.raises(ValueError, match="empty"):
         default_analyzer.score("Kelmar opened a port.", target="   ")
+
+
+def test_bad_target_in_score_many_flags_only_its_row(default_analyzer):
+    rs = default_analyzer.score_many(["Kelmar opened a port.", "Kelmar closed a port."],
+                                     targets=[5, "Kelmar"])
+    assert rs[0].error is not None and "target" in rs[0].error
+    assert rs[1].error is None and rs[1].tone is not None
+    with pytest.raises(TypeError):
+        default_analyzer.score_many(["Kelmar opened a port."], targets=[5], errors="raise")

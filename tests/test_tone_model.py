@@ -353,7 +353,10 @@ def test_bad_targets_raise(trained_analyzer, target, error):
     with pytest.raises(error):
         trained_analyzer.score(ARTICLE, target=target)
     with pytest.raises(error):
-        trained_analyzer.score_many([ARTICLE], targets=[target])
+        trained_analyzer.score_many([ARTICLE], targets=[target], errors="raise")
+    # in a batch (the default errors="flag") a bad target spoils only its own row
+    flagged = trained_analyzer.score_many([ARTICLE], targets=[target])[0]
+    assert flagged.error is not None and flagged.error.startswith(error.__name__)
 
 
 def test_numpy_integer_offsets_work_like_ints(trained_analyzer):
