@@ -44,6 +44,8 @@ class Analyzer:
         A directory works too: a tone model trained with ``framing train tone``, or
         any Hugging Face sequence classifier, whose labels ``tone_label_map`` maps to
         critical / neutral / promotional (e.g. ``{"negative": "critical", ...}``).
+    tone_model:
+        A tone model directory; the same as passing it as ``tone`` (and wins over it).
     cues:
         ``False`` skips cue detection (results then carry no cues).
     catalogue:
@@ -66,6 +68,7 @@ class Analyzer:
         model: str | os.PathLike | None = None,
         *,
         tone: str | ToneScorer | None = "trained",
+        tone_model: str | os.PathLike | None = None,
         tone_label_map: dict[str, str] | None = None,
         cues: bool = True,
         catalogue: str | os.PathLike | Catalogue | None = None,
@@ -83,6 +86,8 @@ class Analyzer:
         if cue_detector is None and cues:
             cue_detector = CueDetector(catalogue, self.encoder)
         self.cue_detector = cue_detector
+        if tone_model is not None:
+            tone = tone_model
         self.tone_scorer = make_tone_scorer(tone, self.encoder, label_map=tone_label_map,
                                             allow_network=allow_network) \
             if tone is not None else None

@@ -851,3 +851,9 @@ def test_shipped_model_labels_clear_sentences(shipped_analyzer):
     pt = shipped_analyzer.score(praise, target="mayor")
     ct = shipped_analyzer.score(attack, target="mayor")
     assert pt.tone > ct.tone
+
+
+def test_tone_model_keyword_loads_a_directory(tiny_dir, frozen_dir):
+    an = framing.Analyzer(tiny_dir, tone_model=str(frozen_dir), cues=False)
+    assert an.tone_name.startswith("trained:")
+    assert an.score("Anna praised the plan.").tone_probabilities is not None
