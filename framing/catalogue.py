@@ -21,7 +21,8 @@ import yaml
 
 from .errors import CatalogueError
 
-__all__ = ["Cue", "Catalogue", "load_catalogue", "builtin_catalogue_path", "BUILTIN"]
+__all__ = ["Cue", "Catalogue", "load_catalogue", "builtin_catalogue_path", "shipped_catalogues",
+           "BUILTIN"]
 
 BUILTIN = "builtin"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -70,9 +71,16 @@ class Catalogue:
         raise KeyError(f"No cue {cue_id!r} in catalogue {self.name!r}; cues: {', '.join(self.ids)}")
 
 
-def builtin_catalogue_path() -> Path:
-    """Path of the built-in catalogue (v1 of ``spec/cues.md``) inside the package."""
-    return Path(str(resources.files("framing") / "catalogues" / "builtin.yaml"))
+def builtin_catalogue_path(name: str = BUILTIN) -> Path:
+    """Path of a catalogue shipped inside the package (default: the built-in cues)."""
+    return Path(str(resources.files("framing") / "catalogues" / f"{name}.yaml"))
+
+
+def shipped_catalogues() -> list[str]:
+    """Names of the catalogues shipped with the package (``builtin`` first)."""
+    folder = builtin_catalogue_path().parent
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    return sorted(names, key=lambda n: n != BUILTIN)
 
 
 def _err(source: str, where: str, msg: str) -> CatalogueError:
@@ -157,8 +165,9 @@ def load_catalogue(source: str | Path | dict | Catalogue | None = None, *,
                    min_exemplars: int = 1) -> Catalogue:
     """Load and validate a cue catalogue.
 
-    ``source`` is ``None`` or ``"builtin"`` for the built-in catalogue, a path to a
-    YAML file, an already-parsed mapping, or a :class:`Catalogue` (returned as is).
+    ``source`` is ``None`` or ``"builtin"`` for the built-in catalogue, the name of
+    another shipped catalogue (see :func:`shipped_catalogues`), a path to a YAML file,
+    an already-parsed mapping, or a :class:`Catalogue` (returned as is).
 
     Raises :class:`CatalogueError` naming the file, the cue and the field at fault.
     """
@@ -166,7 +175,12 @@ def load_catalogue(source: str | Path | dict | Catalogue | None = None, *,
         return source
     if isinstance(source, dict):
         return _parse(source, "<dict>", "", min_exemplars=min_exemplars)
-    path = builtin_catalogue_path() if source in (None, BUILTIN) else Path(source)
+    if source is None:
+        source = BUILTIN
+    name = str(source)
+    is_name = isinstance(source, str) and _ID.match(name) is not None and "." not in name
+    path = builtin_catalogue_path(name) if is_name and builtin_catalogue_path(name).is_file() \
+        else Path(source)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

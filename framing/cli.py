@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cues", help="list the cues of a catalogue",
                        description="List the cues of the built-in catalogue or of a YAML file; "
                                    "validates the file on the way.")
-    c.add_argument("--catalogue", default=None, help="catalogue YAML (default: built-in)")
+    c.add_argument("--catalogue", default=None,
+                   help="catalogue YAML or the name of a shipped one (default: builtin)")
+    c.add_argument("--list", action="store_true", help="list the shipped catalogues")
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--examples", type=int, default=0, metavar="N",
                    help="also print N exemplar sentences per cue")
@@ -203,6 +205,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _cmd_cues(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
 
+    if args.list:
+        from .catalogue import shipped_catalogues
+
+        for name in shipped_catalogues():
+            c = load_catalogue(name)
+            print(f"{name}: {len(c)} cues (version {c.version}) - {c.description}")
+        return 0
     cat = load_catalogue(args.catalogue)
     if args.format == "json":
         data = {"name": cat.name, "version": cat.version, "source": cat.source, "cues": [

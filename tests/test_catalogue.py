@@ -353,3 +353,21 @@ def test_unicode_content_with_and_without_bom(tmp_path, encoding):
     cat = load_catalogue(path)
     assert cat.name == "my catalogue"
     assert "\u201eleider\u201c" in cat["layoffs"].exemplars[0]
+
+
+def test_shipped_catalogues_load_by_name(tmp_path, monkeypatch):
+    from framing.catalogue import shipped_catalogues
+
+    names = shipped_catalogues()
+    assert names[0] == "builtin"
+    for name in names:
+        cat = framing.load_catalogue(name)
+        assert len(cat) > 0 and cat.sha256
+    # a path to a user file works as before; an unknown bare name is a clear error
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.yaml").write_text(
+        "name: mine\ncues:\n  - id: a\n    name: A\n    description: d\n"
+        "    exemplars: ['One sentence here.']\n", encoding="utf-8")
+    assert framing.load_catalogue("mine.yaml").name == "mine"
+    with pytest.raises(framing.CatalogueError, match="not found"):
+        framing.load_catalogue("no_such_catalogue")
