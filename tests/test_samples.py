@@ -38,8 +38,12 @@ def _sentences(text: str) -> list[str]:
 
 def _protected_texts() -> dict[str, list[str]]:
     """Texts the evaluation sets must not overlap with, by where they come from."""
-    cat = framing.load_catalogue()
-    out = {"catalogue": [s for c in cat.cues for s in c.exemplars + c.counter_exemplars]}
+    from framing.catalogue import shipped_catalogues
+
+    out = {}
+    for name in shipped_catalogues():
+        cat = framing.load_catalogue(name)
+        out[f"catalogue {name}"] = [s for c in cat.cues for s in c.exemplars + c.counter_exemplars]
     corpus = [json.loads(line) for line in open(framing.example_corpus_path(), encoding="utf-8")]
     out["example corpus"] = [s for r in corpus for s in _sentences(r["body"])]
     training = []
