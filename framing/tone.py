@@ -209,7 +209,8 @@ def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder |
     ``"vader"`` (baselines). A directory holding a framing tone model (written by
     ``framing train tone``) is loaded and checked against ``encoder``; any other model
     directory is taken as a Hugging Face sequence classifier mapped to tone labels
-    through ``label_map`` (see :mod:`framing.hf_tone`); a hub id works with
+    through ``label_map`` (see :mod:`framing.hf_tone`); ``"nli:DIR"`` takes a zero-shot NLI
+    model, refused unless its config has an entailment label; a hub id works with
     ``allow_network=True``.
 
     Raises :class:`ValueError` for an unknown name, and the loaders' errors
@@ -227,6 +228,10 @@ def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder |
             spec.check_encoder(encoder)
         return spec
     key = str(spec).lower().removeprefix("baseline-")
+    if key.startswith("nli:"):  # a zero-shot NLI model directory (needs an entailment label)
+        from .hf_tone import load_hf_tone
+
+        return load_hf_tone(str(spec)[4:], nli=True, allow_network=allow_network)
     if key == "vader":
         return VaderToneBaseline()
     if key == "similarity":

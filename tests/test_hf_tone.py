@@ -322,3 +322,16 @@ def test_analyzer_aggregates_the_classifier_sentence_tones(scorer, tiny_model_di
     assert r.tone_probabilities is not None
     np.testing.assert_allclose([r.tone_probabilities[k] for k in LABELS],
                                aggregate_probabilities(probs, tones), atol=1e-6)
+
+
+def test_analyzer_takes_an_nli_model_by_prefix_and_refuses_a_non_nli_one(
+        nli_dir, sentiment_dir, tiny_model_dir):
+    from framing.errors import ModelLoadError
+
+    enc = framing.Encoder(tiny_model_dir)
+    an = framing.Analyzer(tone=f"nli:{nli_dir}", cues=False, encoder=enc)
+    assert an.tone_name.startswith("nli:")
+    r = an.score("The council approved the budget. Critics objected.")
+    assert r.tone is not None and -1.0 <= r.tone <= 1.0
+    with pytest.raises(ModelLoadError, match="entailment"):
+        framing.Analyzer(tone=f"nli:{sentiment_dir}", cues=False, encoder=enc)
