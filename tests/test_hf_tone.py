@@ -326,8 +326,6 @@ def test_analyzer_aggregates_the_classifier_sentence_tones(scorer, tiny_model_di
 
 def test_analyzer_takes_an_nli_model_by_prefix_and_refuses_a_non_nli_one(
         nli_dir, sentiment_dir, tiny_model_dir):
-    from framing.errors import ModelLoadError
-
     enc = framing.Encoder(tiny_model_dir)
     an = framing.Analyzer(tone=f"nli:{nli_dir}", cues=False, encoder=enc)
     assert an.tone_name.startswith("nli:")
