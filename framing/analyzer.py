@@ -47,6 +47,8 @@ class Analyzer:
     tone_model:
         A tone model directory; the same as passing it as ``tone`` (and wins over it).
     cues:
+        ``True`` (default): the shipped trained cue heads for the built-in catalogue,
+        few-shot exemplar similarity for any other; ``"few-shot"`` forces the latter;
         ``False`` skips cue detection (results then carry no cues).
     catalogue:
         Cue catalogue: ``None`` for the built-in one, a YAML path, or a
@@ -70,7 +72,7 @@ class Analyzer:
         tone: str | ToneScorer | None = "trained",
         tone_model: str | os.PathLike | None = None,
         tone_label_map: dict[str, str] | None = None,
-        cues: bool = True,
+        cues: bool | str = True,
         catalogue: str | os.PathLike | Catalogue | None = None,
         allow_network: bool = False,
         batch_size: int = 64,
@@ -84,7 +86,10 @@ class Analyzer:
         self.encoder = encoder or Encoder(model, allow_network=allow_network,
                                           batch_size=batch_size, device=device)
         if cue_detector is None and cues:
-            cue_detector = CueDetector(catalogue, self.encoder)
+            # the shipped trained heads serve the built-in catalogue; any other catalogue
+            # (or cues="few-shot") works few-shot from its exemplars
+            heads = "auto" if cues is True or cues == "trained" else None
+            cue_detector = CueDetector(catalogue, self.encoder, heads=heads)
         self.cue_detector = cue_detector
         if tone_model is not None:
             tone = tone_model
@@ -297,6 +302,7 @@ class Analyzer:
     # -- assembly --------------------------------------------------------------------
     def _empty_cues(self) -> dict[str, CueResult]:
         cues = self.catalogue.cues if self.catalogue is not None else ()
+        thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
         return {c.id: CueResult(c.id, c.name, 0.0, False) for c in cues}
 
     def _failed(self, error: str, id: Any, target: str | None) -> ArticleResult:
@@ -321,6 +327,7 @@ class Analyzer:
                 flags.append("non_english")
 
         cues = self.catalogue.cues if self.catalogue is not None else ()
+        thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
         has_tone = self.tone_scorer is not None
         sentence_results = [
             SentenceResult(s.index, s.start, s.end, s.text, float(tones[j]) if has_tone else None,
@@ -334,7 +341,7 @@ class Analyzer:
             p = float(col.max()) if col.size else 0.0
             evidence = []
             for j in np.argsort(-col, kind="stable")[: self.evidence_k] if col.size else []:
-                if col[j] < cue.threshold:
+                if col[j] < thresholds[ci]:
                     break
                 s = sents[j]
                 spans = []
@@ -343,7 +350,8 @@ class Analyzer:
                         a, b = prep.to_original(s.clean_start + m.start, s.clean_start + m.end)
                         spans.append(Span(a, b, prep.original[a:b], m.pattern))
                 evidence.append(Evidence(s.index, s.start, s.end, s.text, float(col[j]), spans))
-            cue_results[cue.id] = CueResult(cue.id, cue.name, p, p >= cue.threshold, evidence)
+            cue_results[cue.id] = CueResult(cue.id, cue.name, p, bool(p >= thresholds[ci]),
+                                            evidence)
 
         tone_idx = np.arange(len(sents))
         if target is not None:

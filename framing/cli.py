@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--target-start", default=None, help="column of target start offsets")
     e.add_argument("--target-end", default=None, help="column of target end offsets")
     e.add_argument("--scorer", action="append", default=None,
-                   help="tone: trained, similarity, vader or a model directory; cues: detector "
-                        "or patterns (repeatable)")
+                   help="tone: trained, similarity, vader or a model directory; cues: trained, "
+                        "detector or patterns (repeatable)")
     e.add_argument("--catalogue", default=None, help="cue catalogue YAML (default: built-in)")
     e.add_argument("--tune", choices=["dev"], default=None,
                    help="fit thresholds on a seeded dev split and report on the rest")
@@ -168,10 +168,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         names = args.scorer or ["trained", "similarity", "vader"]
         scorers = {n: Analyzer(tone=n, cues=False, encoder=encoder) for n in names}
     elif args.task == "cues":
-        names = args.scorer or ["detector", "patterns"]
+        names = args.scorer or (["trained", "detector", "patterns"] if args.catalogue is None
+                                else ["detector", "patterns"])
         scorers = {n: Analyzer(tone=None, encoder=encoder, cue_detector=CueDetector(
-            args.catalogue, encoder if n == "detector" else None,
-            use_similarity=n == "detector")) for n in names}
+            args.catalogue, encoder if n != "patterns" else None,
+            use_similarity=n != "patterns", heads="auto" if n == "trained" else None))
+            for n in names}
     else:
         print("framing eval: error: no built-in frame scorer yet; use the Python API "
               "framing.evaluate with your own scorer", file=sys.stderr)

@@ -16,11 +16,12 @@ are kept as evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from .catalogue import Catalogue, load_catalogue
+from .errors import ModelLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .encoder import Encoder
@@ -59,6 +60,11 @@ class CueDetector:
         Probability that a pattern match alone gives.
     top_k:
         How many nearest exemplars the positive similarity averages over.
+    heads:
+        Trained cue heads (:mod:`framing.cue_heads`) to use instead of exemplar
+        similarity: a :class:`~framing.cue_heads.CueHeads`, a directory, or ``"auto"``
+        for the shipped heads when the catalogue and encoder are the ones they were
+        trained for (otherwise few-shot similarity). ``None``: few-shot similarity.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class CueDetector:
         use_similarity: bool = True,
         pattern_weight: float = 0.9,
         top_k: int = 3,
+        heads: Any = None,
     ) -> None:
         self.catalogue = load_catalogue(catalogue)
         self.encoder = encoder
@@ -79,10 +86,44 @@ class CueDetector:
         self.top_k = int(top_k)
         if use_similarity and encoder is None:
             raise ValueError("CueDetector needs an encoder for similarity (or use_similarity=False)")
-        self._fitted = False
+        self.heads = self._resolve_heads(heads) if use_similarity else None
+        self._fitted = self.heads is not None
+
+    def _resolve_heads(self, heads: Any):
+        from .cue_heads import CueHeads, is_cue_heads_dir, load_cue_heads, shipped_cue_heads_path
+
+        if heads is None:
+            return None
+        if isinstance(heads, str) and heads == "auto":
+            path = shipped_cue_heads_path()
+            if not is_cue_heads_dir(path):
+                return None
+            loaded = load_cue_heads(path)
+            if loaded.catalogue_sha256 != self.catalogue.sha256:
+                return None  # another catalogue (or an edited one): few-shot similarity
+            try:
+                loaded.check(self.catalogue, self.encoder)
+            except ModelLoadError:
+                return None  # another encoder: the heads do not apply, few-shot instead
+            return loaded
+        elif isinstance(heads, CueHeads):
+            loaded = heads
+        else:
+            loaded = load_cue_heads(heads)
+        loaded.check(self.catalogue, self.encoder)
+        return loaded
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Per-cue probability at which a cue counts as present (heads' own, if trained)."""
+        if self.heads is not None:
+            return np.asarray(self.heads.thresholds, dtype=float)
+        return np.array([c.threshold for c in self.catalogue.cues], dtype=float)
 
     @property
     def name(self) -> str:
+        if self.heads is not None:
+            return "trained-heads+patterns" if self.use_patterns else "trained-heads"
         if self.use_patterns and self.use_similarity:
             return "exemplar-similarity+patterns"
         return "patterns-only" if self.use_patterns else "exemplar-similarity"
@@ -167,6 +208,8 @@ class CueDetector:
         n, k = embeddings.shape[0], len(self.catalogue.cues)
         if not self.use_similarity or n == 0:
             return np.zeros((n, k))
+        if self.heads is not None:
+            return self.heads.predict_proba(embeddings)
         if not self._fitted:
             self.fit()
         out = np.zeros((n, k))

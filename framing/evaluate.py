@@ -306,7 +306,8 @@ class ScorerAdapter:
         if missing:
             raise ValueError(f"Labels {missing} are not cues of catalogue {cat.name!r}")
         probs = np.array([[r.cues[lab].probability for lab in samples.label_set] for r in results])
-        thr = np.array([cat[lab].threshold for lab in samples.label_set])
+        shipped = dict(zip(cat.ids, self.scorer.cue_detector.thresholds))
+        thr = np.array([shipped[lab] for lab in samples.label_set])
         return Predictions(None, probs, seconds, thresholds=thr)
 
 

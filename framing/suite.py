@@ -19,7 +19,8 @@ A suite (read with ``yaml.safe_load``)::
 
 Dataset options are :func:`~framing.evaluate.load_samples` options, plus ``require``
 (columns that must be non-empty for a row to be kept). Scorer options: ``tone``
-(similarity, vader or null), ``cues`` (detector, patterns or false) and ``catalogue``.
+(trained, similarity, vader or null), ``cues`` (trained heads, few-shot detector,
+patterns or false) and ``catalogue``.
 All scorers share one encoder. Paths may not leave ``root``.
 """
 
@@ -113,13 +114,17 @@ def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, A
             catalogue = str(_inside(root, str(catalogue), f"scorer {name!r}", source))
         detector = None
         if cues:
-            if cues not in ("detector", "patterns"):
-                raise SuiteError(f"{source}: scorer {name!r}: cues must be detector, patterns "
-                                 "or false")
+            if cues not in ("trained", "detector", "patterns"):
+                raise SuiteError(f"{source}: scorer {name!r}: cues must be trained, detector, "
+                                 "patterns or false")
             key = (cues, catalogue)
             if key not in detectors:
-                detectors[key] = CueDetector(catalogue, encoder if cues == "detector" else None,
-                                             use_similarity=cues == "detector")
+                from .cue_heads import shipped_cue_heads_path
+
+                detectors[key] = CueDetector(
+                    catalogue, encoder if cues != "patterns" else None,
+                    use_similarity=cues != "patterns",
+                    heads=shipped_cue_heads_path() if cues == "trained" else None)
             detector = detectors[key]
         built[name] = Analyzer(tone=tone, cues=bool(cues), encoder=encoder, cue_detector=detector)
     return built

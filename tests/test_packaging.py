@@ -40,6 +40,8 @@ def test_wheel_carries_the_shipped_models_and_data(wheel):
         "framing/models/tone-newsmtsc/config.json",
         "framing/models/tone-newsmtsc/model.safetensors",
         "framing/models/tone-newsmtsc/README.md",
+        "framing/models/cues-builtin/config.json",
+        "framing/models/cues-builtin/model.safetensors",
         "framing/catalogues/builtin.yaml",
         "framing/data/example_news.jsonl",
     ):
