@@ -156,6 +156,7 @@ class CueDetector:
         sims_all = emb @ emb.T
         for ci in range(len(cues)):
             pos_idx = np.array([t for c, t in owner_pos if c == ci], dtype=int)
+            positives = set(pos_idx.tolist())
             neg_idx = np.array([t for c, t in owner_neg if c == ci], dtype=int)
             feats, labels = [], []
             for t in range(len(texts)):
@@ -164,7 +165,7 @@ class CueDetector:
                 f_pos = self._topk_mean(sims_all[t, own]) if own else 0.0
                 f_neg = float(sims_all[t, counter].max()) if counter else 0.0
                 feats.append((f_pos, f_neg))
-                labels.append(1 if t in set(pos_idx.tolist()) else 0)
+                labels.append(1 if t in positives else 0)
             self._coef[ci] = self._fit_logistic(np.asarray(feats), np.asarray(labels))
         self._fitted = True
         return self

@@ -11,6 +11,7 @@ callable from the caller.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -150,8 +151,6 @@ class _HTMLPieces(HTMLParser):
             self.pieces.append((data, p, -1))
 
     def _ref(self, raw: str) -> None:
-        import html
-
         if self.skip_depth:
             return
         p = self._pos()

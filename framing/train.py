@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from .text import normalise
+from .text import PreparedText, normalise
 from .tone_model import (
     LABELS,
     FrozenToneHead,
@@ -193,10 +193,9 @@ def _clean_examples(examples: Sequence[ToneExample]) -> tuple[list[str], list]:
     for e in examples:
         clean, starts, ends, _ = normalise(e.text, html=False)
         span = None
-        if e.span is not None:
-            s, t = e.span
-            inside = [i for i in range(len(clean)) if starts[i] >= s and ends[i] <= t]
-            span = (inside[0], inside[-1] + 1) if inside else None
+        if e.span is not None:  # the same mapping the analyzer applies to offset targets
+            a, b = PreparedText(e.text, clean, starts, ends).to_clean(*e.span)
+            span = (a, b) if b > a else None
         texts.append(clean)
         spans.append(span)
     return texts, spans
