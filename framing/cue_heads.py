@@ -30,6 +30,7 @@ __all__ = ["CueHeads", "fit_cue_heads", "load_cue_heads", "is_cue_heads_dir",
            "shipped_cue_heads_path"]
 
 FORMAT = "framing-cues"
+FEATURES = ("embedding", "tone-branch")
 SHIPPED = "cues-builtin"
 
 
@@ -54,6 +55,11 @@ class CueHeads:
     encoder: dict[str, Any] | None = None
     name: str = "cue-heads"
     path: str | None = None
+    #: what the heads read: ``"embedding"`` (the encoder's pooled sentence embedding) or
+    #: ``"tone-branch"`` (the pooled sentence states of a trained tone branch, named
+    #: with its weights' digest in ``feature_model``)
+    features: str = "embedding"
+    feature_model: dict[str, Any] | None = None
 
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n, k)`` calibrated probabilities for pooled sentence embeddings."""
@@ -87,6 +93,7 @@ class CueHeads:
         cfg = {"format": FORMAT, "name": self.name, "cues": self.ids,
                "thresholds": [float(t) for t in self.thresholds],
                "catalogue_sha256": self.catalogue_sha256, "encoder": self.encoder,
+               "features": self.features, "feature_model": self.feature_model,
                **(extra or {})}
         (path / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         (path / "README.md").write_text(card, encoding="utf-8")
@@ -128,9 +135,16 @@ def load_cue_heads(path: str | os.PathLike) -> CueHeads:
                          t["platt_a"].astype(np.float64), t["platt_c"].astype(np.float64),
                          np.asarray(cfg["thresholds"], dtype=float),
                          str(cfg.get("catalogue_sha256", "")), cfg.get("encoder"),
-                         str(cfg.get("name", path.name)), str(path))
+                         str(cfg.get("name", path.name)), str(path),
+                         str(cfg.get("features", "embedding")), cfg.get("feature_model"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{path}: incomplete cue heads ({exc})") from None
+    if heads.features not in FEATURES:
+        raise ModelLoadError(f"{cfg_path}: unknown features {heads.features!r} "
+                             f"(expected one of {', '.join(FEATURES)})")
+    if heads.features == "tone-branch" and not (isinstance(heads.feature_model, dict)
+                                                and heads.feature_model.get("digest")):
+        raise ModelLoadError(f"{cfg_path}: tone-branch heads must name their feature_model digest")
     k = len(ids)
     if heads.W.shape[0] != k or heads.b.shape != (k,) or heads.thresholds.shape != (k,) \
             or heads.platt_a.shape != (k,) or heads.platt_c.shape != (k,):

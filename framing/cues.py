@@ -65,6 +65,10 @@ class CueDetector:
         similarity: a :class:`~framing.cue_heads.CueHeads`, a directory, or ``"auto"``
         for the shipped heads when the catalogue and encoder are the ones they were
         trained for (otherwise few-shot similarity). ``None``: few-shot similarity.
+    tone_model:
+        The analyzer's trained tone model: heads that read a tone branch's sentence
+        states use it when its weights are the ones they were trained on (one branch
+        pass for both); otherwise the shipped tone model is loaded for them.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class CueDetector:
         pattern_weight: float = 0.9,
         top_k: int = 3,
         heads: Any = None,
+        tone_model: Any = None,
     ) -> None:
         self.catalogue = load_catalogue(catalogue)
         self.encoder = encoder
@@ -86,7 +91,10 @@ class CueDetector:
         self.top_k = int(top_k)
         if use_similarity and encoder is None:
             raise ValueError("CueDetector needs an encoder for similarity (or use_similarity=False)")
+        self.feature_model = None  # the tone branch that tone-branch heads read
+        self._tone_model = tone_model
         self.heads = self._resolve_heads(heads) if use_similarity else None
+        self._tone_model = None
         self._fitted = self.heads is not None
 
     def _resolve_heads(self, heads: Any):
@@ -103,6 +111,7 @@ class CueDetector:
                 return None  # another catalogue (or an edited one): few-shot similarity
             try:
                 loaded.check(self.catalogue, self.encoder)
+                self.feature_model = self._load_feature_model(loaded, self._tone_model)
             except ModelLoadError:
                 return None  # another encoder: the heads do not apply, few-shot instead
             return loaded
@@ -111,7 +120,42 @@ class CueDetector:
         else:
             loaded = load_cue_heads(heads)
         loaded.check(self.catalogue, self.encoder)
+        self.feature_model = self._load_feature_model(loaded, self._tone_model)
         return loaded
+
+    def _load_feature_model(self, heads, tone_model: Any = None):
+        """The trained tone branch whose sentence states ``heads`` read (None for embeddings).
+
+        ``tone_model`` (a loaded :class:`~framing.tone_model.TrainedTone`) is used when its
+        weights are the ones the heads pin; otherwise the shipped tone model is tried.
+        Raises :class:`ModelLoadError` when neither matches.
+        """
+        if heads.features != "tone-branch":
+            return None
+        from .tone import shipped_tone_model_path
+        from .tone_model import is_tone_model_dir, load_tone_model
+
+        want = heads.feature_model.get("digest")
+        if tone_model is not None and getattr(tone_model, "digest", None) == want:
+            return tone_model
+        path = shipped_tone_model_path()
+        if is_tone_model_dir(path):
+            model = load_tone_model(path)
+            if model.digest == want:
+                if self.encoder is not None:
+                    model.check_encoder(self.encoder)
+                return model
+        raise ModelLoadError(
+            f"Cue heads {heads.path or heads.name} read the sentence states of tone model "
+            f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
+            "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")
+
+    def use_tone_model(self, tone_model: Any) -> None:
+        """Read tone-branch features from ``tone_model`` when its weights are the pinned ones
+        (lets an analyzer share one branch pass between tone and cues)."""
+        if self.heads is not None and self.heads.features == "tone-branch" and \
+                getattr(tone_model, "digest", None) == self.heads.feature_model.get("digest"):
+            self.feature_model = tone_model
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -227,16 +271,27 @@ class CueDetector:
             out[:, ci] = _sigmoid(w_pos * f_pos + w_neg * f_neg + b)
         return out
 
+    @property
+    def needs_branch_features(self) -> bool:
+        """True when the heads read a tone branch's sentence states, not embeddings."""
+        return self.feature_model is not None
+
     def predict(
-        self, sentences: Sequence[str], embeddings: np.ndarray | None = None
+        self, sentences: Sequence[str], embeddings: np.ndarray | None = None, *,
+        features: np.ndarray | None = None,
     ) -> tuple[np.ndarray, list[list[PatternMatch]]]:
         """Score cleaned ``sentences`` (with their embeddings, when similarity is on).
 
-        Returns ``(probabilities, matches)``: an ``(n, n_cues)`` array in catalogue
-        order, and for each sentence its pattern matches.
+        Heads trained on a tone branch's sentence states read ``features`` (computed
+        here when not given). Returns ``(probabilities, matches)``: an ``(n, n_cues)``
+        array in catalogue order, and for each sentence its pattern matches.
         """
         n = len(sentences)
-        if self.use_similarity:
+        if self.use_similarity and self.needs_branch_features:
+            if features is None:
+                features = self.feature_model.sentence_features(self.encoder, list(sentences))
+            probs = self.heads.predict_proba(features) if n else np.zeros((0, len(self.ids)))
+        elif self.use_similarity:
             if embeddings is None:
                 embeddings = self.encoder.encode(sentences)
             probs = self.similarity_probabilities(embeddings)

@@ -222,6 +222,7 @@ class TrainedTone:
         self.temperature = config.temperature
         self.neutral_band = config.neutral_band
         self.name = f"trained:{config.name}"
+        self.digest: str | None = None  # sha256 prefix of the weights file, once saved
 
     def check_encoder(self, encoder: "Encoder") -> None:
         """Raise :class:`ModelLoadError` if ``encoder`` is not the one this model was trained on."""
@@ -241,6 +242,23 @@ class TrainedTone:
     def logits(self, hidden, mask, target):
         return self.module(hidden, mask.bool(), target)
 
+    def logits_and_features(self, hidden, mask, target):
+        """Head logits and the L2-normalised pooled sentence states of the branch."""
+        torch = _torch()
+        feats = self.module.features(hidden, mask.bool(), target)
+        sent = torch.nn.functional.normalize(feats[:, :self.config.hidden], p=2, dim=1)
+        return self.module.head(feats), sent
+
+    def sentence_features(self, encoder: "Encoder", texts: Sequence[str],
+                          batch_size: int | None = None) -> np.ndarray:
+        """``(n, hidden)`` branch sentence features of cleaned ``texts`` (one encoder pass)."""
+        if not len(texts):
+            return np.zeros((0, self.config.hidden), dtype=np.float32)
+        tap = self.make_tap({})
+        tap.keep_features = True
+        encoder.encode(list(texts), batch_size, taps=[tap])
+        return np.stack([tap.features[i] for i in range(len(texts))])
+
     def sentence_tone(self, sentences, embeddings=None):  # pragma: no cover - via the tap
         raise RuntimeError("TrainedTone reads the shared encoder pass; use it through Analyzer")
 
@@ -251,6 +269,8 @@ class _ToneTap:
         self.layer = model.layer
         self.requests = requests
         self.out: dict[tuple[int, Span], np.ndarray] = {}
+        self.keep_features = False  # also keep each text's pooled branch states
+        self.features: dict[int, np.ndarray] = {}
 
     def consume(self, hidden, mask, offsets, positions) -> None:
         torch = _torch()
@@ -267,14 +287,26 @@ class _ToneTap:
             tmasks[j, :n_tok] = target_token_mask(offsets[r], sp, n_tok)
         idx = torch.tensor([r for r, _ in jobs], dtype=torch.long, device=hidden.device)
         with torch.inference_mode():  # the head is small: it runs on the CPU
-            logits = self.model.logits(hidden[idx].float().cpu(), mask[idx].cpu(),
-                                       torch.from_numpy(tmasks))
+            logits, feats = self.model.logits_and_features(
+                hidden[idx].float().cpu(), mask[idx].cpu(), torch.from_numpy(tmasks))
             probs = torch.softmax(logits / self.model.temperature, dim=-1).numpy()
-        computed = {job: probs[j] for j, job in enumerate(jobs)}
+            feats = feats.numpy()
+        computed = {job: j for j, job in enumerate(jobs)}
         for r, poss in enumerate(positions):
             for pos in poss:
                 for sp in self.requests.get(pos, [None]):
-                    self.out[(pos, sp)] = computed[(r, sp)]
+                    self.out[(pos, sp)] = probs[computed[(r, sp)]]
+                if self.keep_features:  # the sentence's own states, without a target
+                    self.features[pos] = feats[computed[(r, None)]] if (r, None) in computed \
+                        else self._untargeted(hidden, mask, r)
+
+    def _untargeted(self, hidden, mask, r: int) -> np.ndarray:
+        torch = _torch()
+        with torch.inference_mode():
+            zero = torch.zeros((1, hidden.shape[1]))
+            _, feats = self.model.logits_and_features(hidden[r:r + 1].float().cpu(),
+                                                      mask[r:r + 1].cpu(), zero)
+        return feats.numpy()[0]
 
 
 # -- frozen head: a scikit-learn estimator -------------------------------------------
@@ -424,4 +456,15 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
     if missing or unexpected:
         raise ModelLoadError(f"{weights}: weights do not fit the config (missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]})")
-    return TrainedTone(module, cfg, str(path))
+    model = TrainedTone(module, cfg, str(path))
+    model.digest = weights_digest(weights)
+    return model
+
+
+def weights_digest(path: str | os.PathLike) -> str:
+    """First 16 hex digits of the sha256 of a weights file (what cue heads pin)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]

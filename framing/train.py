@@ -275,6 +275,10 @@ def train_tone(
     seed: int = 13,
     name: str = "tone",
     progress: bool = True,
+    cue_texts: Sequence[str] | None = None,
+    cue_labels: np.ndarray | None = None,
+    cue_weight: float = 1.0,
+    cue_batch_size: int = 16,
 ) -> TrainingResult:
     """Train a tone model on ``train``, calibrate and measure it on ``dev``.
 
@@ -283,6 +287,13 @@ def train_tone(
     marker and head, fine-tuned with class-weighted cross-entropy for ``epochs`` epochs
     (AdamW; ``lr`` for the layers, ``head_lr`` for marker and head).
     The temperature is fitted on ``dev`` (it does not change which class wins).
+
+    Multi-task (branch design): with ``cue_texts`` and a 0/1 ``cue_labels`` matrix
+    ``(n, k)``, every step also takes ``cue_batch_size`` cue sentences through the same
+    branch and adds ``cue_weight`` times a class-balanced multi-label BCE loss of a
+    temporary linear head on the pooled sentence states. The cue head is not saved:
+    :func:`framing.cue_heads.fit_cue_heads` fits calibrated heads on the trained branch's
+    sentence features afterwards (see ``features="tone-branch"``).
     """
     import torch
 
@@ -313,6 +324,17 @@ def train_tone(
     y_tr = np.array([e.label for e in train])
     y_dv = np.array([e.label for e in dev])
     history: list[dict[str, float]] = []
+    multitask = cue_texts is not None and design == "branch"
+    if multitask:
+        cue_y = np.asarray(cue_labels, dtype=np.float32)
+        if cue_y.ndim != 2 or cue_y.shape[0] != len(cue_texts) or not len(cue_texts):
+            raise ValueError("cue_labels must be an (n_cue_texts, k) 0/1 matrix")
+        cue_states = _states(encoder, [normalise(t, html=False)[0] for t in cue_texts], layer)
+        cue_head = torch.nn.Linear(cfg.hidden_size, cue_y.shape[1])
+        pos = cue_y.sum(0)
+        cue_loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(
+            np.clip((len(cue_y) - pos) / np.maximum(pos, 1), 1.0, 10.0).astype(np.float32)))
+        cue_order: list[int] = []
 
     def dev_logits() -> np.ndarray:
         module.eval()
@@ -350,13 +372,17 @@ def train_tone(
         counts = np.bincount(y_tr, minlength=3).astype(float)
         weights = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
         loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-        opt = torch.optim.AdamW([
+        groups = [
             {"params": module.layers.parameters(), "lr": lr},
             {"params": [module.marker, *module.head.parameters()], "lr": head_lr},
-        ], weight_decay=0.01)
+        ]
+        if multitask:
+            groups.append({"params": cue_head.parameters(), "lr": head_lr})
+        opt = torch.optim.AdamW(groups, weight_decay=0.01)
         steps = epochs * int(np.ceil(len(train) / batch_size))
         sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=[lr, head_lr], total_steps=steps, pct_start=0.1, anneal_strategy="linear")
+            opt, max_lr=[g["lr"] for g in groups], total_steps=steps, pct_start=0.1,
+            anneal_strategy="linear")
         # batches of similar length train faster; shuffle within length buckets
         lengths = np.array([tr_states[i][0].shape[0] for i in range(len(train))])
         for epoch in range(epochs):
@@ -368,6 +394,15 @@ def train_tone(
             for rows in batches:
                 h, m, t = _batch(tr_states, tr_spans, list(rows))
                 loss = loss_fn(module(h, m, t), torch.from_numpy(y_tr[rows]))
+                if multitask:
+                    if len(cue_order) < cue_batch_size:
+                        cue_order.extend(rng.permutation(len(cue_y)).tolist())
+                    crow = cue_order[:cue_batch_size]
+                    del cue_order[:cue_batch_size]
+                    ch, cm, ct = _batch(cue_states, [None] * len(cue_states), crow)
+                    sent = module.features(ch, cm, ct)[:, :cfg.hidden_size]
+                    loss = loss + cue_weight * cue_loss_fn(cue_head(module.dropout(sent)),
+                                                           torch.from_numpy(cue_y[crow]))
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
@@ -407,6 +442,9 @@ def train_tone(
         "intermediate": cfg.intermediate_size, "eps": getattr(cfg, "layer_norm_eps", 1e-12),
         "temperature": temperature, "neutral_band": 0.1,
         "encoder": encoder_fingerprint(encoder),
+        "multitask_cues": {"sentences": len(cue_texts), "cues": int(cue_y.shape[1]),
+                           "weight": cue_weight, "batch_size": cue_batch_size}
+        if multitask else None,
         "training": {"epochs": epochs if design == "branch" else None, "lr": lr,
                      "head_lr": head_lr, "batch_size": batch_size, "C": C, "seed": seed,
                      "train_n": len(train), "dev_n": len(dev)},

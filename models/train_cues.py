@@ -28,10 +28,9 @@ HERE = Path(__file__).resolve().parent
 
 CARD = """# cues-builtin: trained heads for the nine built-in cues
 
-One logistic head per cue of `framing/catalogues/builtin.yaml` on the shared
-all-MiniLM-L6-v2 sentence embedding (no extra encoder pass), Platt-calibrated, with a
+One logistic head per cue of `framing/catalogues/builtin.yaml`, Platt-calibrated, with a
 per-cue threshold; phrase patterns still add evidence on top (a match lifts a cue to at
-least 0.9).
+least 0.9). {features_text}
 
 ## Data
 {n} training sentences written for this project (`models/training/cues/`, MIT like the
@@ -52,38 +51,69 @@ Fitting took {seconds:.0f} s on a 2-core CPU (mostly encoding).
 """
 
 
+def load_split(data: str | Path, ids: list[str], dev_fraction: float, seed: int):
+    """Training rows, their 0/1 cue matrix, and the seeded train / dev row indices.
+
+    The tone model's multi-task training (``train_tone_newsmtsc.py --cues``) uses the same
+    split, so the dev rows that calibrate the heads are never trained on."""
+    rows = [json.loads(line) for f in sorted(Path(data).glob("*.jsonl"))
+            for line in open(f, encoding="utf-8") if line.strip()]
+    Y = np.array([[c in r["cues"] for c in ids] for r in rows])
+    order = np.random.default_rng(seed).permutation(len(rows))
+    n_dev = int(round(dev_fraction * len(rows)))
+    return rows, Y, order[n_dev:], order[:n_dev]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", default=str(HERE / "training" / "cues"))
     ap.add_argument("--dev-fraction", type=float, default=0.2)
     ap.add_argument("--C", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--features", choices=["embedding", "tone-branch"], default="tone-branch",
+                    help="what the heads read: the encoder's sentence embedding, or the "
+                         "sentence states of the (multi-task) tone branch")
+    ap.add_argument("--tone-model", default=str(HERE / "tone-newsmtsc"),
+                    help="tone model whose branch the heads read (with --features tone-branch)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    rows = [json.loads(line) for f in sorted(Path(args.data).glob("*.jsonl"))
-            for line in open(f, encoding="utf-8") if line.strip()]
     catalogue = framing.load_catalogue()
     ids = catalogue.ids
+    rows, Y, train, dev = load_split(args.data, ids, args.dev_fraction, args.seed)
+    n_dev = len(dev)
     encoder = framing.Encoder()
-    emb = encoder.encode([normalise(r["text"], html=False)[0] for r in rows])
-    Y = np.array([[c in r["cues"] for c in ids] for r in rows])
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(rows))
-    n_dev = int(round(args.dev_fraction * len(rows)))
-    dev, train = order[:n_dev], order[n_dev:]
+    texts = [normalise(r["text"], html=False)[0] for r in rows]
+    if args.features == "tone-branch":
+        from framing.tone_model import load_tone_model
+
+        tone = load_tone_model(args.tone_model)
+        tone.check_encoder(encoder)
+        emb = tone.sentence_features(encoder, texts)
+    else:
+        emb = encoder.encode(texts)
     heads = fit_cue_heads(emb[train], Y[train], emb[dev], Y[dev], ids, C=args.C, seed=args.seed,
                           name="cues-builtin")
     heads.catalogue_sha256 = catalogue.sha256
     heads.encoder = encoder_fingerprint(encoder)
+    if args.features == "tone-branch":
+        heads.features = "tone-branch"
+        heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
     pred = heads.predict_proba(emb[dev]) >= heads.thresholds[None, :]
     m = multilabel_metrics(Y[dev], pred, ids, n_boot=1000, seed=args.seed)
     seconds = time.perf_counter() - t0
     command = (f"python models/train_cues.py --dev-fraction {args.dev_fraction} --C {args.C} "
-               f"--seed {args.seed} --out {args.out}")
+               f"--seed {args.seed} --features {args.features} --out {args.out}")
     per_cue = ", ".join(f"{c} {int(Y[:, j].sum())}" for j, c in enumerate(ids))
-    card = CARD.format(n=len(rows), n_pos=int(Y.any(1).sum()), per_cue=per_cue,
+    features_text = (
+        "The heads read the pooled sentence states of the tone model's branch "
+        f"(`{heads.feature_model['name']}`, weights digest {heads.feature_model['digest']}), "
+        "which was fine-tuned jointly on tone and on the training part of these sentences "
+        "(multi-task): the analyzer's one branch pass serves tone and cues."
+        if args.features == "tone-branch" else
+        "The heads read the shared all-MiniLM-L6-v2 sentence embedding (no extra pass).")
+    card = CARD.format(features_text=features_text, n=len(rows), n_pos=int(Y.any(1).sum()), per_cue=per_cue,
                        n_neg=int((~Y.any(1)).sum()), dev_fraction=args.dev_fraction,
                        seed=args.seed, macro=m["macro_f1"].value, macro_lo=m["macro_f1"].low,
                        macro_hi=m["macro_f1"].high, micro=m["micro_f1"].value,

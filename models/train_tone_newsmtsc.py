@@ -79,6 +79,13 @@ DESIGN_TEXT = {
               "the sentence's and of the target's token states from the frozen encoder's last layer.",
 }
 
+MULTITASK_TEXT = (
+    "\nMulti-task: every step also passes {batch_size} of {sentences} project-written cue\n"
+    "sentences (`models/training/cues`, less the cue heads' dev split) through the branch,\n"
+    "adding {weight} x a balanced multi-label loss over the {cues} built-in cues, so that the\n"
+    "branch's sentence states also serve the cue heads (`models/cues-builtin`): one branch\n"
+    "pass for tone and cues.")
+
 
 def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets: int,
                command: str) -> None:
@@ -87,7 +94,10 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
     text = CARD.format(
         design=args.design,
         design_text=DESIGN_TEXT[args.design].format(layer=c["layer"], n_layers=c["n_layers"],
-                                                    epochs=args.epochs, lr=args.lr),
+                                                    epochs=args.epochs, lr=args.lr)
+        + MULTITASK_TEXT.format(**c["multitask_cues"]) if c.get("multitask_cues") else
+        DESIGN_TEXT[args.design].format(layer=c["layer"], n_layers=c["n_layers"],
+                                        epochs=args.epochs, lr=args.lr),
         temperature=c["temperature"], n_sentences=n_sentences, n_targets=n_targets,
         train_n=m["train_n"], dev_fraction=args.dev_fraction, seed=args.seed, dev_n=m["dev_n"],
         f1=f1["value"], f1_lo=f1["low"], f1_hi=f1["high"], acc=acc["value"], acc_lo=acc["low"],
@@ -121,6 +131,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--dev-fraction", type=float, default=0.15)
+    ap.add_argument("--cues", default=None, metavar="DIR",
+                    help="multi-task: also train the branch on these cue sentences (e.g. "
+                         "models/training/cues), less the seeded dev split train_cues.py uses")
+    ap.add_argument("--cue-weight", type=float, default=1.0)
     ap.add_argument("--out", required=True)
     ap.add_argument("--recard", action="store_true",
                     help="do not train: re-measure the model in --out as saved and rewrite its "
@@ -150,10 +164,19 @@ def main() -> None:
                    n_sentences, n_targets, m["command"])
         print(f"as saved: dev macro-F1 {m['dev_macro_f1_as_saved']['value']:.4f}")
         return
+    cue_kw = {}
+    if args.cues:
+        from train_cues import load_split
+
+        rows, Y, cue_train, _ = load_split(args.cues, framing.load_catalogue().ids, 0.2, 13)
+        cue_kw = {"cue_texts": [rows[i]["text"] for i in cue_train], "cue_labels": Y[cue_train],
+                  "cue_weight": args.cue_weight}
+        command += f" --cues {args.cues} --cue-weight {args.cue_weight}"
+        print(f"multi-task: {len(cue_train)} cue training sentences", flush=True)
     t0 = time.perf_counter()
     result = train_tone(train, dev, encoder, design=args.design, n_layers=args.layers,
                         epochs=args.epochs, lr=args.lr, seed=args.seed,
-                        name=f"tone-newsmtsc-{args.design}")
+                        name=f"tone-newsmtsc-{args.design}", **cue_kw)
     wall = time.perf_counter() - t0
     result.save(out)
     dev_groups = sorted({e.group for e in dev})

@@ -120,8 +120,9 @@ def test_present_cues_sorted_by_probability(promo):
 
 
 def test_evidence_is_ordered_and_above_threshold(default_analyzer, promo):
+    thresholds = dict(zip(default_analyzer.cue_ids, default_analyzer.cue_detector.thresholds))
     for cid, cue in promo.cues.items():
-        threshold = default_analyzer.catalogue[cid].threshold
+        threshold = thresholds[cid]  # the trained heads' own, not the catalogue default
         assert len(cue.evidence) <= default_analyzer.evidence_k
         assert cue.present == (cue.probability >= threshold)
         probs = [e.probability for e in cue.evidence]
