@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import os
 import re
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -18,7 +19,15 @@ import numpy as np
 from .catalogue import Catalogue
 from .cues import CueDetector
 from .encoder import Encoder
-from .results import ArticleResult, CueResult, Evidence, SentenceResult, Span, ToneEvidence
+from .results import (
+    ArticleResult,
+    CueResult,
+    Evidence,
+    FrameResult,
+    SentenceResult,
+    Span,
+    ToneEvidence,
+)
 from .text import PreparedText, detect_language, prepare
 from .tone import LABELS as TONE_LABELS
 from .tone import ToneScorer, aggregate_probabilities, aggregate_tone, make_tone_scorer, tone_label
@@ -51,8 +60,18 @@ class Analyzer:
         few-shot exemplar similarity for any other; ``"few-shot"`` forces the latter;
         ``False`` skips cue detection (results then carry no cues).
     catalogue:
-        Cue catalogue: ``None`` for the built-in one, a YAML path, or a
-        :class:`~framing.catalogue.Catalogue`.
+        Cue catalogue: ``None`` for the built-in one, a YAML path, the name of a shipped
+        one (``"policy_frames"``), or a :class:`~framing.catalogue.Catalogue`.
+    cue_heads:
+        A directory of cue heads trained with ``framing train cues`` (or a
+        :class:`~framing.cue_heads.CueHeads`) for ``catalogue``; when ``catalogue`` is
+        not given, the copy of the catalogue saved with the heads is used.
+    frames:
+        Article-level frame schemes: ``"narrative"`` (conflict, economic, human interest,
+        morality, resolution from the shipped trained heads; the default ``"auto"`` uses
+        them whenever they fit the encoder), ``"policy"`` (the
+        fourteen Media Frames Corpus policy frames, few-shot from the ``policy_frames``
+        catalogue), ``"all"``, a list of these or of frame-heads directories, or ``None``.
     batch_size:
         Sentences per encoder forward pass.
     max_chars:
@@ -74,6 +93,8 @@ class Analyzer:
         tone_label_map: dict[str, str] | None = None,
         cues: bool | str = True,
         catalogue: str | os.PathLike | Catalogue | None = None,
+        cue_heads: Any = None,
+        frames: Any = "auto",
         allow_network: bool = False,
         batch_size: int = 64,
         max_chars: int | None = 100_000,
@@ -85,17 +106,30 @@ class Analyzer:
     ) -> None:
         self.encoder = encoder or Encoder(model, allow_network=allow_network,
                                           batch_size=batch_size, device=device)
-        if cue_detector is None and cues:
-            # the shipped trained heads serve the built-in catalogue; any other catalogue
-            # (or cues="few-shot") works few-shot from its exemplars
-            heads = "auto" if cues is True or cues == "trained" else None
-            cue_detector = CueDetector(catalogue, self.encoder, heads=heads)
-        self.cue_detector = cue_detector
         if tone_model is not None:
             tone = tone_model
         self.tone_scorer = make_tone_scorer(tone, self.encoder, label_map=tone_label_map,
                                             allow_network=allow_network) \
             if tone is not None else None
+        if cue_detector is None and cues:
+            # the shipped trained heads serve the built-in catalogue; any other catalogue
+            # (or cues="few-shot") works few-shot from its exemplars, unless heads trained
+            # for it are given
+            heads = "auto" if cues is True or cues == "trained" else None
+            if cue_heads is not None:
+                heads = cue_heads
+                saved = Path(cue_heads) / "catalogue.yaml" \
+                    if isinstance(cue_heads, (str, os.PathLike)) else None
+                if catalogue is None and saved is not None and saved.is_file():
+                    catalogue = saved
+            cue_detector = CueDetector(catalogue, self.encoder, heads=heads,
+                                       tone_model=self.tone_scorer)
+        elif cue_detector is not None:  # one branch pass for tone and cues when they share it
+            cue_detector.use_tone_model(self.tone_scorer)
+        self.cue_detector = cue_detector
+        from .frame_scorers import make_frame_scorers
+
+        self.frame_scorers = make_frame_scorers(frames, self.encoder)
         self.batch_size = int(batch_size)
         self.max_chars = max_chars
         self.evidence_k = int(evidence_k)
@@ -119,6 +153,11 @@ class Analyzer:
         return self.catalogue.ids if self.catalogue is not None else []
 
     @property
+    def frame_ids(self) -> list[tuple[str, str]]:
+        """``(scheme, frame id)`` of every frame this analyzer scores, in output order."""
+        return [(f.scheme, fid) for f in self.frame_scorers for fid in f.ids]
+
+    @property
     def tone_name(self) -> str | None:
         return self.tone_scorer.name if self.tone_scorer is not None else None
 
@@ -137,6 +176,7 @@ class Analyzer:
             "catalogue": cat.name if cat else None,
             "catalogue_version": cat.version if cat else None,
             "catalogue_sha256": cat.sha256 if cat else None,
+            "frames": {f.scheme: f.name for f in self.frame_scorers},
             "max_chars": self.max_chars,
         }
 
@@ -240,12 +280,24 @@ class Analyzer:
         tap = None
         if tone is not None and getattr(tone, "uses_hidden_states", False) and cleans:
             tap = tone.make_tap({pos: [None, *spans] for pos, spans in target_spans.items()})
-        need_emb = (cues is not None and cues.use_similarity) or tap is not None or \
-            (tone is not None and tone.uses_embeddings)
+        ftap = None  # reads the tone branch's sentence states for cue heads trained on them
+        if cues is not None and cues.use_similarity and cues.needs_branch_features and cleans:
+            if tap is not None and tap.model is cues.feature_model:
+                ftap = tap
+            else:
+                ftap = cues.feature_model.make_tap({})
+            ftap.keep_features = True
+        taps = [t for t in (tap, ftap) if t is not None]
+        if ftap is tap:
+            taps = taps[:1]
+        need_emb = (cues is not None and cues.use_similarity) or bool(taps) or \
+            (tone is not None and tone.uses_embeddings) or bool(self.frame_scorers)
         emb = self.encoder.encode(cleans, batch_size or self.batch_size,
-                                  taps=[tap] if tap else []) if need_emb and cleans else None
+                                  taps=taps) if need_emb and cleans else None
         if cues is not None:
-            cue_probs, matches = cues.predict(cleans, emb)
+            feats = np.stack([ftap.features[p] for p in range(len(cleans))]) \
+                if ftap is not None else None
+            cue_probs, matches = cues.predict(cleans, emb, features=feats)
         else:
             cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
         tones = np.full(len(cleans), np.nan)
@@ -272,10 +324,12 @@ class Analyzer:
         for i in order:
             k = len(prepared[i].sentences)
             local = {p - pos: target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
+            rows = emb[pos:pos + k] if emb is not None else np.zeros((0, self.encoder.dim))
+            frame_out = [(f, *f.score(rows, cleans[pos:pos + k])) for f in self.frame_scorers]
             results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
                                         tones[pos:pos + k],
                                         probs[pos:pos + k] if probs is not None else None,
-                                        local, targets[i], ids[i])
+                                        local, targets[i], ids[i], frame_out)
             pos += k
         return results  # type: ignore[return-value]
 
@@ -311,7 +365,7 @@ class Analyzer:
 
     def _assemble(self, prep: PreparedText, probs: np.ndarray, matches, tones: np.ndarray,
                   tone_probs: np.ndarray | None, target_probs: dict[int, np.ndarray | None],
-                  target: Target, id: Any) -> ArticleResult:
+                  target: Target, id: Any, frame_out=()) -> ArticleResult:
         flags: list[str] = []
         sents = prep.sentences
         if not sents:
@@ -384,11 +438,27 @@ class Analyzer:
                      if tones[j] > band][: self.evidence_k]
         most_crit = [self._tone_ev(sents[j], tones[j]) for j in list(order_desc)[::-1]
                      if tones[j] < -band][: self.evidence_k]
+        frames = {f.scheme: self._frame_results(f, art, per, sents)
+                  for f, art, per in frame_out}
         return ArticleResult(
             tone, label, cue_results, sentence_results, most_prom, most_crit,
             tone_scorer=self.tone_name, tone_probabilities=class_probs, target=target,
-            language=language, flags=flags, id=id,
+            language=language, flags=flags, id=id, frames=frames,
         )
+
+    def _frame_results(self, scorer, article: np.ndarray, per: np.ndarray,
+                       sents) -> dict[str, FrameResult]:
+        out: dict[str, FrameResult] = {}
+        for j, fid in enumerate(scorer.ids):
+            p = float(article[j])
+            present = bool(p >= scorer.thresholds[j]) and len(sents) > 0
+            evidence = []
+            if present:  # the sentences that carry the frame most
+                for i in np.argsort(-per[:, j], kind="stable")[: self.evidence_k]:
+                    s = sents[i]
+                    evidence.append(Evidence(s.index, s.start, s.end, s.text, float(per[i, j])))
+            out[fid] = FrameResult(fid, scorer.names[j], scorer.scheme, p, present, evidence)
+        return out
 
     @staticmethod
     def _tone_ev(s, value: float) -> ToneEvidence:

@@ -13,6 +13,7 @@ __all__ = [
     "Evidence",
     "ToneEvidence",
     "CueResult",
+    "FrameResult",
     "SentenceResult",
     "ArticleResult",
     "results_to_frame",
@@ -65,6 +66,20 @@ class CueResult:
 
 
 @dataclass
+class FrameResult:
+    """One article-level frame of a frame scheme (``narrative`` or ``policy``): its
+    probability, whether it is present at the scheme's threshold, and the sentences
+    that carry it most."""
+
+    id: str
+    name: str
+    scheme: str
+    probability: float
+    present: bool
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
 class SentenceResult:
     """One sentence: offsets into the original text, tone and per-cue probabilities.
 
@@ -106,6 +121,8 @@ class ArticleResult:
     error: str | None = None
     id: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: article-level frames per scheme: ``frames["narrative"]["conflict"]``
+    frames: dict[str, dict[str, FrameResult]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -116,14 +133,22 @@ class ArticleResult:
         hits = [c for c in self.cues.values() if c.present]
         return [c.id for c in sorted(hits, key=lambda c: -c.probability)]
 
+    def present_frames(self) -> list[str]:
+        """``scheme:frame`` ids of the frames flagged present, most probable first."""
+        hits = [f for scheme in self.frames.values() for f in scheme.values() if f.present]
+        return [f"{f.scheme}:{f.id}" for f in sorted(hits, key=lambda f: -f.probability)]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable nested dict of the whole result."""
         return asdict(self)
 
 
 def flat_row(result: ArticleResult, cue_ids: Iterable[str] | None = None, *,
-             evidence: bool = True) -> dict[str, Any]:
-    """One flat table row for ``result``: tone, label, per-cue probability/flag/evidence."""
+             evidence: bool = True,
+             frame_ids: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """One flat table row for ``result``: tone, label, per-cue probability/flag/evidence,
+    and per frame ``frame_<scheme>_<id>`` probability and ``..._present`` flag
+    (``frame_ids``: the ``(scheme, id)`` pairs to write; default: the result's own)."""
     row: dict[str, Any] = dict(result.meta)
     row.update({
         "id": result.id,
@@ -146,6 +171,13 @@ def flat_row(result: ArticleResult, cue_ids: Iterable[str] | None = None, *,
         row[f"cue_{cid}_present"] = None if cue is None else cue.present
         if evidence:
             row[f"cue_{cid}_evidence"] = cue.evidence[0].text if cue and cue.evidence else None
+    if result.frames or frame_ids:
+        row["frames_present"] = ";".join(result.present_frames())
+    for scheme, fid in (frame_ids if frame_ids is not None else
+                        [(sc, f) for sc, fs in result.frames.items() for f in fs]):
+        fr = result.frames.get(scheme, {}).get(fid)
+        row[f"frame_{scheme}_{fid}"] = None if fr is None else fr.probability
+        row[f"frame_{scheme}_{fid}_present"] = None if fr is None else fr.present
     if evidence:
         row["most_promotional"] = result.most_promotional[0].text if result.most_promotional else None
         row["most_critical"] = result.most_critical[0].text if result.most_critical else None
@@ -158,8 +190,14 @@ def results_to_frame(results: Iterable[ArticleResult], *, evidence: bool = True)
 
     results = list(results)
     ids: list[str] = []
+    frame_ids: list[tuple[str, str]] = []
     for r in results:
         for cid in r.cues:
             if cid not in ids:
                 ids.append(cid)
-    return pd.DataFrame([flat_row(r, ids, evidence=evidence) for r in results])
+        for scheme, fs in r.frames.items():
+            for fid in fs:
+                if (scheme, fid) not in frame_ids:
+                    frame_ids.append((scheme, fid))
+    return pd.DataFrame([flat_row(r, ids, evidence=evidence, frame_ids=frame_ids)
+                         for r in results])

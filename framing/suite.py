@@ -20,7 +20,8 @@ A suite (read with ``yaml.safe_load``)::
 Dataset options are :func:`~framing.evaluate.load_samples` options, plus ``require``
 (columns that must be non-empty for a row to be kept). Scorer options: ``tone``
 (trained, similarity, vader or null), ``cues`` (trained heads, few-shot detector,
-patterns or false) and ``catalogue``.
+patterns or false) and ``catalogue`` (a YAML path under root, or a shipped catalogue's
+name). A dataset's ``label_set`` may name a shipped catalogue (its cue ids).
 All scorers share one encoder. Paths may not leave ``root``.
 """
 
@@ -97,6 +98,7 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
 
 def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
     from .analyzer import Analyzer
+    from .catalogue import shipped_catalogues
     from .cues import CueDetector
     from .encoder import Encoder
 
@@ -110,7 +112,7 @@ def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, A
         catalogue = opts.pop("catalogue", None)
         if opts:
             raise SuiteError(f"{source}: scorer {name!r}: unknown option(s) {sorted(opts)}")
-        if catalogue is not None:
+        if catalogue is not None and str(catalogue) not in shipped_catalogues():
             catalogue = str(_inside(root, str(catalogue), f"scorer {name!r}", source))
         detector = None
         if cues:
@@ -136,7 +138,7 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
     ``summary.md``/``summary.json`` into the suite's output directory (or ``output``)."""
     import numpy as np
 
-    from .catalogue import load_catalogue
+    from .catalogue import load_catalogue, shipped_catalogues
     from .evaluate import _read_table, evaluate, load_samples
 
     suite = load_suite(path)
@@ -148,8 +150,11 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
     datasets = {}
     for name, ds in suite["datasets"].items():
         opts = {k: v for k, v in ds.items() if not k.startswith("_") and k not in ("path", "require")}
-        if opts.get("label_set") == "builtin":
-            opts["label_set"] = load_catalogue().ids
+        if isinstance(opts.get("label_set"), str):  # the cue ids of a shipped catalogue
+            if opts["label_set"] not in shipped_catalogues():
+                raise SuiteError(f"{source}: dataset {name!r}: label_set must be a list or the "
+                                 f"name of a shipped catalogue ({', '.join(shipped_catalogues())})")
+            opts["label_set"] = load_catalogue(opts["label_set"]).ids
         data: Any = ds["_path"]
         if ds.get("require"):
             df, _ = _read_table(data, opts.get("format"))
