@@ -12,6 +12,7 @@ from ._version import __version__
 from .analyzer import Analyzer
 from .catalogue import Catalogue, Cue, builtin_catalogue_path, load_catalogue
 from .corpus import example_corpus_path, read_corpus, score_corpus
+from .shards import read_scores
 from .cues import CueDetector
 from .encoder import Encoder
 from .evaluate import EvalReport, Samples, evaluate, load_samples, split_samples
@@ -22,6 +23,9 @@ from .errors import (
     InputFormatError,
     ModelLoadError,
     ModelNotFoundError,
+    OutputLockedError,
+    OutputWriteError,
+    ResumeError,
 )
 from .suite import run_suite
 from .results import ArticleResult, CueResult, Evidence, SentenceResult, results_to_frame
@@ -45,6 +49,9 @@ __all__ = [
     "InputFormatError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "OutputLockedError",
+    "OutputWriteError",
+    "ResumeError",
     "Samples",
     "SentenceResult",
     "SimilarityToneBaseline",
@@ -57,8 +64,35 @@ __all__ = [
     "load_samples",
     "prepare",
     "read_corpus",
+    "read_scores",
     "results_to_frame",
     "run_suite",
     "score_corpus",
     "split_samples",
+    "OutletComparison",
+    "compare_outlets",
+    "draw_validation_sample",
+    "load_scores",
 ]
+
+# Statistics and sampling pull in pandas and scipy: load them on first use only.
+_LAZY = {
+    "OutletComparison": "compare",
+    "compare_outlets": "compare",
+    "load_scores": "compare",
+    "draw_validation_sample": "sample",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

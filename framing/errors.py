@@ -13,6 +13,10 @@ __all__ = [
     "CatalogueError",
     "ColumnError",
     "InputFormatError",
+    "OutputLockedError",
+    "OutputWriteError",
+    "ResumeError",
+    "MissingExtraError",
 ]
 
 
@@ -41,3 +45,23 @@ class ColumnError(FramingError, KeyError):
 
 class InputFormatError(FramingError, ValueError):
     """A corpus or output file has a format :mod:`framing` cannot read or write."""
+
+
+class MissingExtraError(FramingError, ImportError):
+    """An optional backend is used whose extra is not installed; the message names the
+    ``pip install "framing[...]"`` command that adds it."""
+
+
+class ResumeError(FramingError):
+    """A scores directory cannot be continued: its manifest records another input, other
+    models or other parameters, or it already holds output that may not be replaced. The
+    message lists what differs; ``overwrite=True`` (``--overwrite``) starts afresh."""
+
+
+class OutputLockedError(FramingError):
+    """Another process is writing the same scores directory; the message names it."""
+
+
+class OutputWriteError(FramingError):
+    """Writing output failed (disk full, no permission, ...); the message names the path.
+    Shards written before the failure are left intact, so the run can be resumed."""
