@@ -83,6 +83,18 @@ def shipped_catalogues() -> list[str]:
     return sorted(names, key=lambda n: n != BUILTIN)
 
 
+def yaml_error_line(exc: Exception) -> str:
+    """A YAML error in one line: what is wrong and where (PyYAML's own message spans
+    several lines, with a quoted snippet and a caret)."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem is None:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{context + ': ' if context else ''}{problem}{where}"
+
+
 def _err(source: str, where: str, msg: str) -> CatalogueError:
     return CatalogueError(f"{source}: {where}: {msg}")
 
@@ -192,5 +204,5 @@ def load_catalogue(source: str | Path | dict | Catalogue | None = None, *,
     except UnicodeDecodeError as exc:
         raise CatalogueError(f"{path}: not UTF-8 text ({exc})") from None
     except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: invalid YAML: {exc}") from None
+        raise CatalogueError(f"{path}: invalid YAML: {yaml_error_line(exc)}") from None
     return _parse(data, str(path), hashlib.sha256(raw).hexdigest(), min_exemplars=min_exemplars)

@@ -195,6 +195,8 @@ def _read_jsonl(path: Path, cols: _Columns) -> Iterator[Record]:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
+            if lineno == 1:  # a UTF-8 byte-order mark (Windows editors) is not content
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -799,28 +801,41 @@ def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
 
 def _score_to_file(source, out: Path, ofmt: str, records, meta_keys, analyzer, in_fmt,
                    chunk_size, evidence, progress, cache_size) -> CorpusSummary:
+    from .errors import OutputWriteError
+    from .shards import OutputLock
+
+    if out.is_dir():
+        raise InputFormatError(f"{out} is a directory; name a file ending .parquet, .jsonl or "
+                               ".csv, or pass out_format='shards' to write shards into it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputWriteError(f"Cannot create the output directory {out.parent}: "
+                               f"{exc.strerror or exc}") from exc
     analyzer = _build_analyzer(analyzer)
     columns = _columns(analyzer.cue_ids, meta_keys, evidence,
                        getattr(analyzer, "frame_ids", []))
     cache = _MemoryCache(min(cache_size, FILE_CACHE_LIMIT)) if cache_size else None
     scorer = _ChunkScorer(analyzer, evidence, columns, meta_keys, cache)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from .shards import OutputLock
-
     lock = OutputLock(out.parent, f".{out.name}.lock").acquire()
     tmp = out.with_name(f".{out.name}.partial")
     try:
         writer = _Writer(tmp, ofmt, columns)
-    except BaseException:
+    except BaseException as exc:
         lock.release()
+        if isinstance(exc, OSError):
+            raise OutputWriteError(f"Cannot write {tmp}: {exc.strerror or exc}") from exc
         raise
     bar = _progress_bar(progress, _count_rows(source, in_fmt))
     n = errors = flagged = cached = 0
     start = time.perf_counter()
+    writing = False  # whether an OSError comes from writing the output (not from reading)
     try:
         for chunk in _chunks(records, chunk_size):
             done = scorer.score(chunk)
+            writing = True
             writer.write(done.rows)
+            writing = False
             if cache is not None:
                 for key, row in zip(done.keys, done.rows):
                     if key is not None:
@@ -829,11 +844,19 @@ def _score_to_file(source, out: Path, ofmt: str, records, meta_keys, analyzer, i
             cached += done.cached
             if bar is not None:
                 bar.update(len(chunk))
+        writing = True
         writer.close()
         os.replace(tmp, out)
-    except BaseException:
-        writer.close()
+    except BaseException as exc:
+        try:
+            writer.close()
+        except OSError:
+            pass
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and writing:  # disk full, no permission, ...
+            raise OutputWriteError(
+                f"Cannot write {out}: {exc.strerror or exc}. Nothing was written under that "
+                "name; free space or fix permissions and run again.") from exc
         raise
     finally:
         if bar is not None:

@@ -72,7 +72,9 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
     except FileNotFoundError:
         raise SuiteError(f"{path}: suite file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: invalid suite file: {exc}") from None
+        from .catalogue import yaml_error_line
+
+        raise SuiteError(f"{path}: invalid suite file: {yaml_error_line(exc)}") from None
     if not isinstance(data, dict):
         raise SuiteError(f"{path}: top level must be a mapping")
     for key in ("datasets", "scorers", "runs"):
