@@ -65,8 +65,13 @@ def main() -> None:
 
     encoder = framing.Encoder()
     heads.check(encoder)
+    # the rows the analyzer gives these heads: embeddings, or a tone branch's states
+    from framing.frame_scorers import HeadsFrameScorer
+
+    branch = HeadsFrameScorer(heads, encoder).feature_model
     t0 = time.perf_counter()
-    sent = encode_articles([arts[i].text for i in dev], encoder, cache_dir=args.cache or None)
+    sent = encode_articles([arts[i].text for i in dev], encoder, cache_dir=args.cache or None,
+                           feature_model=branch, features=heads.feature_source)
     encode_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     probs = np.vstack([heads.predict_proba(heads.features(s)) for s in sent])
@@ -93,6 +98,7 @@ def main() -> None:
         "n_dev": len(dev), "n_train": len(train), "n_boot": args.n_boot, "labels": ids,
         "support": {f: int(Yd[:, j].sum()) for j, f in enumerate(ids)},
         "heads": {"name": heads.name, "pooling": heads.pooling,
+                  "features": heads.feature_source, "feature_model": heads.feature_model,
                   "thresholds": dict(zip(ids, map(float, heads.thresholds)))},
         "keyword_hit_thresholds": dict(zip(ids, map(int, kw.thresholds_))),
         "timing": {"encode_seconds": encode_s, "heads_seconds": heads_s,
@@ -128,12 +134,12 @@ def main() -> None:
     for j, f in enumerate(ids):
         lines.append(f"| {f} | {int(Yd[:, j].sum())} | " + " | ".join(
             f"{m['per_label'][f]['f1']:.2f}" for m in metrics.values()) + " |")
-    lines += ["", f"Heads: `{heads.pooling}` pooling, thresholds "
+    lines += ["", f"Heads: `{heads.feature_source}` sentence rows, `{heads.pooling}` pooling, thresholds "
               + ", ".join(f"{f} {t:.2f}" for f, t in zip(ids, heads.thresholds))
               + "; keyword hit thresholds "
               + ", ".join(f"{f} {t}" for f, t in result["keyword_hit_thresholds"].items())
               + f". Heads scored {result['timing']['articles_per_second_heads']:.0f} articles/s "
-              "from sentence embeddings (encoding not included).", ""]
+              "from sentence rows (encoding not included).", ""]
     md = "\n".join(lines)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,13 @@ class Analyzer:
     encoder, cue_detector:
         Ready-made components to share between analyzers (they win over ``model`` and
         ``catalogue``).
+    backend:
+        ``"torch"`` (default) or ``"onnx"``: the encoder layers up to the tone branch and
+        the branch itself as one ONNX Runtime graph with int8 dynamically quantised
+        weights (exported once into a user cache directory; needs ``framing[onnx]``).
+        It serves calls whose heads all read the trained tone branch (the default
+        configuration); a call that needs the encoder's final-layer embedding (few-shot
+        cues, policy frames, embedding frame heads) runs through torch.
     """
 
     def __init__(
@@ -103,6 +110,7 @@ class Analyzer:
         device: str = "cpu",
         encoder: Encoder | None = None,
         cue_detector: CueDetector | None = None,
+        backend: str = "torch",
     ) -> None:
         self.encoder = encoder or Encoder(model, allow_network=allow_network,
                                           batch_size=batch_size, device=device)
@@ -129,11 +137,27 @@ class Analyzer:
         self.cue_detector = cue_detector
         from .frame_scorers import make_frame_scorers
 
-        self.frame_scorers = make_frame_scorers(frames, self.encoder)
+        self.frame_scorers = make_frame_scorers(frames, self.encoder, tone_model=self.tone_scorer)
         self.batch_size = int(batch_size)
         self.max_chars = max_chars
         self.evidence_k = int(evidence_k)
         self.language_check = language_check
+        #: when every head reads a tone branch (no head needs the final-layer embedding),
+        #: run the encoder only up to the branch's layer; False forces the full pass
+        #: (the outputs are the same; this is for tests and comparisons)
+        self.truncated_pass = True
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"backend must be 'torch' or 'onnx', not {backend!r}")
+        self.backend = backend
+        self._onnx = None
+        if backend == "onnx":
+            if not getattr(self.tone_scorer, "uses_hidden_states", False) or \
+                    self.tone_scorer.layer >= self.encoder.n_layers:
+                raise ValueError("backend='onnx' serves the trained tone branch; this "
+                                 f"analyzer's tone scorer is {self.tone_name!r}")
+            from .onnx_backend import OnnxBranchRunner
+
+            self._onnx = OnnxBranchRunner(self.encoder, self.tone_scorer)
         self.warm_up()
 
     def warm_up(self) -> "Analyzer":
@@ -178,6 +202,7 @@ class Analyzer:
             "catalogue_sha256": cat.sha256 if cat else None,
             "frames": {f.scheme: f.name for f in self.frame_scorers},
             "max_chars": self.max_chars,
+            "backend": self.backend,
         }
 
     # -- public API ------------------------------------------------------------------
@@ -280,24 +305,44 @@ class Analyzer:
         tap = None
         if tone is not None and getattr(tone, "uses_hidden_states", False) and cleans:
             tap = tone.make_tap({pos: [None, *spans] for pos, spans in target_spans.items()})
-        ftap = None  # reads the tone branch's sentence states for cue heads trained on them
-        if cues is not None and cues.use_similarity and cues.needs_branch_features and cleans:
-            if tap is not None and tap.model is cues.feature_model:
-                ftap = tap
-            else:
-                ftap = cues.feature_model.make_tap({})
-            ftap.keep_features = True
-        taps = [t for t in (tap, ftap) if t is not None]
-        if ftap is tap:
-            taps = taps[:1]
-        need_emb = (cues is not None and cues.use_similarity) or bool(taps) or \
-            (tone is not None and tone.uses_embeddings) or bool(self.frame_scorers)
-        emb = self.encoder.encode(cleans, batch_size or self.batch_size,
-                                  taps=taps) if need_emb and cleans else None
+        # tone branches whose pooled sentence states cue or frame heads read (the tone
+        # model's own tap serves them when it is the pinned branch)
+        cue_branch = cues.feature_model if cues is not None and cues.use_similarity and \
+            cues.needs_branch_features else None
+        frame_branch = [getattr(f, "feature_model", None) for f in self.frame_scorers]
+        branches = [m for m in [cue_branch, *frame_branch] if m is not None]
+        ftaps: dict[int, Any] = {}
+        for m in branches if cleans else ():
+            if id(m) not in ftaps:
+                ftaps[id(m)] = tap if tap is not None and tap.model is m else m.make_tap({})
+                ftaps[id(m)].keep_features = True
+        for f, m in zip(self.frame_scorers, frame_branch):
+            if id(m) in ftaps and getattr(f, "feature_source", "") == "layer+tone-branch":
+                ftaps[id(m)].keep_layer_states = True
+        taps = ([tap] if tap is not None else []) + [t for t in ftaps.values() if t is not tap]
+        # the base encoder's final-layer embedding, for heads that read it
+        need_emb = (cues is not None and cues.use_similarity and cue_branch is None) or \
+            (tone is not None and tone.uses_embeddings) or \
+            any(m is None for m in frame_branch)
+        stop = None
+        if taps and not need_emb and self.truncated_pass:
+            stop = max(t.layer for t in taps)  # the layers above would be computed for nothing
+        if self._onnx is not None and stop is not None and taps == [tap]:
+            # one graph: the encoder up to the branch, the branch and its head
+            emb = self._onnx.run(cleans, tap, batch_size or self.batch_size)
+        else:
+            emb = self.encoder.encode(cleans, batch_size or self.batch_size, taps=taps,
+                                      stop_layer=stop) if (need_emb or taps) and cleans else None
+        if stop is not None:
+            emb = None  # pooled intermediate states, not sentence embeddings
+        feats = {k: np.stack([t.features[p] for p in range(len(cleans))])
+                 for k, t in ftaps.items()}
+        layer_feats = {k: np.concatenate([np.stack([t.layer_states[p] for p in range(len(cleans))]),
+                                          feats[k]], axis=1)
+                       for k, t in ftaps.items() if t.keep_layer_states}
         if cues is not None:
-            feats = np.stack([ftap.features[p] for p in range(len(cleans))]) \
-                if ftap is not None else None
-            cue_probs, matches = cues.predict(cleans, emb, features=feats)
+            cue_probs, matches = cues.predict(
+                cleans, emb, features=feats.get(id(cue_branch)))
         else:
             cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
         tones = np.full(len(cleans), np.nan)
@@ -324,8 +369,12 @@ class Analyzer:
         for i in order:
             k = len(prepared[i].sentences)
             local = {p - pos: target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
-            rows = emb[pos:pos + k] if emb is not None else np.zeros((0, self.encoder.dim))
-            frame_out = [(f, *f.score(rows, cleans[pos:pos + k])) for f in self.frame_scorers]
+            frame_out = []
+            for f, m in zip(self.frame_scorers, frame_branch):
+                src = emb if m is None else layer_feats.get(id(m)) \
+                    if getattr(f, "feature_source", "") == "layer+tone-branch" else feats.get(id(m))
+                rows = src[pos:pos + k] if src is not None else np.zeros((0, self.encoder.dim))
+                frame_out.append((f, *f.score(rows, cleans[pos:pos + k])))
             results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
                                         tones[pos:pos + k],
                                         probs[pos:pos + k] if probs is not None else None,

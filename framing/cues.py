@@ -39,6 +39,33 @@ class PatternMatch:
     pattern: str
 
 
+def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
+                          what: str = "Heads"):
+    """The trained tone branch whose sentence states ``heads`` read (cue or frame heads
+    with ``features="tone-branch"`` and the branch's weights digest in ``feature_model``).
+
+    ``tone_model`` is used when its weights are the pinned ones; otherwise the shipped
+    tone model is tried. Raises :class:`ModelLoadError` when neither matches.
+    """
+    from .tone import shipped_tone_model_path
+    from .tone_model import is_tone_model_dir, load_tone_model
+
+    want = heads.feature_model.get("digest")
+    if tone_model is not None and getattr(tone_model, "digest", None) == want:
+        return tone_model
+    path = shipped_tone_model_path()
+    if is_tone_model_dir(path):
+        model = load_tone_model(path)
+        if model.digest == want:
+            if encoder is not None:
+                model.check_encoder(encoder)
+            return model
+    raise ModelLoadError(
+        f"{what} {heads.path or heads.name} read the sentence states of tone model "
+        f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
+        "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
@@ -132,23 +159,7 @@ class CueDetector:
         """
         if heads.features != "tone-branch":
             return None
-        from .tone import shipped_tone_model_path
-        from .tone_model import is_tone_model_dir, load_tone_model
-
-        want = heads.feature_model.get("digest")
-        if tone_model is not None and getattr(tone_model, "digest", None) == want:
-            return tone_model
-        path = shipped_tone_model_path()
-        if is_tone_model_dir(path):
-            model = load_tone_model(path)
-            if model.digest == want:
-                if self.encoder is not None:
-                    model.check_encoder(self.encoder)
-                return model
-        raise ModelLoadError(
-            f"Cue heads {heads.path or heads.name} read the sentence states of tone model "
-            f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
-            "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")
+        return resolve_feature_model(heads, self.encoder, tone_model, what="Cue heads")
 
     def use_tone_model(self, tone_model: Any) -> None:
         """Read tone-branch features from ``tone_model`` when its weights are the pinned ones

@@ -16,7 +16,8 @@ import numpy as np
 
 from .errors import ModelLoadError, ModelNotFoundError
 
-__all__ = ["Encoder", "Tap", "resolve_model", "DEFAULT_MODEL_NAME"]
+__all__ = ["Encoder", "Tap", "resolve_model", "fit_threads", "available_cpus",
+           "DEFAULT_MODEL_NAME"]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
@@ -80,6 +81,44 @@ def _check_local_dir(path: Path) -> None:
             f"{path} has no .safetensors weights{detail}. framing loads weights only from "
             "safetensors files; convert the model with safetensors first."
         )
+    from safetensors import SafetensorError, safe_open
+
+    for weights in sorted(path.glob("*.safetensors")):
+        try:  # reads the header only; says which file is damaged before transformers does
+            with safe_open(str(weights), framework="numpy") as fh:
+                fh.keys()
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def fit_threads() -> int:
+    """Fit torch's intra-op threads to the CPUs this process may use, unless the user chose.
+
+    torch starts with one thread per physical core of the whole machine; in a container
+    or under a CPU affinity mask that can be more threads than CPUs, which oversubscribes
+    them and slows every matrix product. When neither ``OMP_NUM_THREADS`` nor
+    ``MKL_NUM_THREADS`` is set, the count is lowered to :func:`available_cpus` (it is never
+    raised: threads beyond the physical cores, on SMT machines, do not help). Returns the
+    thread count in force.
+    """
+    import torch
+
+    if not any(os.environ.get(v) for v in _THREAD_VARS):
+        cpus = available_cpus()
+        if torch.get_num_threads() > cpus:
+            torch.set_num_threads(cpus)
+    return torch.get_num_threads()
 
 
 class Encoder:
@@ -108,6 +147,8 @@ class Encoder:
     ) -> None:
         import torch  # noqa: F401  (imported here so text-only users never load torch)
         from transformers import AutoModel, AutoTokenizer
+
+        fit_threads()
 
         self.model_name = str(model) if model is not None else DEFAULT_MODEL_NAME
         self.location = resolve_model(model, allow_network=allow_network)
@@ -169,7 +210,7 @@ class Encoder:
         return [tuple(o) for o in enc["offset_mapping"]]
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None, *,
-               taps: Sequence["Tap"] = ()) -> np.ndarray:
+               taps: Sequence["Tap"] = (), stop_layer: int | None = None) -> np.ndarray:
         """Encode ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
 
         Identical texts are encoded once; the rest are sorted by token length and
@@ -181,6 +222,12 @@ class Encoder:
         the attention mask, each row's token character offsets, and the rows' positions
         in ``texts`` (every position holding that text). Heads that need token states
         (target-aware tone) work this way without a second encoder pass.
+
+        ``stop_layer=k`` runs only the embeddings and the first ``k`` layers (for callers
+        whose heads all read taps at layer ``k`` or below: the layers above would be
+        wasted work). The returned rows are then the pooled, unit-normalised states after
+        layer ``k``, not the sentence embeddings. Raises :class:`ValueError` when a tap
+        reads a layer above ``stop_layer`` or ``stop_layer`` is out of range.
         """
         import torch
 
@@ -204,6 +251,15 @@ class Encoder:
         step = int(batch_size or self.batch_size)
         pad_id = self.tokenizer.pad_token_id or 0
         want_hidden = bool(taps)
+        n_layers = self.n_layers
+        if stop_layer is not None:
+            stop_layer = int(stop_layer)
+            if not 0 <= stop_layer <= n_layers:
+                raise ValueError(f"stop_layer must be in 0..{n_layers}, not {stop_layer}")
+            if any(t.layer > stop_layer or t.layer < 0 for t in taps):
+                raise ValueError(f"a tap reads a layer above stop_layer={stop_layer}")
+            if stop_layer == n_layers:
+                stop_layer = None  # the whole model: the ordinary pass
         with torch.inference_mode():
             for b in range(0, len(order), step):
                 idx = order[b:b + step]
@@ -215,11 +271,16 @@ class Encoder:
                     input_ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
                     mask[r, :len(row)] = 1
                 input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-                result = self.model(input_ids=input_ids, attention_mask=mask,
-                                    output_hidden_states=want_hidden)
-                hidden = result.last_hidden_state
+                if stop_layer is None:
+                    result = self.model(input_ids=input_ids, attention_mask=mask,
+                                        output_hidden_states=want_hidden)
+                    hidden = result.last_hidden_state
+                    states = result.hidden_states
+                else:
+                    states = self._partial_forward(input_ids, mask, stop_layer)
+                    hidden = states[stop_layer]
                 for tap in taps:
-                    tap.consume(result.hidden_states[tap.layer], mask,
+                    tap.consume(states[tap.layer], mask,
                                 [offsets[i] for i in idx], [positions[i] for i in idx])
                 m = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
@@ -231,6 +292,51 @@ class Encoder:
     @property
     def n_layers(self) -> int:
         return int(self.model.config.num_hidden_layers)
+
+    def _layer_modules(self):
+        """The model's embedding module and its list of transformer layers."""
+        body = getattr(self.model, "encoder", None)
+        layers = getattr(body, "layer", None) or getattr(body, "layers", None)
+        emb = getattr(self.model, "embeddings", None)
+        if emb is None or layers is None or len(layers) != self.n_layers:
+            raise ValueError(f"{self.model_name}: cannot run a partial pass over this "
+                             "architecture (no embeddings/encoder.layer modules)")
+        return emb, layers
+
+    def _partial_forward(self, input_ids, mask, stop_layer: int) -> list:
+        """Hidden states ``[embeddings, layer 1, ..., layer stop_layer]`` of one batch.
+
+        Runs the model's own forward, with forward hooks that record the embedding and
+        layer outputs and end the pass (by a private exception) once layer
+        ``stop_layer`` is done: the layers above are never computed, and the attention
+        mask and position handling stay the model's own, whatever the transformers
+        version. The hooks live only for this call.
+        """
+        emb, layers = self._layer_modules()
+        states: list = []
+
+        def record(_module, _inputs, output):
+            states.append(output[0] if isinstance(output, tuple) else output)
+            if len(states) > stop_layer:
+                raise _StopPass
+
+        handles = [emb.register_forward_hook(record)]
+        handles += [layers[i].register_forward_hook(record) for i in range(stop_layer)]
+        try:
+            self.model(input_ids=input_ids, attention_mask=mask)
+        except _StopPass:
+            pass
+        finally:
+            for h in handles:
+                h.remove()
+        if len(states) != stop_layer + 1:  # pragma: no cover - a model that skips modules
+            raise RuntimeError(f"partial pass recorded {len(states)} states, "
+                               f"expected {stop_layer + 1}")
+        return states
+
+
+class _StopPass(Exception):
+    """Raised by a forward hook to end a partial encoder pass early."""
 
 
 class Tap:

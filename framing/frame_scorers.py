@@ -32,8 +32,13 @@ class FrameScorer:
     """Scores one frame scheme for an article from its sentences' embeddings.
 
     ``score(embeddings, sentences)`` returns ``(article_probs (k,), sentence_probs (n, k))``;
-    ``ids``, ``names`` and ``thresholds`` describe the scheme's frames.
+    ``ids``, ``names`` and ``thresholds`` describe the scheme's frames. A scorer whose
+    ``feature_model`` is a trained tone branch reads that branch's sentence states
+    instead of the embeddings.
     """
+
+    feature_model: Any = None
+    feature_source: str = "embedding"
 
     scheme: str
     ids: list[str]
@@ -48,8 +53,18 @@ class FrameScorer:
 class HeadsFrameScorer(FrameScorer):
     """Trained article-level heads (:class:`framing.frames.FrameHeads`)."""
 
-    def __init__(self, heads: Any, encoder: "Encoder", scheme: str = "narrative") -> None:
-        heads.check(encoder)
+    def __init__(self, heads: Any, encoder: "Encoder", scheme: str = "narrative", *,
+                 tone_model: Any = None) -> None:
+        from .frames import BRANCH_FEATURES
+
+        heads.check(encoder)  # a branch's states have the encoder's width too
+        self.feature_model = None
+        self.feature_source = getattr(heads, "feature_source", "embedding")
+        if self.feature_source in BRANCH_FEATURES:
+            from .cues import resolve_feature_model
+
+            self.feature_model = resolve_feature_model(heads, encoder, tone_model,
+                                                       what="Frame heads")
         self.heads = heads
         self.scheme = scheme
         self.ids = list(heads.ids)
@@ -58,6 +73,8 @@ class HeadsFrameScorer(FrameScorer):
         self.name = f"heads:{heads.name}"
 
     def score(self, embeddings: np.ndarray, sentences: Sequence[str]):
+        """Frame probabilities from the article's sentence rows: embeddings, or the tone
+        branch's rows named by :attr:`feature_source` (see :data:`framing.frames.FEATURES`)."""
         n, k = len(embeddings), len(self.ids)
         if n == 0:
             return np.zeros(k), np.zeros((0, k))
@@ -69,6 +86,7 @@ class HeadsFrameScorer(FrameScorer):
 
 
 class CatalogueFrameScorer(FrameScorer):
+    feature_model = None
     """An exemplar catalogue scored few-shot per sentence; article = best sentence."""
 
     def __init__(self, catalogue: Any, encoder: "Encoder", scheme: str = "policy") -> None:
@@ -90,43 +108,47 @@ class CatalogueFrameScorer(FrameScorer):
         return per.max(axis=0), per
 
 
-def _one(spec: Any, encoder: "Encoder") -> FrameScorer:
+def _one(spec: Any, encoder: "Encoder", tone_model: Any = None) -> FrameScorer:
     from .frames import FrameHeads, is_frame_heads_dir, load_frame_heads
 
     if isinstance(spec, FrameScorer):
         return spec
     if isinstance(spec, FrameHeads):
-        return HeadsFrameScorer(spec, encoder, scheme=spec.name)
+        return HeadsFrameScorer(spec, encoder, scheme=spec.name, tone_model=tone_model)
     if spec == "narrative":
-        return HeadsFrameScorer(load_frame_heads(None), encoder, "narrative")
+        return HeadsFrameScorer(load_frame_heads(None), encoder, "narrative",
+                                tone_model=tone_model)
     if spec == "policy":
         return CatalogueFrameScorer("policy_frames", encoder, "policy")
     if isinstance(spec, (str, os.PathLike)) and Path(spec).is_dir() and is_frame_heads_dir(spec):
         heads = load_frame_heads(spec)
-        return HeadsFrameScorer(heads, encoder, scheme=Path(spec).name)
+        return HeadsFrameScorer(heads, encoder, scheme=Path(spec).name, tone_model=tone_model)
     raise ValueError(f"Unknown frames {spec!r}: use 'narrative', 'policy', a list of them, a "
                      "frame-heads directory, or None")
 
 
-def make_frame_scorers(frames: Any, encoder: "Encoder") -> list[FrameScorer]:
+def make_frame_scorers(frames: Any, encoder: "Encoder", *,
+                       tone_model: Any = None) -> list[FrameScorer]:
     """Frame scorers for ``frames``: None/False (none), ``"narrative"``, ``"policy"``,
     ``"all"``, a frame-heads directory, or a list of these; ``"auto"`` is ``"narrative"``
-    when the shipped heads fit ``encoder`` and nothing otherwise. Raises :class:`ValueError`
-    for anything else and for two schemes of the same name."""
+    when the shipped heads fit ``encoder`` and nothing otherwise. Heads trained on a tone
+    branch's sentence states read ``tone_model`` when its weights are the pinned ones (one
+    branch pass for tone, cues and frames), else the shipped tone model. Raises
+    :class:`ValueError` for anything else and for two schemes of the same name."""
     if frames is None or frames is False:
         return []
     if isinstance(frames, str) and frames == "auto":  # narrative, where the heads fit the encoder
         from .errors import ModelLoadError
 
         try:
-            return [_one("narrative", encoder)]
+            return [_one("narrative", encoder, tone_model)]
         except ModelLoadError:
             return []
     if frames == "all":
         frames = list(FRAME_SCHEMES)
     specs = [frames] if isinstance(frames, (str, os.PathLike)) or not hasattr(frames, "__iter__") \
         else list(frames)
-    scorers = [_one(s, encoder) for s in specs]
+    scorers = [_one(s, encoder, tone_model) for s in specs]
     schemes = [s.scheme for s in scorers]
     if len(set(schemes)) != len(schemes):
         raise ValueError(f"frame schemes must differ; got {schemes}")

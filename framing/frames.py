@@ -171,6 +171,12 @@ class FrameHeads:
     split: dict[str, Any] | None = None
     name: str = "frame-heads"
     path: str | None = None
+    #: what the sentence rows are (``"features"`` in config.json, as for cue heads):
+    #: ``"embedding"`` (the encoder's pooled sentence embeddings) or ``"tone-branch"``
+    #: (the pooled sentence states of a trained tone branch, named with its weights'
+    #: digest in ``feature_model``)
+    feature_source: str = "embedding"
+    feature_model: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -217,10 +223,11 @@ class FrameHeads:
         """Raise :class:`ModelLoadError` unless the heads were trained on this encoder."""
         if encoder is None:
             return
-        if int(encoder.dim) != self.dim:
+        width = int(encoder.dim) * (2 if self.feature_source == "layer+tone-branch" else 1)
+        if width != self.dim:
             raise ModelLoadError(f"Frame heads {self.path or self.name} expect {self.dim}-d "
-                                 f"sentence embeddings; encoder {encoder.model_name!r} gives "
-                                 f"{encoder.dim}")
+                                 f"sentence rows; encoder {encoder.model_name!r} gives "
+                                 f"{width} ({self.feature_source})")
         if self.encoder:
             from .tone_model import encoder_fingerprint
 
@@ -243,6 +250,7 @@ class FrameHeads:
         cfg = {"format": FORMAT, "name": self.name, "frames": list(self.ids),
                "names": list(self.names), "thresholds": [float(t) for t in self.thresholds],
                "pooling": self.pooling, "encoder": self.encoder, "split": self.split,
+               "features": self.feature_source, "feature_model": self.feature_model,
                **(extra or {})}
         (path / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         (path / "README.md").write_text(card, encoding="utf-8")
@@ -258,6 +266,12 @@ def is_frame_heads_dir(path: str | os.PathLike) -> bool:
         return False
 
 
+#: what frame heads read per sentence: the encoder's sentence embedding; a trained tone
+#: branch's pooled sentence states; or [pooled shared encoder states after the branch's
+#: layer; the branch's pooled states] (both come from the truncated pass the default
+#: analyzer runs, so neither needs the encoder's top layers)
+FEATURES = ("embedding", "tone-branch", "layer+tone-branch")
+BRANCH_FEATURES = ("tone-branch", "layer+tone-branch")
 _PICKLES = ("model.bin", "pytorch_model.bin", "model.pkl", "model.pt", "model.joblib")
 
 
@@ -301,9 +315,17 @@ def load_frame_heads(path: str | os.PathLike | None = None) -> FrameHeads:
                            t["platt_a"].astype(np.float64), t["platt_c"].astype(np.float64),
                            np.asarray(cfg["thresholds"], dtype=float), pooling,
                            [str(x) for x in cfg.get("names") or []], cfg.get("encoder"),
-                           cfg.get("split"), str(cfg.get("name", path.name)), str(path))
+                           cfg.get("split"), str(cfg.get("name", path.name)), str(path),
+                           str(cfg.get("features", "embedding")), cfg.get("feature_model"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{cfg_path}: incomplete frame heads ({exc})") from None
+    if heads.feature_source not in FEATURES:
+        raise ModelLoadError(f"{cfg_path}: unknown features {heads.feature_source!r} "
+                             f"(expected one of {', '.join(FEATURES)})")
+    if heads.feature_source in BRANCH_FEATURES and not (isinstance(heads.feature_model, dict)
+                                                and heads.feature_model.get("digest")):
+        raise ModelLoadError(f"{cfg_path}: tone-branch frame heads must name their "
+                             "feature_model digest")
     k = len(ids)
     if heads.W.ndim != 2 or heads.W.shape[0] != k or heads.b.shape != (k,) \
             or heads.thresholds.shape != (k,) or heads.platt_a.shape != (k,) \
@@ -569,12 +591,16 @@ def read_narrative_frames(path: str | os.PathLike) -> list[FrameArticle]:
 def encode_articles(
     texts: Sequence[str], encoder: "Encoder", *, max_chars: int | None = 100_000,
     max_sentences: int | None = None, cache_dir: str | os.PathLike | None = None,
+    feature_model: Any = None, features: str = "tone-branch",
 ) -> list[np.ndarray]:
     """Segment each text as the Analyzer does and encode its sentences in one pass.
 
     Returns one ``(n_sentences, dim)`` array per text (the first ``max_sentences`` when
-    set). With ``cache_dir``, the arrays are stored there in one ``.npz`` keyed by the
-    encoder's fingerprint, the limits and the texts, and read back on a later call.
+    set): the encoder's sentence embeddings, or with ``feature_model`` (a trained tone
+    branch) that branch's pooled sentence states (``features="tone-branch"``) or those
+    after the pooled shared states it reads (``"layer+tone-branch"``). With ``cache_dir``, the arrays are
+    stored there in one ``.npz`` keyed by the encoder's fingerprint, the feature model's
+    digest, the limits and the texts, and read back on a later call.
     """
     from .text import prepare
     from .tone_model import encoder_fingerprint
@@ -582,8 +608,10 @@ def encode_articles(
     texts = list(texts)
     cache = None
     if cache_dir is not None:
-        h = hashlib.sha256(json.dumps([encoder_fingerprint(encoder), max_chars, max_sentences,
-                                       encoder.max_length], sort_keys=True).encode())
+        key = [encoder_fingerprint(encoder), max_chars, max_sentences, encoder.max_length]
+        if feature_model is not None:
+            key.append([features, getattr(feature_model, "digest", None)])
+        h = hashlib.sha256(json.dumps(key, sort_keys=True).encode())
         for t in texts:
             h.update(hashlib.sha256(t.encode("utf-8")).digest())
         cache = Path(cache_dir) / f"frames-sentences-{h.hexdigest()[:20]}.npz"
@@ -599,7 +627,9 @@ def encode_articles(
         sents = [s.clean for s in prep.sentences][:max_sentences]
         sentences.extend(sents)
         bounds.append(len(sentences))
-    emb = encoder.encode(sentences)
+    emb = feature_model.sentence_features(
+        encoder, sentences, with_layer=features == "layer+tone-branch") \
+        if feature_model is not None else encoder.encode(sentences)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")

@@ -250,14 +250,21 @@ class TrainedTone:
         return self.module.head(feats), sent
 
     def sentence_features(self, encoder: "Encoder", texts: Sequence[str],
-                          batch_size: int | None = None) -> np.ndarray:
-        """``(n, hidden)`` branch sentence features of cleaned ``texts`` (one encoder pass)."""
+                          batch_size: int | None = None, *, with_layer: bool = False) -> np.ndarray:
+        """``(n, hidden)`` branch sentence features of cleaned ``texts`` (one encoder pass,
+        stopped at the branch's layer). ``with_layer=True`` gives ``(n, 2 * hidden)``: the
+        pooled, unit-normalised shared states the branch reads, then the branch's own."""
         if not len(texts):
-            return np.zeros((0, self.config.hidden), dtype=np.float32)
+            return np.zeros((0, self.config.hidden * (2 if with_layer else 1)), dtype=np.float32)
         tap = self.make_tap({})
         tap.keep_features = True
-        encoder.encode(list(texts), batch_size, taps=[tap])
-        return np.stack([tap.features[i] for i in range(len(texts))])
+        tap.keep_layer_states = with_layer
+        encoder.encode(list(texts), batch_size, taps=[tap], stop_layer=self.layer)
+        feats = np.stack([tap.features[i] for i in range(len(texts))])
+        if with_layer:
+            feats = np.concatenate(
+                [np.stack([tap.layer_states[i] for i in range(len(texts))]), feats], axis=1)
+        return feats
 
     def sentence_tone(self, sentences, embeddings=None):  # pragma: no cover - via the tap
         raise RuntimeError("TrainedTone reads the shared encoder pass; use it through Analyzer")
@@ -271,42 +278,63 @@ class _ToneTap:
         self.out: dict[tuple[int, Span], np.ndarray] = {}
         self.keep_features = False  # also keep each text's pooled branch states
         self.features: dict[int, np.ndarray] = {}
+        self.keep_layer_states = False  # also keep the pooled shared states the branch reads
+        self.layer_states: dict[int, np.ndarray] = {}
 
-    def consume(self, hidden, mask, offsets, positions) -> None:
-        torch = _torch()
-        width = hidden.shape[1]
-        jobs: list[tuple[int, Span]] = []  # (batch row, span), each computed once
+    def plan(self, mask, offsets, positions) -> tuple[list[tuple[int, Span]], np.ndarray]:
+        """The ``(batch row, span)`` jobs of one batch, each once, and their target masks.
+
+        A row whose features are kept always gets its untargeted ``(row, None)`` job."""
+        width = mask.shape[1]
+        jobs: list[tuple[int, Span]] = []
+        keep = self.keep_features or self.keep_layer_states
         for r, poss in enumerate(positions):
             spans = dict.fromkeys(sp for pos in poss for sp in self.requests.get(pos, [None]))
+            if keep:
+                spans.setdefault(None)
             jobs.extend((r, sp) for sp in spans)
-        if not jobs:
-            return
         tmasks = np.zeros((len(jobs), width), dtype=np.float32)
         for j, (r, sp) in enumerate(jobs):
             n_tok = int(mask[r].sum())
             tmasks[j, :n_tok] = target_token_mask(offsets[r], sp, n_tok)
-        idx = torch.tensor([r for r, _ in jobs], dtype=torch.long, device=hidden.device)
-        with torch.inference_mode():  # the head is small: it runs on the CPU
-            logits, feats = self.model.logits_and_features(
-                hidden[idx].float().cpu(), mask[idx].cpu(), torch.from_numpy(tmasks))
-            probs = torch.softmax(logits / self.model.temperature, dim=-1).numpy()
-            feats = feats.numpy()
+        return jobs, tmasks
+
+    def store(self, jobs, positions, logits: np.ndarray, feats: np.ndarray,
+              layer_states: np.ndarray | None = None) -> None:
+        """Record calibrated probabilities (and kept features) of computed ``jobs``;
+        ``layer_states`` has one row per batch row."""
+        probs = _softmax(np.asarray(logits, dtype=np.float64) / self.model.temperature)
         computed = {job: j for j, job in enumerate(jobs)}
         for r, poss in enumerate(positions):
             for pos in poss:
                 for sp in self.requests.get(pos, [None]):
                     self.out[(pos, sp)] = probs[computed[(r, sp)]]
                 if self.keep_features:  # the sentence's own states, without a target
-                    self.features[pos] = feats[computed[(r, None)]] if (r, None) in computed \
-                        else self._untargeted(hidden, mask, r)
+                    self.features[pos] = feats[computed[(r, None)]]
+                if self.keep_layer_states and layer_states is not None:
+                    self.layer_states[pos] = layer_states[r]
 
-    def _untargeted(self, hidden, mask, r: int) -> np.ndarray:
+    def consume(self, hidden, mask, offsets, positions) -> None:
         torch = _torch()
-        with torch.inference_mode():
-            zero = torch.zeros((1, hidden.shape[1]))
-            _, feats = self.model.logits_and_features(hidden[r:r + 1].float().cpu(),
-                                                      mask[r:r + 1].cpu(), zero)
-        return feats.numpy()[0]
+        jobs, tmasks = self.plan(mask, offsets, positions)
+        if not jobs:
+            return
+        idx = torch.tensor([r for r, _ in jobs], dtype=torch.long, device=hidden.device)
+        with torch.inference_mode():  # the head is small: it runs on the CPU
+            logits, feats = self.model.logits_and_features(
+                hidden[idx].float().cpu(), mask[idx].cpu(), torch.from_numpy(tmasks))
+            layer_states = None
+            if self.keep_layer_states:
+                h, m = hidden.float().cpu(), mask.cpu().unsqueeze(-1).float()
+                pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                layer_states = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+        self.store(jobs, positions, logits.float().numpy(), feats.numpy(), layer_states)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 # -- frozen head: a scikit-learn estimator -------------------------------------------

@@ -39,8 +39,7 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 CARD = """# frames-narrative: article-level narrative frames
 
 Five generic news frames, one logistic head each, on a pooled article vector built from
-the all-MiniLM-L6-v2 sentence embeddings the analyzer already computes (no extra encoder
-pass). Multi-label: an article can carry any number of the frames.
+{features_text} (no extra encoder pass). Multi-label: an article can carry any number of the frames.
 
 | id | frame | threshold |
 |---|---|---|
@@ -124,6 +123,12 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--cache", default="/tmp/framing-frames-cache",
                     help="directory for cached sentence embeddings (outside the repository)")
+    ap.add_argument("--features", choices=("embedding", "tone-branch", "layer+tone-branch"),
+                    default="embedding",
+                    help="sentence rows: the encoder's embeddings; the shipped tone branch's "
+                         "pooled sentence states; or [pooled encoder states after the "
+                         "branch's layer; branch states] (the last two come from the "
+                         "truncated pass the default analyzer runs)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -132,8 +137,16 @@ def main() -> None:
     arts = read_narrative_frames(args.data)
     Y = np.array([a.labels for a in arts], dtype=bool)
     encoder = framing.Encoder()
+    tone = None
+    if args.features != "embedding":
+        from framing.tone import shipped_tone_model_path
+        from framing.tone_model import load_tone_model
+
+        tone = load_tone_model(shipped_tone_model_path())
+        tone.check_encoder(encoder)
     t_enc = time.perf_counter()
-    sent = encode_articles([a.text for a in arts], encoder, cache_dir=args.cache)
+    sent = encode_articles([a.text for a in arts], encoder, cache_dir=args.cache,
+                           feature_model=tone, features=args.features)
     encode_s = time.perf_counter() - t_enc
     n_sents = np.array([len(s) for s in sent])
     feats = {p: np.stack([article_features(s, pooling=p) for s in sent]) for p in POOLINGS}
@@ -154,6 +167,10 @@ def main() -> None:
                 best = h
     heads = best
     heads.encoder = encoder_fingerprint(encoder)
+    if tone is not None:
+        heads.feature_source = args.features
+        heads.feature_model = {"name": tone.config.name, "digest": tone.digest,
+                               "layer": tone.layer}
     dev = np.asarray(heads.split["dev_rows"])
     train = np.setdiff1d(np.arange(len(arts)), dev)
     # the config names the split; the dev article ids themselves go to dev_split.json
@@ -180,7 +197,7 @@ def main() -> None:
 
     command = (f"python models/train_frames.py --data {args.data} --dev-fraction "
                f"{args.dev_fraction} --seed {args.seed} --folds {args.folds} "
-               f"--n-boot {args.n_boot} --out {args.out}")
+               f"--n-boot {args.n_boot} --features {args.features} --out {args.out}")
     frame_rows = "\n".join(f"| `{i}` | {n} | {t:.2f} |"
                            for i, n, t in zip(heads.ids, heads.names, heads.thresholds))
     c_header = " | ".join(f"C={c}" for c in C_GRID)
@@ -204,7 +221,19 @@ def main() -> None:
             <= metrics["majority"]["per_label"][f]["f1"].value + 0.01]
     no_gain = (f"\n- No better than the majority baseline on dev for: {', '.join(flat)} (a "
                "frame most articles carry).") if flat else ""
-    card = CARD.format(no_gain=no_gain,
+    features_text = {
+        "embedding": "the all-MiniLM-L6-v2 sentence embeddings the analyzer already computes",
+        "tone-branch": (f"the pooled sentence states of the shipped tone branch "
+                        f"(`{tone.config.name}`, weights digest {tone.digest}) that the "
+                        "analyzer already computes" if tone else ""),
+        "layer+tone-branch": (
+            f"per-sentence rows the analyzer already computes: the pooled, unit-normalised "
+            f"all-MiniLM-L6-v2 states after layer {tone.layer} (what the tone branch reads), "
+            f"followed by the tone branch's own pooled sentence states (`{tone.config.name}`, "
+            f"weights digest {tone.digest}); the encoder's top layers are not needed, so the "
+            f"analyzer stops its pass at layer {tone.layer}" if tone else ""),
+    }[args.features]
+    card = CARD.format(no_gain=no_gain, features_text=features_text,
         frame_rows=frame_rows, n=len(arts), n_skipped=n_rows - len(arts),
         per_frame=", ".join(f"{f} {int(Y[:, j].sum())}" for j, f in enumerate(FRAME_IDS)),
         dev_fraction=args.dev_fraction, seed=args.seed, n_train=len(train), n_dev=len(dev),

@@ -304,7 +304,10 @@ def test_shipped_heads_load_with_five_frames_and_their_split():
     assert is_frame_heads_dir(path)
     heads = load_frame_heads()
     assert heads.ids == list(FRAME_IDS) and len(heads.names) == 5
-    assert heads.pooling in POOLINGS and heads.W.shape == (5, feature_dim(heads.pooling, 384))
+    # the shipped heads read [encoder states after the tone branch's layer; branch states]
+    assert heads.feature_source == "layer+tone-branch" and heads.feature_model["digest"]
+    width = 2 * 384
+    assert heads.pooling in POOLINGS and heads.W.shape == (5, feature_dim(heads.pooling, width))
     assert heads.encoder["name"] == "all-MiniLM-L6-v2" and heads.encoder["hidden_size"] == 384
     assert ((heads.thresholds > 0) & (heads.thresholds < 1)).all()
     split = json.loads((path / "dev_split.json").read_text())
@@ -312,5 +315,5 @@ def test_shipped_heads_load_with_five_frames_and_their_split():
     card = (path / "README.md").read_text()
     for needle in ("MIT", "Frermann", "macro-F1", "keyword", "majority", "python models/train_frames.py"):
         assert needle in card
-    p = heads.score_article(np.eye(384, dtype=np.float32)[:3])
+    p = heads.score_article(np.eye(width, dtype=np.float32)[:3])
     assert set(p) == set(FRAME_IDS) and all(0.0 <= v <= 1.0 for v in p.values())
