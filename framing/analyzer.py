@@ -319,6 +319,9 @@ class Analyzer:
         for f, m in zip(self.frame_scorers, frame_branch):
             if id(m) in ftaps and getattr(f, "feature_source", "") == "layer+tone-branch":
                 ftaps[id(m)].keep_layer_states = True
+        cue_layer = cue_branch is not None and cues.heads.features == "layer+tone-branch"
+        if cue_layer and id(cue_branch) in ftaps:
+            ftaps[id(cue_branch)].keep_layer_states = True
         taps = ([tap] if tap is not None else []) + [t for t in ftaps.values() if t is not tap]
         # the base encoder's final-layer embedding, for heads that read it
         need_emb = (cues is not None and cues.use_similarity and cue_branch is None) or \
@@ -342,7 +345,7 @@ class Analyzer:
                        for k, t in ftaps.items() if t.keep_layer_states}
         if cues is not None:
             cue_probs, matches = cues.predict(
-                cleans, emb, features=feats.get(id(cue_branch)))
+                cleans, emb, features=(layer_feats if cue_layer else feats).get(id(cue_branch)))
         else:
             cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
         tones = np.full(len(cleans), np.nan)

@@ -30,7 +30,8 @@ __all__ = ["CueHeads", "fit_cue_heads", "load_cue_heads", "is_cue_heads_dir",
            "shipped_cue_heads_path"]
 
 FORMAT = "framing-cues"
-FEATURES = ("embedding", "tone-branch")
+FEATURES = ("embedding", "tone-branch", "layer+tone-branch")
+BRANCH_FEATURES = ("tone-branch", "layer+tone-branch")
 SHIPPED = "cues-builtin"
 
 
@@ -55,9 +56,10 @@ class CueHeads:
     encoder: dict[str, Any] | None = None
     name: str = "cue-heads"
     path: str | None = None
-    #: what the heads read: ``"embedding"`` (the encoder's pooled sentence embedding) or
+    #: what the heads read: ``"embedding"`` (the encoder's pooled sentence embedding),
     #: ``"tone-branch"`` (the pooled sentence states of a trained tone branch, named
-    #: with its weights' digest in ``feature_model``)
+    #: with its weights' digest in ``feature_model``) or ``"layer+tone-branch"`` (the
+    #: pooled shared states the branch reads, then the branch's own)
     features: str = "embedding"
     feature_model: dict[str, Any] | None = None
 
@@ -142,7 +144,7 @@ def load_cue_heads(path: str | os.PathLike) -> CueHeads:
     if heads.features not in FEATURES:
         raise ModelLoadError(f"{cfg_path}: unknown features {heads.features!r} "
                              f"(expected one of {', '.join(FEATURES)})")
-    if heads.features == "tone-branch" and not (isinstance(heads.feature_model, dict)
+    if heads.features in BRANCH_FEATURES and not (isinstance(heads.feature_model, dict)
                                                 and heads.feature_model.get("digest")):
         raise ModelLoadError(f"{cfg_path}: tone-branch heads must name their feature_model digest")
     k = len(ids)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .catalogue import Catalogue, load_catalogue
+from .cue_heads import BRANCH_FEATURES
 from .errors import ModelLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -157,14 +158,14 @@ class CueDetector:
         weights are the ones the heads pin; otherwise the shipped tone model is tried.
         Raises :class:`ModelLoadError` when neither matches.
         """
-        if heads.features != "tone-branch":
+        if heads.features not in BRANCH_FEATURES:
             return None
         return resolve_feature_model(heads, self.encoder, tone_model, what="Cue heads")
 
     def use_tone_model(self, tone_model: Any) -> None:
         """Read tone-branch features from ``tone_model`` when its weights are the pinned ones
         (lets an analyzer share one branch pass between tone and cues)."""
-        if self.heads is not None and self.heads.features == "tone-branch" and \
+        if self.heads is not None and self.heads.features in BRANCH_FEATURES and \
                 getattr(tone_model, "digest", None) == self.heads.feature_model.get("digest"):
             self.feature_model = tone_model
 
@@ -300,7 +301,9 @@ class CueDetector:
         n = len(sentences)
         if self.use_similarity and self.needs_branch_features:
             if features is None:
-                features = self.feature_model.sentence_features(self.encoder, list(sentences))
+                features = self.feature_model.sentence_features(
+                    self.encoder, list(sentences),
+                    with_layer=self.heads.features == "layer+tone-branch")
             probs = self.heads.predict_proba(features) if n else np.zeros((0, len(self.ids)))
         elif self.use_similarity:
             if embeddings is None:

@@ -73,7 +73,8 @@ def main() -> None:
     ap.add_argument("--dev-fraction", type=float, default=0.2)
     ap.add_argument("--C", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--features", choices=["embedding", "tone-branch"], default="tone-branch",
+    ap.add_argument("--features", choices=["embedding", "tone-branch", "layer+tone-branch"],
+                    default="tone-branch",
                     help="what the heads read: the encoder's sentence embedding, or the "
                          "sentence states of the (multi-task) tone branch")
     ap.add_argument("--tone-model", default=str(HERE / "tone-newsmtsc"),
@@ -90,20 +91,22 @@ def main() -> None:
     n_dev = len(dev)
     encoder = framing.Encoder()
     texts = [normalise(r["text"], html=False)[0] for r in rows]
-    if args.features == "tone-branch":
+    branch = args.features in ("tone-branch", "layer+tone-branch")
+    if branch:
         from framing.tone_model import load_tone_model
 
         tone = load_tone_model(args.tone_model)
         tone.check_encoder(encoder)
-        emb = tone.sentence_features(encoder, texts)
+        emb = tone.sentence_features(encoder, texts,
+                                     with_layer=args.features == "layer+tone-branch")
     else:
         emb = encoder.encode(texts)
     heads = fit_cue_heads(emb[train], Y[train], emb[dev], Y[dev], ids, C=args.C, seed=args.seed,
                           name="cues-builtin")
     heads.catalogue_sha256 = catalogue.sha256
     heads.encoder = encoder_fingerprint(encoder)
-    if args.features == "tone-branch":
-        heads.features = "tone-branch"
+    if branch:
+        heads.features = args.features
         heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
     pred = heads.predict_proba(emb[dev]) >= heads.thresholds[None, :]
     m = multilabel_metrics(Y[dev], pred, ids, n_boot=1000, seed=args.seed)
@@ -112,11 +115,13 @@ def main() -> None:
                f"--seed {args.seed} --features {args.features} --out {args.out}")
     per_cue = ", ".join(f"{c} {int(Y[:, j].sum())}" for j, c in enumerate(ids))
     features_text = (
-        "The heads read the pooled sentence states of the tone model's branch "
-        f"(`{heads.feature_model['name']}`, weights digest {heads.feature_model['digest']}), "
+        ("The heads read the pooled states after encoder layer 3 and the pooled sentence "
+         "states of the tone model's branch " if args.features == "layer+tone-branch" else
+         "The heads read the pooled sentence states of the tone model's branch ")
+        + f"(`{heads.feature_model['name']}`, weights digest {heads.feature_model['digest']}), "
         "which was fine-tuned jointly on tone and on the training part of these sentences "
-        "(multi-task): the analyzer's one branch pass serves tone and cues."
-        if args.features == "tone-branch" else
+        "(multi-task): the analyzer's one truncated pass serves tone, cues and frames."
+        if branch else
         "The heads read the shared all-MiniLM-L6-v2 sentence embedding (no extra pass).")
     card = CARD.format(features_text=features_text, n=len(rows), n_pos=int(Y.any(1).sum()),
                        per_cue=per_cue,
@@ -135,8 +140,7 @@ def main() -> None:
     print(f"dev macro-F1 {m['macro_f1'].value:.4f} [{m['macro_f1'].low:.4f}, "
           f"{m['macro_f1'].high:.4f}], micro-F1 {m['micro_f1'].value:.4f}; {seconds:.0f} s")
     if args.eval:
-        append_evaluation(out, Path(args.eval), encoder, tone if args.features == "tone-branch"
-                          else None)
+        append_evaluation(out, Path(args.eval), encoder, tone if branch else None)
 
 
 def append_evaluation(out: Path, samples_path: Path, encoder, tone) -> None:

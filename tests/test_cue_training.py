@@ -269,3 +269,26 @@ def test_branch_heads_config_needs_a_digest(branch_heads, tmp_path):
     (d / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="digest"):
         load_cue_heads(d)
+
+
+def test_layer_plus_branch_heads_read_both_states(multitask, encoder, files, tmp_path):
+    from framing.cue_heads import fit_cue_heads
+
+    _, tone_dir, rows, Y = multitask
+    tone = framing.tone_model.load_tone_model(tone_dir)
+    X = tone.sentence_features(encoder, [r["text"] for r in rows], with_layer=True)
+    assert X.shape == (len(rows), 2 * encoder.dim)
+    heads = fit_cue_heads(X[::2], Y[::2], X[1::2], Y[1::2], ["water", "work"])
+    heads.features = "layer+tone-branch"
+    heads.feature_model = {"name": "tiny-mt", "digest": tone.digest}
+    heads.save(tmp_path, "# card\n")
+    shutil.copyfile(files / "cat.yaml", tmp_path / "catalogue.yaml")
+    assert load_cue_heads(tmp_path).features == "layer+tone-branch"
+    an = framing.Analyzer(tone=str(tone_dir), cue_heads=str(tmp_path), encoder=encoder)
+    assert an.cue_detector.feature_model is an.tone_scorer
+    r = an.score("They went to the water. The work was done.")
+    alone = framing.CueDetector(str(tmp_path / "catalogue.yaml"), encoder, heads=str(tmp_path),
+                                tone_model=tone)
+    probs, _ = alone.predict([an.prepare(s.text).sentences[0].clean for s in r.sentences])
+    got = np.array([[s.cues["water"], s.cues["work"]] for s in r.sentences])
+    assert np.allclose(got, probs, atol=1e-4)
