@@ -74,15 +74,12 @@ class CueHeads:
         if list(catalogue.ids) != list(self.ids):
             raise ModelLoadError(f"Cue heads {self.path or self.name} were trained for cues "
                                  f"{self.ids}, not for catalogue {catalogue.name!r} ({catalogue.ids})")
-        if encoder is not None and self.encoder:
-            from .tone_model import encoder_fingerprint
+        if encoder is not None:
+            from .tone_model import fingerprint_mismatch
 
-            have = encoder_fingerprint(encoder)
-            diff = [k for k in self.encoder if k != "name" and self.encoder.get(k) != have.get(k)]
-            if diff:
-                raise ModelLoadError(f"Cue heads {self.path or self.name} were trained on encoder "
-                                     f"{self.encoder.get('name')!r}, not on {have.get('name')!r} "
-                                     f"(differs in {', '.join(diff)})")
+            why = fingerprint_mismatch(self.encoder, encoder)
+            if why:
+                raise ModelLoadError(f"Cue heads {self.path or self.name} {why}")
 
     def save(self, path: str | os.PathLike, card: str, extra: dict[str, Any] | None = None) -> Path:
         from safetensors.numpy import save_file

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .corpus import CorpusSummary, _columns, detect_format
+from .corpus import CorpusSummary, _columns, _plain, detect_format
 from .errors import ColumnError, InputFormatError, MissingExtraError, ResumeError
 from .results import flat_row
 
@@ -69,24 +69,6 @@ def _require_ray():
 
 
 # -- rows: checking the named columns, as framing.corpus does on one machine -----------
-def _plain(value: Any) -> Any:
-    """Missing values of tables (NaN, NaT, pandas NA) become None; 3.0 becomes 3."""
-    if value is None or isinstance(value, (str, bool)):
-        return value
-    if isinstance(value, float):
-        if value != value:
-            return None
-        return int(value) if value.is_integer() else value
-    try:
-        import pandas as pd
-
-        if pd.isna(value) is True:
-            return None
-    except (ImportError, TypeError, ValueError):
-        pass
-    return value
-
-
 def _text_or_none(value: Any) -> str | None:
     value = _plain(value)
     return None if value is None else value if isinstance(value, str) else str(value)

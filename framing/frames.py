@@ -228,15 +228,11 @@ class FrameHeads:
             raise ModelLoadError(f"Frame heads {self.path or self.name} expect {self.dim}-d "
                                  f"sentence rows; encoder {encoder.model_name!r} gives "
                                  f"{width} ({self.feature_source})")
-        if self.encoder:
-            from .tone_model import encoder_fingerprint
+        from .tone_model import fingerprint_mismatch
 
-            have = encoder_fingerprint(encoder)
-            diff = [k for k in self.encoder if k != "name" and self.encoder.get(k) != have.get(k)]
-            if diff:
-                raise ModelLoadError(f"Frame heads {self.path or self.name} were trained on "
-                                     f"encoder {self.encoder.get('name')!r}, not on "
-                                     f"{have.get('name')!r} (differs in {', '.join(diff)})")
+        why = fingerprint_mismatch(self.encoder, encoder)
+        if why:
+            raise ModelLoadError(f"Frame heads {self.path or self.name} {why}")
 
     def save(self, path: str | os.PathLike, card: str, extra: dict[str, Any] | None = None) -> Path:
         """Write ``config.json``, ``model.safetensors`` and the card ``README.md``; return the dir."""

@@ -67,6 +67,19 @@ def encoder_fingerprint(encoder: "Encoder") -> dict[str, Any]:
 
 
 # -- the torch modules --------------------------------------------------------------
+def fingerprint_mismatch(want: dict[str, Any] | None, encoder: "Encoder") -> str | None:
+    """None when ``encoder`` matches the fingerprint ``want`` a model was trained on (or
+    ``want`` is empty); otherwise a phrase naming both encoders and what differs."""
+    if not want:
+        return None
+    have = encoder_fingerprint(encoder)
+    diff = [k for k in want if k != "name" and want.get(k) != have.get(k)]
+    if not diff:
+        return None
+    return (f"were trained on encoder {want.get('name')!r}, not on {have.get('name')!r} "
+            f"(differs in {', '.join(diff)})")
+
+
 def _torch():
     import torch
 
@@ -226,14 +239,10 @@ class TrainedTone:
 
     def check_encoder(self, encoder: "Encoder") -> None:
         """Raise :class:`ModelLoadError` if ``encoder`` is not the one this model was trained on."""
-        want = self.config.encoder
-        have = encoder_fingerprint(encoder)
-        diff = [k for k in want if k != "name" and want.get(k) != have.get(k)]
-        if diff:
-            raise ModelLoadError(
-                f"Tone model {self.path or self.config.name} was trained on encoder "
-                f"{want.get('name')!r} and does not fit the analyzer's encoder "
-                f"{have.get('name')!r} (differs in {', '.join(diff)}).")
+        why = fingerprint_mismatch(self.config.encoder, encoder)
+        if why:
+            raise ModelLoadError(f"Tone model {self.path or self.config.name} {why} and does "
+                                 "not fit the analyzer's encoder.")
 
     def make_tap(self, requests: dict[int, list[Span]]) -> "_ToneTap":
         """A tap scoring, for each text position, the sentence (``None``) and each span."""
