@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from ._artefact import has_format, logistic_arrays, write_artefact
 from .errors import ModelLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -236,30 +237,17 @@ class FrameHeads:
 
     def save(self, path: str | os.PathLike, card: str, extra: dict[str, Any] | None = None) -> Path:
         """Write ``config.json``, ``model.safetensors`` and the card ``README.md``; return the dir."""
-        from safetensors.numpy import save_file
-
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_file({"W": self.W.astype(np.float32), "b": self.b.astype(np.float32),
-                   "platt_a": self.platt_a.astype(np.float32),
-                   "platt_c": self.platt_c.astype(np.float32)}, str(path / "model.safetensors"))
         cfg = {"format": FORMAT, "name": self.name, "frames": list(self.ids),
                "names": list(self.names), "thresholds": [float(t) for t in self.thresholds],
                "pooling": self.pooling, "encoder": self.encoder, "split": self.split,
                "features": self.feature_source, "feature_model": self.feature_model,
                **(extra or {})}
-        (path / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        (path / "README.md").write_text(card, encoding="utf-8")
-        return path
+        return write_artefact(path, logistic_arrays(self), cfg, card)
 
 
 def is_frame_heads_dir(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a directory holding a ``framing-frames`` config."""
-    cfg = Path(path) / "config.json"
-    try:
-        return cfg.is_file() and json.loads(cfg.read_text()).get("format") == FORMAT
-    except (ValueError, OSError, AttributeError):
-        return False
+    return has_format(path, FORMAT)
 
 
 #: what frame heads read per sentence: the encoder's sentence embedding; a trained tone

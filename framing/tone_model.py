@@ -432,13 +432,9 @@ def save_tone_model(path: str | os.PathLike, module, config: dict[str, Any], car
 
 def is_tone_model_dir(path: str | os.PathLike) -> bool:
     """True if ``path`` is a directory holding a framing tone model."""
-    cfg = Path(path) / "config.json"
-    if not cfg.is_file():
-        return False
-    try:
-        return json.loads(cfg.read_text(encoding="utf-8")).get("format") == FORMAT
-    except (ValueError, OSError, AttributeError):
-        return False
+    from ._artefact import has_format
+
+    return has_format(path, FORMAT)
 
 
 def load_tone_model(path: str | os.PathLike) -> TrainedTone:

@@ -1,0 +1,42 @@
+"""Small artefact directories shared by the trained heads: a format-tagged
+``config.json``, ``model.safetensors`` weights and a model card ``README.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["has_format", "write_artefact", "logistic_arrays"]
+
+
+def has_format(path: str | os.PathLike, fmt: str) -> bool:
+    """True if ``path`` holds a ``config.json`` whose ``format`` is ``fmt``."""
+    cfg = Path(path) / "config.json"
+    try:
+        return cfg.is_file() and json.loads(cfg.read_text(encoding="utf-8")).get("format") == fmt
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def logistic_arrays(heads: Any) -> dict[str, np.ndarray]:
+    """The float32 weights of Platt-calibrated logistic heads (``W``, ``b``, ``platt_a``,
+    ``platt_c``), as cue and frame heads store them."""
+    return {k: np.asarray(getattr(heads, k)).astype(np.float32)
+            for k in ("W", "b", "platt_a", "platt_c")}
+
+
+def write_artefact(path: str | os.PathLike, arrays: dict[str, np.ndarray],
+                   config: dict[str, Any], card: str) -> Path:
+    """Write ``arrays`` as safetensors, ``config`` as JSON and the card; return the dir."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    save_file(arrays, str(path / "model.safetensors"))
+    (path / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (path / "README.md").write_text(card, encoding="utf-8")
+    return path
