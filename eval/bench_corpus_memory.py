@@ -123,7 +123,7 @@ class StubAnalyzer:
     """A stand-in for :class:`framing.Analyzer` with the same corpus-facing interface.
 
     ``score_many(texts, ids=..., targets=...)`` returns one
-    :class:`framing.results.ArticleResult` per text, with tone, class probabilities and
+    :class:`framing.pipeline.results.ArticleResult` per text, with tone, class probabilities and
     every built-in cue (probability, flag, one evidence sentence) derived from a CRC of
     the text: rows as wide as the real ones, for next to no compute. It measures what
     :func:`framing.score_corpus` itself costs: reading, batching, the cache of repeated
@@ -133,7 +133,7 @@ class StubAnalyzer:
     batch_size = 64
 
     def __init__(self) -> None:
-        from framing.catalogue import load_catalogue
+        from framing.text.catalogue import load_catalogue
 
         self.catalogue = load_catalogue()
         self.cue_ids = self.catalogue.ids
@@ -142,7 +142,7 @@ class StubAnalyzer:
         return {"analyzer": "bench-stub", "cues": self.cue_ids}
 
     def score_many(self, texts, batch_size=None, *, targets=None, ids=None, errors="flag"):
-        from framing.results import ArticleResult, CueResult, Evidence
+        from framing.pipeline.results import ArticleResult, CueResult, Evidence
 
         texts = list(texts)
         ids = list(ids) if ids is not None else [None] * len(texts)

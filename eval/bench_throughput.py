@@ -318,7 +318,7 @@ def main() -> None:
     if args.child:
         return child(args)
     if args.backends is None:
-        from framing.onnx_backend import onnx_available
+        from framing.pipeline.onnx_backend import onnx_available
 
         args.backends = "torch,onnx" if onnx_available() else "torch"
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]

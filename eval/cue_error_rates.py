@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.compare import wilson_interval
-from framing.cue_heads import shipped_cue_heads_path
-from framing.evaluate import load_samples
+from framing.analysis.compare import wilson_interval
+from framing.heads.cues.heads import shipped_cue_heads_path
+from framing.evaluation.harness import load_samples
 
 HERE = Path(__file__).resolve().parent
 

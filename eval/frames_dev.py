@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.evaluate import _ml_macro  # macro-F1 per bootstrap resample
-from framing.frames import (
+from framing.evaluation.harness import _ml_macro  # macro-F1 per bootstrap resample
+from framing.heads.frames.heads import (
     KeywordFrameBaseline, MajorityFrameBaseline, encode_articles, load_frame_heads,
     read_narrative_frames, shipped_frame_heads_path,
 )
-from framing.metrics import bootstrap_indices, multilabel_metrics, paired_bootstrap
+from framing.stats.metrics import bootstrap_indices, multilabel_metrics, paired_bootstrap
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "narrative_frames" / "articles_metadata.tsv"
@@ -66,7 +66,7 @@ def main() -> None:
     encoder = framing.Encoder()
     heads.check(encoder)
     # the rows the analyzer gives these heads: embeddings, or a tone branch's states
-    from framing.frame_scorers import HeadsFrameScorer
+    from framing.heads.frames.scorers import HeadsFrameScorer
 
     branch = HeadsFrameScorer(heads, encoder).feature_model
     t0 = time.perf_counter()

@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 
 import framing
-from framing.evaluate import Samples
-from framing.tone import shipped_tone_model_path
-from framing.tone_model import LABELS
-from framing.train import newsmtsc_examples
+from framing.evaluation.harness import Samples
+from framing.heads.tone.scorers import shipped_tone_model_path
+from framing.heads.tone.model import LABELS
+from framing.training.tone import newsmtsc_examples
 
 HERE = Path(__file__).resolve().parent
 

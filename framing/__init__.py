@@ -8,15 +8,15 @@
 
 from __future__ import annotations
 
-from ._version import __version__
-from .analyzer import Analyzer
-from .catalogue import Catalogue, Cue, builtin_catalogue_path, load_catalogue
-from .corpus import example_corpus_path, read_corpus, score_corpus
-from .shards import read_scores
-from .cues import CueDetector
-from .encoder import Encoder
-from .evaluate import EvalReport, Samples, evaluate, load_samples, split_samples
-from .errors import (
+from framing._version import __version__
+from framing.pipeline.analyzer import Analyzer
+from framing.text.catalogue import Catalogue, Cue, builtin_catalogue_path, load_catalogue
+from framing.io.corpus import example_corpus_path, read_corpus, score_corpus
+from framing.io.shards import read_scores
+from framing.heads.cues.detector import CueDetector
+from framing.encoding.encoder import Encoder
+from framing.evaluation.harness import EvalReport, Samples, evaluate, load_samples, split_samples
+from framing.errors import (
     CatalogueError,
     ColumnError,
     FramingError,
@@ -27,10 +27,10 @@ from .errors import (
     OutputWriteError,
     ResumeError,
 )
-from .suite import run_suite
-from .results import ArticleResult, CueResult, Evidence, SentenceResult, results_to_frame
-from .text import prepare
-from .tone import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
+from framing.evaluation.suite import run_suite
+from framing.pipeline.results import ArticleResult, CueResult, Evidence, SentenceResult, results_to_frame
+from framing.text.prepare import prepare
+from framing.heads.tone.scorers import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
 
 __all__ = [
     "__version__",
@@ -77,10 +77,10 @@ __all__ = [
 
 # Statistics and sampling pull in pandas and scipy: load them on first use only.
 _LAZY = {
-    "OutletComparison": "compare",
-    "compare_outlets": "compare",
-    "load_scores": "compare",
-    "draw_validation_sample": "sample",
+    "OutletComparison": "framing.analysis.compare",
+    "compare_outlets": "framing.analysis.compare",
+    "load_scores": "framing.analysis.compare",
+    "draw_validation_sample": "framing.analysis.sample",
 }
 
 
@@ -88,7 +88,7 @@ def __getattr__(name: str):
     if name in _LAZY:
         from importlib import import_module
 
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

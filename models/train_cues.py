@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.cue_heads import fit_cue_heads
-from framing.metrics import multilabel_metrics
-from framing.text import normalise
-from framing.tone_model import encoder_fingerprint
+from framing.heads.cues.heads import fit_cue_heads
+from framing.stats.metrics import multilabel_metrics
+from framing.text.prepare import normalise
+from framing.heads.tone.model import encoder_fingerprint
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,7 +93,7 @@ def main() -> None:
     texts = [normalise(r["text"], html=False)[0] for r in rows]
     branch = args.features in ("tone-branch", "layer+tone-branch")
     if branch:
-        from framing.tone_model import load_tone_model
+        from framing.heads.tone.model import load_tone_model
 
         tone = load_tone_model(args.tone_model)
         tone.check_encoder(encoder)

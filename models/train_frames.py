@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.frames import (
+from framing.heads.frames.heads import (
     FRAME_IDS, FRAME_KEYWORDS, NARRATIVE_FRAME_COLUMNS, POOLINGS, KeywordFrameBaseline,
     MajorityFrameBaseline, article_features, encode_articles, fit_frame_heads,
     read_narrative_frames,
 )
-from framing.evaluate import _ml_macro  # macro-F1 per bootstrap resample
-from framing.metrics import bootstrap_indices, multilabel_metrics, paired_bootstrap
-from framing.tone_model import encoder_fingerprint
+from framing.evaluation.harness import _ml_macro  # macro-F1 per bootstrap resample
+from framing.stats.metrics import bootstrap_indices, multilabel_metrics, paired_bootstrap
+from framing.heads.tone.model import encoder_fingerprint
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "narrative_frames" / "articles_metadata.tsv"
@@ -69,7 +69,7 @@ Citation:
   (`framing.text.prepare`, long sentences split to the 256-token window); no cap on
   sentences per article was needed (at most {max_sents}, mean {mean_sents:.0f}).
 - Article vector: `{pooling}` pooling of the unit sentence vectors ({feat_dim} values;
-  see `framing.frames.article_features`).
+  see `framing.heads.frames.heads.article_features`).
 - Heads: scikit-learn `LogisticRegression` (class_weight balanced, C = {C}) per frame on
   standardised features (scaling folded into the stored weights). Platt scaling and the
   F1-maximising threshold per frame are fitted on {folds}-fold out-of-fold scores of the
@@ -87,7 +87,7 @@ Citation:
 |---|---|---|{frame_rule}
 {metric_rows}
 
-- keyword baseline: hand-written keyword stems per frame (`framing.frames.FRAME_KEYWORDS`,
+- keyword baseline: hand-written keyword stems per frame (`framing.heads.frames.heads.FRAME_KEYWORDS`,
   {kw_count} words in all), present at a hit count tuned for F1 on the training
   articles (thresholds {kw_thresholds}).
 - majority baseline: each frame's majority value among the training articles (only
@@ -139,8 +139,8 @@ def main() -> None:
     encoder = framing.Encoder()
     tone = None
     if args.features != "embedding":
-        from framing.tone import shipped_tone_model_path
-        from framing.tone_model import load_tone_model
+        from framing.heads.tone.scorers import shipped_tone_model_path
+        from framing.heads.tone.model import load_tone_model
 
         tone = load_tone_model(shipped_tone_model_path())
         tone.check_encoder(encoder)

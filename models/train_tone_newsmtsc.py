@@ -5,7 +5,7 @@
 
 Reads ../shared/data/newsmtsc/train.jsonl (override with --data), carves a seeded dev
 split by sentence (15%, seed 13; the dev sentence ids are written next to the model as
-dev_split.json), trains one of the two designs of framing.train.train_tone on the rest,
+dev_split.json), trains one of the two designs of framing.training.tone.train_tone on the rest,
 calibrates the temperature on dev, and writes the model directory with its card and a
 metrics.json. Prints dev macro-F1, ECE before and after calibration and training time.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import framing
-from framing.train import newsmtsc_examples, split_examples, train_tone
+from framing.training.tone import newsmtsc_examples, split_examples, train_tone
 
 HERE = Path(__file__).resolve().parent
 
@@ -112,8 +112,8 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
 
 def measure_as_saved(out: Path, dev, encoder) -> dict:
     """Dev macro-F1 of the model as written to disk, through the evaluation harness."""
-    from framing.evaluate import Samples
-    from framing.tone_model import LABELS
+    from framing.evaluation.harness import Samples
+    from framing.heads.tone.model import LABELS
 
     samples = Samples("tone", [e.text for e in dev], [LABELS[e.label] for e in dev],
                       list(LABELS), list(range(len(dev))), [e.span for e in dev])

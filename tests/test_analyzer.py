@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import framing
-from framing.tone import aggregate_tone
+from framing.heads.tone.scorers import aggregate_tone
 
 # Articles written for these tests.
 PROMOTIONAL = (

@@ -356,7 +356,7 @@ def test_unicode_content_with_and_without_bom(tmp_path, encoding):
 
 
 def test_shipped_catalogues_load_by_name(tmp_path, monkeypatch):
-    from framing.catalogue import shipped_catalogues
+    from framing.text.catalogue import shipped_catalogues
 
     names = shipped_catalogues()
     assert names[0] == "builtin"

@@ -196,7 +196,7 @@ def test_error_rates_from_json_and_shipped_default(tmp_path, monkeypatch):
     assert cmp.cues["prevalence_adj"].notna().all()
     assert cmp.error_rates_source == str(path)
     # None: the shipped file is used only when it exists and names the table's cues
-    import framing.cue_heads as heads
+    import framing.heads.cues.heads as heads
 
     monkeypatch.setattr(heads, "shipped_cue_heads_path", lambda: tmp_path)
     assert C.compare_outlets(df, **FAST).cues["prevalence_adj"].isna().all()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import framing
-from framing.corpus import detect_format, read_corpus, score_corpus
+from framing.io.corpus import detect_format, read_corpus, score_corpus
 from framing.errors import ColumnError, InputFormatError
 
 ARTICLES = [

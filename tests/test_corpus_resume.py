@@ -20,14 +20,14 @@ import pytest
 
 import framing
 from framing.cli import main
-from framing.corpus import score_corpus, text_key
+from framing.io.corpus import score_corpus, text_key
 from framing.errors import (
     InputFormatError,
     OutputLockedError,
     OutputWriteError,
     ResumeError,
 )
-from framing.shards import OutputLock, read_scores
+from framing.io.shards import OutputLock, read_scores
 
 SUBJECTS = ["The council", "Farmers", "The ministry", "Both sides", "Critics", "Residents"]
 VERBS = ["approved", "condemned", "welcomed", "rejected", "praised", "questioned"]
@@ -288,7 +288,7 @@ def test_chunk_size_may_change_between_runs(tmp_path, tiny_analyzer):
 _STUB = '''
 """A cheap stand-in for framing.Analyzer: scores are a hash of the text, plus a pause."""
 import hashlib, time
-from framing.results import ArticleResult, CueResult, Evidence
+from framing.pipeline.results import ArticleResult, CueResult, Evidence
 
 class StubAnalyzer:
     cue_ids = ["win_win", "mutual_respect"]
@@ -440,7 +440,7 @@ def test_sigkill_then_resume_with_the_tiny_model(tmp_path, tiny_model_dir):
 # -- the lock ----------------------------------------------------------------------------------
 _HOLDER = '''
 import sys, time
-from framing.shards import OutputLock
+from framing.io.shards import OutputLock
 lock = OutputLock(*sys.argv[1:]).acquire()
 print("locked", flush=True)
 time.sleep(120)
@@ -509,7 +509,7 @@ def test_a_stale_lock_file_is_taken_over(tmp_path, tiny_analyzer):
 # -- write failures ----------------------------------------------------------------------------
 def test_disk_full_gives_a_clear_error_and_keeps_earlier_shards(tmp_path, tiny_analyzer,
                                                                  monkeypatch):
-    import framing.shards as shards
+    import framing.io.shards as shards
 
     src = _write_jsonl(tmp_path / "in.jsonl", _corpus(20))
     out = tmp_path / "scores"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import framing
-from framing.cue_heads import (
+from framing.heads.cues.heads import (
     CueHeads,
     fit_cue_heads,
     is_cue_heads_dir,

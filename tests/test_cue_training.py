@@ -13,10 +13,10 @@ import pytest
 
 import framing
 from framing.cli import main
-from framing.cue_heads import load_cue_heads
+from framing.heads.cues.heads import load_cue_heads
 from framing.errors import ModelLoadError
-from framing.train import ToneExample, split_examples, train_tone
-from framing.train_cues import MIN_POSITIVES, train_cue_heads
+from framing.training.tone import ToneExample, split_examples, train_tone
+from framing.training.cues import MIN_POSITIVES, train_cue_heads
 
 CATALOGUE = """\
 name: tiny-cues
@@ -206,7 +206,7 @@ def test_multitask_training_records_the_cue_task(multitask):
     assert mt == {"sentences": len(rows), "cues": 2, "weight": 1.0, "batch_size": 8}
     saved = json.loads((path / "config.json").read_text())
     assert saved["multitask_cues"]["sentences"] == len(rows)
-    tone = framing.tone_model.load_tone_model(path)
+    tone = framing.heads.tone.model.load_tone_model(path)
     assert tone.digest and len(tone.digest) == 16  # the temporary cue head is not saved
 
 
@@ -219,10 +219,10 @@ def test_multitask_rejects_mismatched_cue_labels(encoder):
 
 @pytest.fixture(scope="module")
 def branch_heads(multitask, encoder, files, tmp_path_factory):
-    from framing.cue_heads import fit_cue_heads
+    from framing.heads.cues.heads import fit_cue_heads
 
     _, path, rows, Y = multitask
-    tone = framing.tone_model.load_tone_model(path)
+    tone = framing.heads.tone.model.load_tone_model(path)
     X = tone.sentence_features(encoder, [r["text"] for r in rows])
     assert X.shape == (len(rows), encoder.dim)
     assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-4)
@@ -272,10 +272,10 @@ def test_branch_heads_config_needs_a_digest(branch_heads, tmp_path):
 
 
 def test_layer_plus_branch_heads_read_both_states(multitask, encoder, files, tmp_path):
-    from framing.cue_heads import fit_cue_heads
+    from framing.heads.cues.heads import fit_cue_heads
 
     _, tone_dir, rows, Y = multitask
-    tone = framing.tone_model.load_tone_model(tone_dir)
+    tone = framing.heads.tone.model.load_tone_model(tone_dir)
     X = tone.sentence_features(encoder, [r["text"] for r in rows], with_layer=True)
     assert X.shape == (len(rows), 2 * encoder.dim)
     heads = fit_cue_heads(X[::2], Y[::2], X[1::2], Y[1::2], ["water", "work"])

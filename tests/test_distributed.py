@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import framing
-from framing.corpus import _columns, read_corpus, score_corpus
-from framing.distributed import (AnalyzerActor, _Fields, _file_records, _list_inputs,
+from framing.io.corpus import _columns, read_corpus, score_corpus
+from framing.io.distributed import (AnalyzerActor, _Fields, _file_records, _list_inputs,
                                  score_corpus_ray)
 from framing.errors import (ColumnError, FramingError, InputFormatError, MissingExtraError,
                             ResumeError)
@@ -69,7 +69,7 @@ def test_missing_ray_says_which_extra_to_install(monkeypatch, tmp_path):
         score_corpus_ray(tmp_path / "in.jsonl", tmp_path / "out")
     assert isinstance(info.value, FramingError) and isinstance(info.value, ImportError)
     with pytest.raises(MissingExtraError):
-        framing.distributed.score_dataset(None)
+        framing.io.distributed.score_dataset(None)
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +186,7 @@ def ray_local():
 @pytest.mark.optional
 def test_score_dataset_one_row_per_input_equal_to_single_process(ray_local, tiny_kwargs,
                                                                   tiny_analyzer):
-    from framing.distributed import score_dataset
+    from framing.io.distributed import score_dataset
 
     ds = ray_local.data.from_items(_items())
     scored = score_dataset(ds, text="body", id="doc", outlet="source",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import framing
-from framing.encoder import DEFAULT_MODEL_NAME, Encoder, resolve_model
+from framing.encoding.encoder import DEFAULT_MODEL_NAME, Encoder, resolve_model
 from framing.errors import FramingError, ModelLoadError, ModelNotFoundError
 
 TEXTS = [

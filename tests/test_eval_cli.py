@@ -9,7 +9,7 @@ import pytest
 
 import framing
 from framing.cli import main
-from framing.suite import SuiteError, load_suite
+from framing.evaluation.suite import SuiteError, load_suite
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

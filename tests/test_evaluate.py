@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 import framing
 from framing import ColumnError
-from framing.evaluate import (
+from framing.evaluation.harness import (
     EvalReport,
     PlattCalibrator,
     Samples,
@@ -22,7 +22,7 @@ from framing.evaluate import (
     load_samples,
     split_samples,
 )
-from framing.metrics import expected_calibration_error
+from framing.stats.metrics import expected_calibration_error
 
 TONE = ["critical", "neutral", "promotional"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -627,7 +627,7 @@ def test_fit_band_maximises_macro_f1():
     y2 = np.array([0, 0, 1, 1, 1, 2, 2, 2])
     band = fit_band(values2, y2, TONE)
     assert band == pytest.approx(0.06)
-    from framing.evaluate import _tone_pred
+    from framing.evaluation.harness import _tone_pred
 
     best = max(f1_score(y2, _tone_pred(values2, b, TONE), average="macro")
                for b in np.round(np.arange(0, 0.91, 0.02), 2))

@@ -7,9 +7,9 @@ import pytest
 
 import framing
 from framing.errors import ModelLoadError
-from framing.frame_scorers import make_frame_scorers
-from framing.frames import fit_frame_heads
-from framing.results import flat_row
+from framing.heads.frames.scorers import make_frame_scorers
+from framing.heads.frames.heads import fit_frame_heads
+from framing.pipeline.results import flat_row
 
 ARTICLE = ("The union said talks had collapsed and the strike would go on. "
            "Hospital managers said the pay offer was final. Patients waited at home.")

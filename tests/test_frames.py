@@ -10,7 +10,7 @@ import pytest
 
 import framing
 from framing.errors import ModelLoadError
-from framing.frames import (
+from framing.heads.frames.heads import (
     FRAME_IDS, FRAME_KEYWORDS, POOLINGS, FrameHeads, KeywordFrameBaseline,
     MajorityFrameBaseline, article_features, encode_articles, feature_dim, fit_frame_heads,
     is_frame_heads_dir, load_frame_heads, read_narrative_frames, seeded_split,
@@ -260,7 +260,7 @@ def tiny_encoder(tiny_model_dir):
 
 
 def test_encode_articles_matches_the_analyzer_segmentation_and_caches(tiny_encoder, tmp_path):
-    from framing.text import prepare
+    from framing.text.prepare import prepare
 
     texts = ["One short sentence. And then another one here. A third.", "", "Just one."]
     before = tiny_encoder.sentences_encoded
@@ -279,7 +279,7 @@ def test_encode_articles_matches_the_analyzer_segmentation_and_caches(tiny_encod
 
 
 def test_check_refuses_heads_from_another_encoder(tiny_encoder):
-    from framing.tone_model import encoder_fingerprint
+    from framing.heads.tone.model import encoder_fingerprint
 
     rng = np.random.default_rng(0)
     dim = tiny_encoder.dim

@@ -14,8 +14,8 @@ import pytest
 
 import framing
 from framing.errors import ModelLoadError, ModelNotFoundError
-from framing.hf_tone import HFToneClassifier, NLIZeroShotTone, load_hf_tone
-from framing.tone import LABELS, ToneScorer, aggregate_probabilities, aggregate_tone, tone_label
+from framing.heads.tone.hf import HFToneClassifier, NLIZeroShotTone, load_hf_tone
+from framing.heads.tone.scorers import LABELS, ToneScorer, aggregate_probabilities, aggregate_tone, tone_label
 
 TEXTS = [
     "the people came home after a long day",

@@ -16,7 +16,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from framing.metrics import (
+from framing.stats.metrics import (
     Estimate,
     bootstrap_indices,
     classification_metrics,

@@ -7,7 +7,7 @@ import pytest
 
 import framing
 from framing import CueDetector, load_catalogue
-from framing.cues import PatternMatch
+from framing.heads.cues.detector import PatternMatch
 
 
 @pytest.fixture(scope="module")

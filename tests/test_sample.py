@@ -11,8 +11,8 @@ import pytest
 import framing
 from framing.cli import main
 from framing.errors import ColumnError
-from framing.evaluate import load_samples
-from framing.sample import _allocate, uncertainty
+from framing.evaluation.harness import load_samples
+from framing.analysis.sample import _allocate, uncertainty
 from synth_scores import make_scores
 
 
@@ -102,7 +102,7 @@ def test_text_join_by_row_number_and_cues_task(scores, tmp_path):
     assert (s["text"] == "row " + scores.set_index("id").loc[s["id"], "row"].astype(str).values).all()
     assert "cues" in s.columns and "label" not in s.columns
     out = tmp_path / "cues.jsonl"
-    framing.sample.write_sample(s.assign(cues=[["win_win"]] * len(s)), out)
+    framing.analysis.sample.write_sample(s.assign(cues=[["win_win"]] * len(s)), out)
     loaded = load_samples(out, "cues")
     assert loaded.labels == [["win_win"]] * 10
 

@@ -38,7 +38,7 @@ def _sentences(text: str) -> list[str]:
 
 def _protected_texts() -> dict[str, list[str]]:
     """Texts the evaluation sets must not overlap with, by where they come from."""
-    from framing.catalogue import shipped_catalogues
+    from framing.text.catalogue import shipped_catalogues
 
     out = {}
     for name in shipped_catalogues():

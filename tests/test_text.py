@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from framing.text import (
+from framing.text.prepare import (
     PreparedText,
     detect_language,
     looks_like_html,

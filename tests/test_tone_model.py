@@ -18,8 +18,8 @@ import pytest
 
 import framing
 from framing.errors import ColumnError, ModelLoadError
-from framing.tone import aggregate_tone, shipped_tone_model_path
-from framing.tone_model import (
+from framing.heads.tone.scorers import aggregate_tone, shipped_tone_model_path
+from framing.heads.tone.model import (
     LABELS,
     FrozenToneHead,
     TrainedTone,
@@ -28,7 +28,7 @@ from framing.tone_model import (
     load_tone_model,
     target_token_mask,
 )
-from framing.train import (
+from framing.training.tone import (
     ToneExample,
     TrainingResult,
     _batch,

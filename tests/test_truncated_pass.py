@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import framing
-from framing.catalogue import load_catalogue
-from framing.cue_heads import CueHeads
-from framing.encoder import Tap
+from framing.text.catalogue import load_catalogue
+from framing.heads.cues.heads import CueHeads
+from framing.encoding.encoder import Tap
 from framing.errors import ModelLoadError
-from framing.frames import FrameHeads, load_frame_heads
-from framing.tone_model import _classes, encoder_fingerprint, load_tone_model, save_tone_model
+from framing.heads.frames.heads import FrameHeads, load_frame_heads
+from framing.heads.tone.model import _classes, encoder_fingerprint, load_tone_model, save_tone_model
 
 TEXTS = ["The union said talks had collapsed and the strike would go on.",
          "Hospital managers said the pay offer was final.",
@@ -225,7 +225,7 @@ def test_embedding_frame_heads_load_as_before(encoder, tmp_path):
 def test_fit_threads_caps_torch_at_the_available_cpus(monkeypatch):
     import torch
 
-    from framing.encoder import available_cpus, fit_threads
+    from framing.encoding.encoder import available_cpus, fit_threads
 
     before = torch.get_num_threads()
     try:
@@ -247,7 +247,7 @@ def test_onnx_backend_matches_torch(encoder, branch_dir, tone, tmp_path, monkeyp
                                     quantize, tol):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    from framing.onnx_backend import OnnxBranchRunner
+    from framing.pipeline.onnx_backend import OnnxBranchRunner
 
     monkeypatch.setenv("FRAMING_CACHE", str(tmp_path / "cache"))
     kwargs = dict(encoder=encoder, tone=str(branch_dir), cue_heads=_cue_heads(encoder, tone),

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import framing
-from framing.catalogue import load_catalogue
+from framing.text.catalogue import load_catalogue
 from framing.cli import main
 from framing.errors import CatalogueError, ModelLoadError, OutputWriteError
 
@@ -37,9 +37,9 @@ def build_model_dirs(root: Path, tiny_model_dir: Path) -> dict[str, Path]:
     import torch
     import transformers
 
-    from framing.cue_heads import CueHeads
-    from framing.frames import FrameHeads
-    from framing.tone_model import _classes, save_tone_model
+    from framing.heads.cues.heads import CueHeads
+    from framing.heads.frames.heads import FrameHeads
+    from framing.heads.tone.model import _classes, save_tone_model
 
     dirs = {}
     enc = root / "encoder"
@@ -83,18 +83,18 @@ def load(component: str, path: Path):
     if component == "encoder":
         return framing.Encoder(path)
     if component == "tone-model":
-        from framing.tone_model import load_tone_model
+        from framing.heads.tone.model import load_tone_model
 
         return load_tone_model(path)
     if component == "hf-classifier":
-        from framing.hf_tone import HFToneClassifier
+        from framing.heads.tone.hf import HFToneClassifier
 
         return HFToneClassifier(path)
     if component == "cue-heads":
-        from framing.cue_heads import load_cue_heads
+        from framing.heads.cues.heads import load_cue_heads
 
         return load_cue_heads(path)
-    from framing.frames import load_frame_heads
+    from framing.heads.frames.heads import load_frame_heads
 
     return load_frame_heads(path)
 
@@ -245,7 +245,7 @@ def _src(tmp_path, n=12) -> Path:
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
 def test_disk_full_on_a_single_output_file(tmp_path, tiny_analyzer, monkeypatch, fmt):
-    import framing.corpus as corpus
+    import framing.io.corpus as corpus
 
     out = tmp_path / f"o.{fmt}"
     out.write_bytes(b"an earlier result")  # must survive a failed run untouched
@@ -270,7 +270,7 @@ def test_disk_full_on_a_single_output_file(tmp_path, tiny_analyzer, monkeypatch,
 
 
 def test_disk_full_when_moving_the_file_into_place(tmp_path, tiny_analyzer, monkeypatch):
-    import framing.corpus as corpus
+    import framing.io.corpus as corpus
 
     def no_space(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -283,7 +283,7 @@ def test_disk_full_when_moving_the_file_into_place(tmp_path, tiny_analyzer, monk
 
 
 def test_disk_full_on_the_manifest(tmp_path, tiny_analyzer, monkeypatch):
-    import framing.shards as shards
+    import framing.io.shards as shards
 
     real, calls = shards.write_bytes_atomic, []
 
@@ -324,7 +324,7 @@ def test_output_under_a_file_is_a_clear_error(tmp_path, tiny_analyzer, capsys, t
 
 
 def test_cli_disk_full_exit_2(tmp_path, tiny_model_dir, monkeypatch, capsys):
-    import framing.corpus as corpus
+    import framing.io.corpus as corpus
 
     def full(self, rows):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -7,7 +7,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from framing.text import prepare
+from framing.text.prepare import prepare
 
 from .conftest import check_numbers, check_offsets
 

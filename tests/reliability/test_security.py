@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import framing
-from framing.catalogue import load_catalogue
+from framing.text.catalogue import load_catalogue
 from framing.cli import main
 from framing.errors import CatalogueError, ModelLoadError
-from framing.suite import SuiteError, load_suite
+from framing.evaluation.suite import SuiteError, load_suite
 
 from .test_faults import COMPONENTS, build_model_dirs, load
 
@@ -86,7 +86,7 @@ def test_loaders_never_trust_remote_code(tiny_model_dir, tmp_path, monkeypatch):
             return _real(klass, *args, **kwargs)
 
         monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
-    from framing.hf_tone import NLIZeroShotTone
+    from framing.heads.tone.hf import NLIZeroShotTone
 
     load("encoder", dirs["encoder"])
     load("hf-classifier", dirs["hf-classifier"])
@@ -266,7 +266,7 @@ def test_suite_scorer_catalogue_cannot_leave_the_root(tmp_path, monkeypatch):
     root.mkdir()
     (tmp_path / "cat.yaml").write_text("name: x\n")
     path = _suite(root, scorers="{a: {tone: null, cues: patterns, catalogue: ../cat.yaml}}")
-    import framing.suite as suite
+    import framing.evaluation.suite as suite
 
     monkeypatch.setattr(framing.encoder, "Encoder", lambda *a, **k: None)  # no model needed
     with pytest.raises(SuiteError, match="leaves the suite root"):

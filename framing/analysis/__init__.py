@@ -1,0 +1,1 @@
+"""Comparing outlets, reports, validation samples."""

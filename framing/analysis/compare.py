@@ -1,0 +1,1131 @@
+"""Outlet comparison on a scores table: per-group estimates with intervals, pairwise tests.
+
+``compare_outlets(scores, by="outlet")`` reads the table :func:`framing.score_corpus`
+writes (a DataFrame, a Parquet / CSV / JSONL file, or a directory of Parquet shards) and
+returns an :class:`OutletComparison` holding tidy pandas tables:
+
+``groups``         one row per group: articles, tone mean with a 95% interval, shares of
+                   promotional / neutral / critical articles with Wilson intervals, and
+                   the group's tone against the pooled other groups.
+``cues``           one row per group and cue: prevalence (share of articles with the cue
+                   present) with a Wilson interval, the same corrected for the detector's
+                   errors, the rate per 1,000 sentences with an exact Poisson interval,
+                   and a test of the group against the pooled other groups.
+``pairwise_tone``  one row per pair of groups: mean difference with an interval, Cohen's
+                   d and Hedges' g, a permutation test (Welch's t for large groups).
+``pairwise_cues``  one row per cue and pair: difference in proportions (Newcombe
+                   interval), risk ratio, odds ratio, Cohen's h, and a chi-square test
+                   (Fisher's exact test when an expected count is below 5).
+``frames``         one row per group and article-level frame (``frame_<scheme>_<id>``
+                   columns): ``frame`` is ``scheme:id`` (e.g. ``narrative:conflict``),
+                   ``scheme`` the scheme; share of articles with the frame present with a
+                   Wilson interval, and a test against the pooled other groups. The
+                   corrected columns stay blank unless ``error_rates`` names the frame
+                   as ``scheme:id``; there is no rate per 1,000 sentences (frames are
+                   per article). Empty when the table has no frame columns.
+``pairwise_frames`` one row per frame and pair, with the columns of ``pairwise_cues``
+                   (``frame`` and ``scheme`` in place of ``cue``).
+``over_time``      with ``time=``: tone, every cue and every frame per group and time bin.
+
+Every family of tests (pairwise tone, pairwise cues, pairwise frames, tone vs rest, cues
+vs rest, frames vs rest) is corrected on its own with the Benjamini–Hochberg procedure;
+``p_adj`` holds the adjusted values and ``significant`` says whether ``p_adj < alpha``.
+
+Rows whose ``error`` is set are left out of every estimate and counted in
+``n_excluded``. This module needs numpy, pandas and scipy only: it never imports torch,
+and matplotlib only when a plot is asked for (see :mod:`framing.report`).
+
+Corrected prevalence (adjusted classify-and-count)
+--------------------------------------------------
+A detector with true-positive rate ``tpr`` and false-positive rate ``fpr`` flags a share
+``p_raw = fpr + (tpr - fpr) * p_true`` of articles in expectation, so
+``p_adj = (p_raw - fpr) / (tpr - fpr)``, clipped to [0, 1]. The map is increasing when
+``tpr > fpr``, so the interval is the Wilson interval of ``p_raw`` mapped the same way and
+clipped. That interval treats ``tpr`` and ``fpr`` as known: it leaves out their own
+sampling error, so it is too narrow when they were measured on a small labelled set.
+When ``tpr <= fpr`` the correction is undefined and the adjusted columns are NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from framing.errors import ColumnError, InputFormatError
+from framing.pipeline.schema import cue_ids_of, frame_ids_of
+
+__all__ = [
+    "OutletComparison",
+    "compare_outlets",
+    "load_scores",
+    "load_error_rates",
+    "cue_ids_of",
+    "frame_ids_of",
+    "wilson_interval",
+    "poisson_rate_interval",
+    "newcombe_interval",
+    "bh_adjust",
+    "bootstrap_mean_ci",
+    "cohens_d",
+    "hedges_g",
+    "cohens_h",
+    "adjust_prevalence",
+    "summary_sections",
+    "md_table",
+    "ERROR_RATES_FILE",
+]
+
+ERROR_RATES_FILE = "error_rates.json"
+TONE_LABELS = ("promotional", "neutral", "critical")
+_FREQ_ALIASES = {"ME": "M", "MS": "M", "QE": "Q", "QS": "Q", "YE": "Y", "YS": "Y",
+                 "A": "Y", "AS": "Y", "BA": "Y", "W-SUN": "W"}
+
+
+# -- reading ---------------------------------------------------------------------------
+def load_scores(source: Any) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Read a scores table; return ``(frame, manifest)``.
+
+    ``source`` is a DataFrame (returned as is), a ``.parquet`` / ``.csv`` / ``.tsv`` /
+    ``.jsonl`` file (``.gz`` allowed for text formats), or a directory holding
+    ``part-*.parquet`` shards (read with :func:`framing.read_scores`, rows in input
+order) and optionally ``manifest.json``
+    (returned as a dict, else None). Raises :class:`FileNotFoundError` for a missing
+    path and :class:`InputFormatError` for an unreadable one or an empty directory.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source, None
+    if not isinstance(source, (str, os.PathLike)):
+        if hasattr(source, "to_pandas"):
+            return source.to_pandas(), None
+        raise TypeError(f"scores must be a DataFrame or a path, got {type(source).__name__}")
+    path = Path(source)
+    if path.is_dir():
+        shards = sorted(p for p in path.glob("*.parquet")
+                        if p.is_file() and not p.name.startswith("."))
+        manifest = None
+        mpath = path / "manifest.json"
+        if mpath.is_file():
+            try:
+                manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InputFormatError(f"{mpath}: unreadable manifest ({exc})") from None
+        if not shards:
+            raise InputFormatError(f"{path}: no *.parquet shards in this directory")
+        from framing.io.shards import read_scores  # complete shards only, rows in input order
+
+        try:
+            df = read_scores(path)
+        except Exception as exc:
+            raise InputFormatError(f"{path}: cannot read the Parquet shards ({exc})") from None
+        return df.reset_index(drop=True), manifest
+    if not path.is_file():
+        raise FileNotFoundError(f"Scores not found: {path}")
+    from framing.io.corpus import detect_format
+
+    kind = detect_format(path)
+    try:
+        if kind == "parquet":
+            df = pd.read_parquet(path)
+        elif kind in ("csv", "tsv"):
+            df = pd.read_csv(path, sep="," if kind == "csv" else "\t")
+        else:
+            df = pd.read_json(path, lines=True, dtype=False)
+    except Exception as exc:
+        raise InputFormatError(f"{path}: cannot read the scores table ({exc})") from None
+    return df, None
+
+
+def _as_bool(s: pd.Series) -> pd.Series:
+    """A boolean column from bools, 0/1 or strings such as 'True'/'false' (CSV, JSON).
+    Missing values become False."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.fillna(False).astype(bool)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.fillna(0).astype(float) > 0
+    truthy = {"true", "1", "1.0", "yes", "y", "t"}
+    return s.map(lambda v: isinstance(v, str) and v.strip().lower() in truthy
+                 or (not isinstance(v, str) and bool(v) and v == v and v is not None)
+                 ).astype(bool)
+
+
+def _error_mask(df: pd.DataFrame) -> pd.Series:
+    if "error" not in df.columns:
+        return pd.Series(False, index=df.index)
+    err = df["error"]
+    return err.notna() & (err.astype(str).str.strip() != "")
+
+
+def load_error_rates(source: Any) -> dict[str, tuple[float, float]]:
+    """Per-cue ``(tpr, fpr)`` from a mapping or a JSON file.
+
+    Accepted shapes (optionally nested under a ``"cues"`` key; other top-level keys
+    such as ``"source"`` are ignored): ``{"win_win": {"tpr": 0.8, "fpr": 0.05}}``
+    (``sensitivity`` / ``recall`` for tpr, ``specificity`` / ``tnr`` for 1 - fpr are
+    accepted too) or ``{"win_win": [0.8, 0.05]}``. Raises :class:`ValueError` for rates
+    outside [0, 1] and :class:`FileNotFoundError` for a missing file.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"Error-rates file not found: {path}")
+        try:
+            source = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(source, Mapping):
+        raise ValueError("error rates must be a mapping cue id -> (tpr, fpr)")
+    if isinstance(source.get("cues"), Mapping):
+        source = source["cues"]
+    out: dict[str, tuple[float, float]] = {}
+    for cid, value in source.items():
+        if isinstance(value, Mapping):
+            tpr = next((value[k] for k in ("tpr", "sensitivity", "recall") if k in value), None)
+            fpr = value.get("fpr")
+            if fpr is None:
+                spec = next((value[k] for k in ("specificity", "tnr") if k in value), None)
+                fpr = None if spec is None else 1.0 - float(spec)
+            if tpr is None or fpr is None:
+                continue
+        elif isinstance(value, (list, tuple)) and len(value) == 2:
+            tpr, fpr = value
+        else:
+            continue
+        tpr, fpr = float(tpr), float(fpr)
+        if not (0.0 <= tpr <= 1.0 and 0.0 <= fpr <= 1.0):
+            raise ValueError(f"error rates for {cid!r} must lie in [0, 1], got tpr={tpr}, fpr={fpr}")
+        out[str(cid)] = (tpr, fpr)
+    return out
+
+
+def _resolve_error_rates(error_rates: Any, cue_ids: Sequence[str]
+                         ) -> tuple[dict[str, tuple[float, float]], str | None]:
+    if error_rates is None:
+        from framing.heads.cues.heads import shipped_cue_heads_path
+
+        path = shipped_cue_heads_path() / ERROR_RATES_FILE
+        if not path.is_file():
+            return {}, None
+        try:
+            rates = load_error_rates(path)
+        except (OSError, ValueError):
+            return {}, None
+        rates = {c: r for c, r in rates.items() if c in set(cue_ids)}
+        return (rates, str(path)) if rates else ({}, None)
+    where = str(error_rates) if isinstance(error_rates, (str, os.PathLike)) else "the given mapping"
+    rates = load_error_rates(error_rates)
+    return rates, (where if rates else None)
+
+
+# -- statistics --------------------------------------------------------------------------
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def wilson_interval(x: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for ``x`` successes out of ``n`` (arrays broadcast).
+
+    Returns ``(low, high)`` arrays; NaN where ``n == 0``.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = _z(alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+        low = np.clip(centre - half, 0.0, 1.0)
+        high = np.clip(centre + half, 0.0, 1.0)
+    bad = n <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def poisson_rate_interval(k: Any, exposure: Any, alpha: float = 0.05, per: float = 1000.0
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rate ``k / exposure * per`` with the exact (Garwood) Poisson interval.
+
+    Returns ``(rate, low, high)``; NaN where the exposure is 0.
+    """
+    k = np.asarray(k, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    low_k = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
+    high_k = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(e > 0, per / e, np.nan)
+    return k * scale, low_k * scale, high_k * scale
+
+
+def newcombe_interval(x1: float, n1: float, x2: float, n2: float, alpha: float = 0.05
+                      ) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (from Wilson intervals) for ``p1 - p2``."""
+    if n1 <= 0 or n2 <= 0:
+        return math.nan, math.nan
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = (float(v) for v in wilson_interval(x1, n1, alpha))
+    l2, u2 = (float(v) for v in wilson_interval(x2, n2, alpha))
+    d = p1 - p2
+    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+def bh_adjust(pvalues: Any) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (NaN entries stay NaN, not counted)."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
+    return out
+
+
+def bootstrap_mean_ci(x: Any, *, n_boot: int = 2000, alpha: float = 0.05,
+                      rng: np.random.Generator | int | None = None) -> tuple[float, float]:
+    """Percentile bootstrap interval for the mean of ``x``; ``(nan, nan)`` for n < 2."""
+    x = np.asarray(x, dtype=float)
+    if len(x) < 2:
+        return math.nan, math.nan
+    if np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    res = stats.bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=1 - alpha,
+                          method="percentile", vectorized=True, rng=_rng(rng),
+                          batch=_batch(len(x)))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def _t_mean_ci(x: np.ndarray, alpha: float) -> tuple[float, float]:
+    n = len(x)
+    if n < 2:
+        return math.nan, math.nan
+    m, se = float(np.mean(x)), float(np.std(x, ddof=1) / math.sqrt(n))
+    h = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
+    return m - h, m + h
+
+
+def _pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = len(a), len(b)
+    if na + nb <= 2:
+        return math.nan
+    va = np.var(a, ddof=1) if na > 1 else 0.0
+    vb = np.var(b, ddof=1) if nb > 1 else 0.0
+    return math.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
+
+
+def cohens_d(a: Any, b: Any) -> float:
+    """Cohen's d: ``(mean(a) - mean(b)) / pooled SD`` (NaN when the pooled SD is 0)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) == 0 or len(b) == 0:
+        return math.nan
+    s = _pooled_sd(a, b)
+    if not s or math.isnan(s):
+        return math.nan
+    return float((a.mean() - b.mean()) / s)
+
+
+def hedges_g(a: Any, b: Any) -> float:
+    """Hedges' g: Cohen's d times the exact small-sample correction
+    ``J = Γ(df/2) / (sqrt(df/2) Γ((df-1)/2))``, ``df = n_a + n_b - 2``."""
+    d = cohens_d(a, b)
+    df = len(a) + len(b) - 2
+    if math.isnan(d) or df < 2:
+        return math.nan
+    from scipy.special import gammaln
+
+    j = math.exp(gammaln(df / 2) - gammaln((df - 1) / 2)) / math.sqrt(df / 2)
+    return d * j
+
+
+def cohens_h(p1: Any, p2: Any) -> Any:
+    """Cohen's h: ``2 asin(sqrt(p1)) - 2 asin(sqrt(p2))``."""
+    return 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2))
+
+
+def adjust_prevalence(p: Any, tpr: float, fpr: float) -> Any:
+    """Adjusted classify-and-count: ``(p - fpr) / (tpr - fpr)`` clipped to [0, 1].
+
+    NaN when ``tpr <= fpr`` (the detector carries no signal to correct)."""
+    p = np.asarray(p, dtype=float)
+    if not tpr > fpr:
+        return np.full(p.shape, np.nan) if p.shape else math.nan
+    out = np.clip((p - fpr) / (tpr - fpr), 0.0, 1.0)
+    return out if out.shape else float(out)
+
+
+def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _batch(n: int) -> int:
+    # keep bootstrap / permutation work arrays near 8 M floats
+    return max(1, 8_000_000 // max(n, 1))
+
+
+def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def _tone_test(a: np.ndarray, b: np.ndarray, n_permutations: int, max_resample_n: int,
+               rng: np.random.Generator) -> tuple[str, float, float]:
+    """(test name, statistic, p) for a difference in mean tone between two samples."""
+    if len(a) == 0 or len(b) == 0 or len(a) + len(b) < 3:
+        return "none", math.nan, math.nan
+    if len(a) + len(b) <= max_resample_n and n_permutations > 0:
+        diff = float(a.mean() - b.mean())
+        if np.all(np.concatenate([a, b]) == a[0]):
+            return "permutation", diff, 1.0
+        res = stats.permutation_test((a, b), _mean_diff, n_resamples=n_permutations,
+                                     vectorized=True, rng=rng, batch=_batch(len(a) + len(b)))
+        return "permutation", diff, float(res.pvalue)
+    res = stats.ttest_ind(a, b, equal_var=False)
+    return "welch_t", float(res.statistic), float(res.pvalue)
+
+
+def _diff_ci(a: np.ndarray, b: np.ndarray, *, n_boot: int, alpha: float, max_resample_n: int,
+             rng: np.random.Generator) -> tuple[float, float, str]:
+    na, nb = len(a), len(b)
+    if na < 2 or nb < 2:
+        return math.nan, math.nan, "none"
+    if na + nb <= max_resample_n and n_boot > 0:
+        if np.all(a == a[0]) and np.all(b == b[0]):
+            d = float(a[0] - b[0])
+            return d, d, "bootstrap"
+        res = stats.bootstrap((a, b), _mean_diff, n_resamples=n_boot, confidence_level=1 - alpha,
+                              method="percentile", vectorized=True, rng=rng,
+                              batch=_batch(na + nb))
+        return float(res.confidence_interval.low), float(res.confidence_interval.high), "bootstrap"
+    va, vb = np.var(a, ddof=1) / na, np.var(b, ddof=1) / nb
+    se = math.sqrt(va + vb)
+    if se == 0:
+        d = float(a.mean() - b.mean())
+        return d, d, "welch_t"
+    dof = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+    h = float(stats.t.ppf(1 - alpha / 2, dof)) * se
+    d = float(a.mean() - b.mean())
+    return d - h, d + h, "welch_t"
+
+
+def _proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[str, float, float]:
+    """Pearson chi-square on the 2x2 table (no continuity correction), or Fisher's exact
+    test when an expected count is below 5."""
+    if n1 <= 0 or n2 <= 0:
+        return "none", math.nan, math.nan
+    table = np.array([[x1, n1 - x1], [x2, n2 - x2]], dtype=float)
+    rows, cols = table.sum(1, keepdims=True), table.sum(0, keepdims=True)
+    expected = rows * cols / table.sum()
+    if expected.min() < 5:
+        res = stats.fisher_exact(table.astype(int))
+        return "fisher", float(res.statistic), float(res.pvalue)
+    res = stats.chi2_contingency(table, correction=False)
+    return "chi2", float(res.statistic), float(res.pvalue)
+
+
+def _ratio_cis(x1: int, n1: int, x2: int, n2: int, alpha: float) -> dict[str, float]:
+    """Risk ratio (Katz log interval) and odds ratio (Woolf log interval); 0.5 is added
+    to every cell when any cell is zero (Haldane–Anscombe)."""
+    z = _z(alpha)
+    a, b, c, d = float(x1), float(n1 - x1), float(x2), float(n2 - x2)
+    out = dict.fromkeys(("risk_ratio", "rr_ci_low", "rr_ci_high",
+                         "odds_ratio", "or_ci_low", "or_ci_high"), math.nan)
+    if n1 <= 0 or n2 <= 0:
+        return out
+    if min(a, b, c, d) == 0:
+        if a + c == 0 or b + d == 0:  # nobody (or everybody) has the cue: no ratio
+            return out
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    rr = (a / (a + b)) / (c / (c + d))
+    se_rr = math.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
+    orr = (a * d) / (b * c)
+    se_or = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    out.update(risk_ratio=rr, rr_ci_low=rr * math.exp(-z * se_rr), rr_ci_high=rr * math.exp(z * se_rr),
+               odds_ratio=orr, or_ci_low=orr * math.exp(-z * se_or), or_ci_high=orr * math.exp(z * se_or))
+    return out
+
+
+# -- the comparison ------------------------------------------------------------------------
+@dataclass
+class OutletComparison:
+    """What :func:`compare_outlets` found; tables are tidy pandas DataFrames.
+
+    See the module docstring for the columns of ``groups``, ``cues``,
+    ``pairwise_tone``, ``pairwise_cues``, ``frames``, ``pairwise_frames`` and
+    ``over_time``. ``cue_ids`` and ``frame_ids`` (``scheme:id``) list what was compared.
+    ``notes`` say what was left out or could not be computed; ``manifest`` is the shard
+    directory's manifest, if any.
+    """
+
+    groups: pd.DataFrame
+    cues: pd.DataFrame
+    pairwise_tone: pd.DataFrame
+    pairwise_cues: pd.DataFrame
+    over_time: pd.DataFrame
+    by: str
+    within: str | None = None
+    time: str | None = None
+    freq: str | None = None
+    alpha: float = 0.05
+    cue_ids: list[str] = field(default_factory=list)
+    frame_ids: list[str] = field(default_factory=list)
+    n_articles: int = 0
+    n_excluded: int = 0
+    error_rates: dict[str, tuple[float, float]] = field(default_factory=dict)
+    error_rates_source: str | None = None
+    manifest: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    frames: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pairwise_frames: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def keys(self) -> list[str]:
+        """Columns that identify a group: ``[within, by]`` or ``[by]``."""
+        return ([self.within] if self.within else []) + [self.by]
+
+    def __repr__(self) -> str:
+        return (f"OutletComparison(by={self.by!r}, groups={len(self.groups)}, "
+                f"cues={len(self.cue_ids)}, "
+                + (f"frames={len(self.frame_ids)}, " if self.frame_ids else "")
+                + f"articles={self.n_articles}, "
+                f"excluded={self.n_excluded})")
+
+    # plots and reports live in framing.report (matplotlib is imported only there)
+    def plot_heatmap(self, path: str | os.PathLike | None = None, **kw: Any):
+        """Heatmap of prevalence per group with BH significance marks; a Figure.
+        ``kind="cues"`` (default: group x cue) or ``kind="frames"`` (frame x group, one
+        panel per frame scheme)."""
+        from framing.analysis.report import plot_heatmap
+
+        return plot_heatmap(self, path, **kw)
+
+    def plot_tone(self, path: str | os.PathLike | None = None, **kw: Any):
+        """Forest plot of mean tone with intervals per group; a Figure."""
+        from framing.analysis.report import plot_tone
+
+        return plot_tone(self, path, **kw)
+
+    def plot_over_time(self, path: str | os.PathLike | None = None, **kw: Any):
+        """Small multiples of tone and cue prevalence per time bin (needs ``time=``)."""
+        from framing.analysis.report import plot_over_time
+
+        return plot_over_time(self, path, **kw)
+
+    def to_html(self, path: str | os.PathLike | None = None, **kw: Any) -> str:
+        """A self-contained HTML report (plots inline); written to ``path`` if given."""
+        from framing.analysis.report import to_html
+
+        return to_html(self, path, **kw)
+
+    def save(self, out_dir: str | os.PathLike, *, plots: bool = True) -> dict[str, str]:
+        """Write the tables as CSV (and the plots as PNG) into ``out_dir``; returns
+        ``{name: path}``."""
+        from framing.analysis.report import save_outputs
+
+        return save_outputs(self, out_dir, plots=plots)
+
+    def to_markdown(self, max_pairs: int = 15) -> str:
+        """A Markdown summary: per-group tone and shares, cue (and frame) prevalence per
+        group, and the pairwise differences that survive the BH correction."""
+        return _markdown(self, max_pairs)
+
+
+def compare_outlets(
+    scores: Any,
+    by: str = "outlet",
+    *,
+    time: str | None = None,
+    freq: str = "M",
+    within: str | None = None,
+    error_rates: Mapping[str, Any] | str | os.PathLike | None = None,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    n_permutations: int = 9999,
+    max_resample_n: int = 20000,
+    seed: int | None = 13,
+) -> OutletComparison:
+    """Compare groups (outlets) of a scores table on tone, cue use and article frames.
+
+    ``scores``: a DataFrame, a Parquet / CSV / JSONL file, or a directory of Parquet
+    shards (see :func:`load_scores`). ``by``: the group column. ``time`` / ``freq``: a
+    date column and a pandas period frequency (``D``, ``W``, ``M``, ``Q``, ``Y``) for
+    the ``over_time`` table. ``within``: a column (e.g. a topic) whose levels stratify
+    the comparison: groups are ``(within, by)`` pairs and pairwise tests compare groups
+    only inside a level.
+
+    ``error_rates``: per-cue ``(tpr, fpr)`` as a mapping or a JSON file (see
+    :func:`load_error_rates`) for the corrected prevalence; None looks for
+    ``error_rates.json`` next to the shipped cue heads and uses it when present (for
+    cues only). A frame is corrected only when the given rates name it as
+    ``scheme:id``.
+
+    Frames (``frame_<scheme>_<id>_present`` columns, see :func:`frame_ids_of`) are
+    compared as cues are, in the ``frames`` and ``pairwise_frames`` tables; tables
+    without frame columns give empty ones.
+
+    Intervals are at level ``1 - alpha``. Tone means get a percentile bootstrap
+    interval (``n_boot`` resamples) and tone differences a permutation test
+    (``n_permutations``); groups larger than ``max_resample_n`` use the t interval and
+    Welch's t-test instead (equivalent at that size, and far cheaper). ``seed`` makes
+    the resampling reproducible.
+
+    Returns an :class:`OutletComparison`. Raises :class:`ColumnError` when ``by``,
+    ``time`` or ``within`` is not a column.
+    """
+    df, manifest = load_scores(scores)
+    notes: list[str] = []
+    for name, col in (("by", by), ("time", time), ("within", within)):
+        if col is not None and col not in df.columns:
+            raise ColumnError(f"{name}={col!r} is not a column of the scores table; the columns "
+                              f"present are: {', '.join(map(repr, map(str, df.columns)))}")
+    rng = np.random.default_rng(seed)
+    cue_ids = cue_ids_of(df)
+    frame_pairs = frame_ids_of(df)
+    frame_ids = [f"{sc}:{fid}" for sc, fid in frame_pairs]
+    rates, rates_source = _resolve_error_rates(error_rates, cue_ids)
+    missing_rates = [c for c in cue_ids if c not in rates]
+    if rates and missing_rates:
+        notes.append(f"no error rates for cue(s) {', '.join(missing_rates)}: their corrected "
+                     "prevalence is left blank")
+    if not rates:
+        notes.append("no detector error rates given: corrected prevalence is left blank")
+    frame_rates = {f: rates[f] for f in frame_ids if f in rates}
+    if frame_rates and len(frame_rates) < len(frame_ids):
+        notes.append(f"no error rates for frame(s) "
+                     f"{', '.join(f for f in frame_ids if f not in frame_rates)}: their "
+                     "corrected prevalence is left blank")
+
+    errors = _error_mask(df)
+    keys = ([within] if within else []) + [by]
+    excluded_by_group = (df.loc[errors, keys].astype(str).value_counts()
+                         if errors.any() else pd.Series(dtype=int))
+    n_excluded = int(errors.sum())
+    data = df.loc[~errors].copy()
+    if n_excluded:
+        notes.append(f"{n_excluded} row(s) with an error were excluded")
+    missing_key = data[keys].isna().any(axis=1)
+    if missing_key.any():
+        notes.append(f"{int(missing_key.sum())} row(s) without a value in {', '.join(keys)} "
+                     "were left out")
+        data = data.loc[~missing_key]
+    for k in keys:
+        data[k] = data[k].astype(str)
+    data["_tone"] = pd.to_numeric(data["tone"], errors="coerce") if "tone" in data else np.nan
+    data["_label"] = ([v.strip().lower() if isinstance(v, str) else None
+                       for v in data["tone_label"]] if "tone_label" in data else None)
+    data["_nsent"] = (pd.to_numeric(data["n_sentences"], errors="coerce").fillna(0)
+                      if "n_sentences" in data else np.nan)
+    present = {c: _as_bool(data[f"cue_{c}_present"]).to_numpy() for c in cue_ids}
+    # events for the rate per 1,000 sentences: sentences with the cue when the table
+    # counts them (cue_<id>_count), else articles with the cue
+    counts = {c: (pd.to_numeric(data[f"cue_{c}_count"], errors="coerce").fillna(0).to_numpy()
+                  if f"cue_{c}_count" in data else present[c].astype(float)) for c in cue_ids}
+    basis = {c: "sentences with the cue" if f"cue_{c}_count" in data else "articles with the cue"
+             for c in cue_ids}
+    cue_fam = _Indicators(column="cue", labels=cue_ids, present=present, rates=rates,
+                          counts=counts, basis=basis)
+    frame_fam = _Indicators(
+        column="frame", labels=frame_ids, rates=frame_rates,
+        present={f: _as_bool(data[f"frame_{sc}_{fid}_present"]).to_numpy()
+                 for f, (sc, fid) in zip(frame_ids, frame_pairs)},
+        extra={f: {"scheme": sc} for f, (sc, _) in zip(frame_ids, frame_pairs)},
+        extra_columns=["scheme"])
+    families = (cue_fam, frame_fam)
+    if "tone" not in df.columns:
+        notes.append("the scores table has no tone column: tone statistics are blank")
+
+    ctx = _Ctx(alpha=alpha, n_boot=n_boot, n_permutations=n_permutations,
+               max_resample_n=max_resample_n, rng=rng)
+    grouped = list(data.groupby(keys, sort=True, observed=True).indices.items())
+    grouped = [((k,) if not isinstance(k, tuple) else k, idx) for k, idx in grouped]
+
+    tone = data["_tone"].to_numpy(dtype=float)
+    labels = data["_label"].to_numpy(dtype=object)
+    nsent = data["_nsent"].to_numpy(dtype=float)
+    group_rows: list[dict[str, Any]] = []
+    fam_rows: dict[str, list[dict[str, Any]]] = {f.column: [] for f in families}
+    for key, idx in grouped:
+        mask = np.zeros(len(data), dtype=bool)
+        mask[idx] = True
+        stratum_mask = _stratum_mask(data, within, key, len(data))
+        rest = stratum_mask & ~mask
+        row = dict(zip(keys, key))
+        row.update(n_articles=int(mask.sum()),
+                   n_excluded=int(excluded_by_group.get(tuple(key), 0)) if n_excluded else 0)
+        row.update(_tone_summary(tone[mask], tone[rest], labels[mask], ctx))
+        row["n_sentences"] = float(np.nansum(nsent[mask])) if "n_sentences" in data else math.nan
+        group_rows.append(row)
+        for fam in families:
+            for lab in fam.labels:
+                fam_rows[fam.column].append(
+                    {**dict(zip(keys, key)), fam.column: lab, **fam.extra.get(lab, {}),
+                     **_prevalence_summary(fam, lab, nsent, mask, rest, ctx)})
+    groups = pd.DataFrame(group_rows)
+    if len(groups):
+        groups["tone_p_adj_vs_rest"] = bh_adjust(groups["tone_p_vs_rest"])
+        groups["tone_significant_vs_rest"] = groups["tone_p_adj_vs_rest"] < alpha
+    groups = groups.reindex(columns=_GROUP_COLUMNS(keys)) if len(groups) else \
+        pd.DataFrame(columns=_GROUP_COLUMNS(keys))
+    per_group = {}
+    for fam in families:
+        table = pd.DataFrame(fam_rows[fam.column])
+        if len(table):
+            table["p_adj_vs_rest"] = bh_adjust(table["p_vs_rest"])
+            table["significant_vs_rest"] = table["p_adj_vs_rest"] < alpha
+        cols = _prevalence_columns(keys, fam)
+        per_group[fam.column] = table.reindex(columns=cols) if len(table) else \
+            pd.DataFrame(columns=cols)
+
+    pairs = _pairs(grouped, within)
+    if not pairs:
+        notes.append("fewer than two groups" + (f" within any level of {within!r}" if within else "")
+                     + ": no pairwise comparisons")
+    pw_tone: list[dict[str, Any]] = []
+    pw_fam: dict[str, list[dict[str, Any]]] = {f.column: [] for f in families}
+    index = {key: idx for key, idx in grouped}
+    for ka, kb in pairs:
+        ia, ib = index[ka], index[kb]
+        base = ({within: ka[0]} if within else {}) | {"group_a": ka[-1], "group_b": kb[-1]}
+        pw_tone.append({**base, **_tone_pair(tone[ia], tone[ib], ctx)})
+        for fam in families:
+            for lab in fam.labels:
+                flags = fam.present[lab]
+                pw_fam[fam.column].append(
+                    {**base, fam.column: lab, **fam.extra.get(lab, {}),
+                     **_prevalence_pair(flags[ia], flags[ib], lab, fam.rates, ctx)})
+    pairwise_tone = pd.DataFrame(pw_tone, columns=_PW_TONE_COLUMNS(within))
+    pairwise = {fam.column: pd.DataFrame(pw_fam[fam.column], columns=_pw_columns(within, fam))
+                for fam in families}
+    for tests in (pairwise_tone, *pairwise.values()):
+        if len(tests):
+            tests["p_adj"] = bh_adjust(tests["p_value"])
+            tests["significant"] = tests["p_adj"] < alpha
+    n_perm_tests = max(int((pairwise_tone["test"] == "permutation").sum()),
+                       int((groups["tone_test_vs_rest"] == "permutation").sum()) if len(groups) else 0)
+    if n_perm_tests and n_perm_tests / (n_permutations + 1) >= alpha:
+        notes.append(f"n_permutations={n_permutations} is too few for {n_perm_tests} tone tests: "
+                     "the smallest attainable BH-adjusted p-value is "
+                     f"{n_perm_tests / (n_permutations + 1):.3f}; raise it for significance at {alpha}")
+
+    over_time = pd.DataFrame(columns=keys + _OVER_TIME_COLUMNS)
+    if time is not None:
+        over_time, dropped = _over_time(data, keys, time, freq, tone, labels, families, ctx)
+        if dropped:
+            notes.append(f"{dropped} row(s) with no readable {time!r} left out of the time table")
+    return OutletComparison(
+        groups=groups, cues=per_group["cue"], pairwise_tone=pairwise_tone,
+        pairwise_cues=pairwise["cue"], over_time=over_time, frames=per_group["frame"],
+        pairwise_frames=pairwise["frame"], by=by, within=within, time=time,
+        freq=freq if time else None, alpha=alpha, cue_ids=cue_ids, frame_ids=frame_ids,
+        n_articles=len(data), n_excluded=n_excluded,
+        error_rates=rates, error_rates_source=rates_source, manifest=manifest, notes=notes,
+        settings={"n_boot": n_boot, "n_permutations": n_permutations,
+                  "max_resample_n": max_resample_n, "seed": seed, "alpha": alpha})
+
+
+@dataclass
+class _Ctx:
+    alpha: float
+    n_boot: int
+    n_permutations: int
+    max_resample_n: int
+    rng: np.random.Generator
+
+
+@dataclass
+class _Indicators:
+    """A family of per-article yes/no indicators compared alike (cues, frames).
+
+    ``column`` names the label column of the tidy tables (``"cue"``, ``"frame"``) and
+    the ``kind`` of their ``over_time`` rows; ``present`` maps each label to its flags
+    (one per row of the data); ``rates`` holds ``(tpr, fpr)`` for the corrected
+    prevalence; ``counts`` (cues only) the events for the rate per 1,000 sentences,
+    None to leave the rate out; ``extra`` the values of further per-label columns
+    ``extra_columns`` (a frame's scheme).
+    """
+
+    column: str
+    labels: list[str]
+    present: dict[str, np.ndarray]
+    rates: dict[str, tuple[float, float]] = field(default_factory=dict)
+    counts: dict[str, np.ndarray] | None = None
+    basis: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def _GROUP_COLUMNS(keys: list[str]) -> list[str]:
+    cols = keys + ["n_articles", "n_excluded", "n_sentences", "tone_n", "tone_mean", "tone_sd",
+                   "tone_ci_low", "tone_ci_high", "tone_ci_method"]
+    for lab in TONE_LABELS:
+        cols += [f"share_{lab}", f"share_{lab}_low", f"share_{lab}_high"]
+    return cols + ["tone_diff_vs_rest", "tone_test_vs_rest", "tone_p_vs_rest",
+                   "tone_p_adj_vs_rest", "tone_significant_vs_rest"]
+
+
+def _prevalence_columns(keys: list[str], fam: _Indicators) -> list[str]:
+    """Columns of the per-group table of a family (``cues``, ``frames``)."""
+    rate = ["n_sentences", "events", "rate_basis", "rate_per_1000", "rate_low", "rate_high"]
+    return (keys + [fam.column] + fam.extra_columns
+            + ["n_articles", "n_present", "prevalence", "prevalence_low", "prevalence_high",
+               "tpr", "fpr", "prevalence_adj", "prevalence_adj_low", "prevalence_adj_high"]
+            + (rate if fam.counts is not None else [])
+            + ["diff_vs_rest", "test_vs_rest", "p_vs_rest", "p_adj_vs_rest",
+               "significant_vs_rest"])
+
+
+def _PW_TONE_COLUMNS(within: str | None) -> list[str]:
+    return ([within] if within else []) + [
+        "group_a", "group_b", "n_a", "n_b", "mean_a", "mean_b", "mean_diff", "diff_ci_low",
+        "diff_ci_high", "diff_ci_method", "cohens_d", "hedges_g", "g_ci_low", "g_ci_high",
+        "test", "statistic", "p_value", "p_adj", "significant"]
+
+
+def _pw_columns(within: str | None, fam: _Indicators) -> list[str]:
+    """Columns of the pairwise table of a family (``pairwise_cues``, ``pairwise_frames``)."""
+    return (([within] if within else []) + ["group_a", "group_b", fam.column] + fam.extra_columns
+            + ["n_a", "n_b", "x_a", "x_b", "p_a", "p_b", "diff", "diff_ci_low", "diff_ci_high",
+               "diff_adj", "risk_ratio", "rr_ci_low", "rr_ci_high", "odds_ratio", "or_ci_low",
+               "or_ci_high", "cohens_h", "test", "statistic", "p_value", "p_adj", "significant"])
+
+
+_OVER_TIME_COLUMNS = ["period", "measure", "kind", "n", "estimate", "ci_low", "ci_high",
+                      "estimate_adj", "adj_ci_low", "adj_ci_high"]
+
+
+def _stratum_mask(data: pd.DataFrame, within: str | None, key: tuple, n: int) -> np.ndarray:
+    if not within:
+        return np.ones(n, dtype=bool)
+    return (data[within] == key[0]).to_numpy()
+
+
+def _pairs(grouped: list[tuple[tuple, np.ndarray]], within: str | None) -> list[tuple[tuple, tuple]]:
+    keys = [k for k, _ in grouped]
+    if not within:
+        return list(combinations(keys, 2))
+    out = []
+    for level in dict.fromkeys(k[0] for k in keys):
+        out += list(combinations([k for k in keys if k[0] == level], 2))
+    return out
+
+
+def _mean_ci(x: np.ndarray, ctx: _Ctx) -> tuple[float, float, str]:
+    if len(x) < 2:
+        return math.nan, math.nan, "none"
+    if len(x) <= ctx.max_resample_n and ctx.n_boot > 0:
+        low, high = bootstrap_mean_ci(x, n_boot=ctx.n_boot, alpha=ctx.alpha, rng=ctx.rng)
+        return low, high, "bootstrap"
+    low, high = _t_mean_ci(x, ctx.alpha)
+    return max(low, -1.0), min(high, 1.0), "t"
+
+
+def _tone_summary(x: np.ndarray, rest: np.ndarray, labels: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
+    x = x[~np.isnan(x)]
+    rest = rest[~np.isnan(rest)]
+    out: dict[str, Any] = {"tone_n": len(x), "tone_mean": float(x.mean()) if len(x) else math.nan,
+                           "tone_sd": float(np.std(x, ddof=1)) if len(x) > 1 else math.nan}
+    out["tone_ci_low"], out["tone_ci_high"], out["tone_ci_method"] = _mean_ci(x, ctx)
+    n_lab = int(np.sum(labels != None))  # noqa: E711 (elementwise on an object array)
+    for lab in TONE_LABELS:
+        k = int(np.sum(labels == lab))
+        low, high = wilson_interval(k, n_lab, ctx.alpha)
+        out[f"share_{lab}"] = k / n_lab if n_lab else math.nan
+        out[f"share_{lab}_low"], out[f"share_{lab}_high"] = float(low), float(high)
+    if len(x) and len(rest):
+        test, _, p = _tone_test(x, rest, ctx.n_permutations, ctx.max_resample_n, ctx.rng)
+        out.update(tone_diff_vs_rest=float(x.mean() - rest.mean()), tone_test_vs_rest=test,
+                   tone_p_vs_rest=p)
+    else:
+        out.update(tone_diff_vs_rest=math.nan, tone_test_vs_rest="none", tone_p_vs_rest=math.nan)
+    return out
+
+
+def _adjusted(k: float, n: float, label: str, rates: Mapping[str, tuple[float, float]],
+              alpha: float) -> dict[str, float]:
+    tpr, fpr = rates.get(label, (math.nan, math.nan))
+    out = {"tpr": tpr, "fpr": fpr, "prevalence_adj": math.nan, "prevalence_adj_low": math.nan,
+           "prevalence_adj_high": math.nan}
+    if label in rates and n > 0 and tpr > fpr:
+        low, high = wilson_interval(k, n, alpha)
+        out.update(prevalence_adj=adjust_prevalence(k / n, tpr, fpr),
+                   prevalence_adj_low=adjust_prevalence(float(low), tpr, fpr),
+                   prevalence_adj_high=adjust_prevalence(float(high), tpr, fpr))
+    return out
+
+
+def _prevalence_summary(fam: _Indicators, label: str, nsent: np.ndarray, mask: np.ndarray,
+                        rest: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
+    """One group's share of articles with the cue / frame ``label`` (Wilson interval),
+    corrected share, rate per 1,000 sentences (cues) and the test against ``rest``."""
+    present = fam.present[label]
+    n, k = int(mask.sum()), int(present[mask].sum())
+    low, high = wilson_interval(k, n, ctx.alpha)
+    out: dict[str, Any] = {"n_articles": n, "n_present": k, "prevalence": k / n if n else math.nan,
+                           "prevalence_low": float(low), "prevalence_high": float(high)}
+    out.update(_adjusted(k, n, label, fam.rates, ctx.alpha))
+    if fam.counts is not None:
+        exposure = float(np.nansum(nsent[mask]))
+        events = float(fam.counts[label][mask].sum())
+        rate, rlow, rhigh = poisson_rate_interval(events, exposure, ctx.alpha)
+        out.update(n_sentences=exposure, events=events,
+                   rate_basis=fam.basis.get(label, f"articles with the {fam.column}"),
+                   rate_per_1000=float(rate), rate_low=float(rlow), rate_high=float(rhigh))
+    nr = int(rest.sum())
+    if nr:
+        kr = int(present[rest].sum())
+        test, _, p = _proportion_test(k, n, kr, nr)
+        out.update(diff_vs_rest=k / n - kr / nr, test_vs_rest=test, p_vs_rest=p)
+    else:
+        out.update(diff_vs_rest=math.nan, test_vs_rest="none", p_vs_rest=math.nan)
+    return out
+
+
+def _tone_pair(a: np.ndarray, b: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    out: dict[str, Any] = {"n_a": len(a), "n_b": len(b),
+                           "mean_a": float(a.mean()) if len(a) else math.nan,
+                           "mean_b": float(b.mean()) if len(b) else math.nan}
+    out["mean_diff"] = out["mean_a"] - out["mean_b"]
+    out["diff_ci_low"], out["diff_ci_high"], out["diff_ci_method"] = _diff_ci(
+        a, b, n_boot=ctx.n_boot, alpha=ctx.alpha, max_resample_n=ctx.max_resample_n, rng=ctx.rng)
+    d, g = cohens_d(a, b), hedges_g(a, b)
+    out.update(cohens_d=d, hedges_g=g)
+    if not math.isnan(g):
+        na, nb = len(a), len(b)
+        se = math.sqrt((na + nb) / (na * nb) + g * g / (2 * (na + nb)))
+        z = _z(ctx.alpha)
+        out.update(g_ci_low=g - z * se, g_ci_high=g + z * se)
+    else:
+        out.update(g_ci_low=math.nan, g_ci_high=math.nan)
+    out["test"], out["statistic"], out["p_value"] = _tone_test(
+        a, b, ctx.n_permutations, ctx.max_resample_n, ctx.rng)
+    return out
+
+
+def _prevalence_pair(pa: np.ndarray, pb: np.ndarray, label: str,
+                     rates: Mapping[str, tuple[float, float]], ctx: _Ctx) -> dict[str, Any]:
+    """Two groups' shares of articles with the cue / frame ``label``: difference
+    (Newcombe), ratios, Cohen's h and a chi-square / Fisher test."""
+    na, nb, xa, xb = len(pa), len(pb), int(pa.sum()), int(pb.sum())
+    p1 = xa / na if na else math.nan
+    p2 = xb / nb if nb else math.nan
+    low, high = newcombe_interval(xa, na, xb, nb, ctx.alpha)
+    out: dict[str, Any] = {"n_a": na, "n_b": nb, "x_a": xa, "x_b": xb, "p_a": p1, "p_b": p2,
+                           "diff": p1 - p2, "diff_ci_low": low, "diff_ci_high": high}
+    tpr, fpr = rates.get(label, (math.nan, math.nan))
+    out["diff_adj"] = (p1 - p2) / (tpr - fpr) if label in rates and tpr > fpr else math.nan
+    out.update(_ratio_cis(xa, na, xb, nb, ctx.alpha))
+    out["cohens_h"] = float(cohens_h(p1, p2))
+    out["test"], out["statistic"], out["p_value"] = _proportion_test(xa, na, xb, nb)
+    return out
+
+
+def _periods(values: pd.Series, freq: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dt = values
+        if getattr(dt.dt, "tz", None) is not None:
+            dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+    else:
+        dt = pd.to_datetime(values.astype("string"), errors="coerce", utc=True, format="mixed")
+        dt = dt.dt.tz_localize(None)
+    f = _FREQ_ALIASES.get(freq.upper(), freq) if freq else "M"
+    try:
+        return dt.dt.to_period(f)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"freq={freq!r} is not a pandas period frequency (try D, W, M, Q or Y): "
+                         f"{exc}") from None
+
+
+def _over_time(data: pd.DataFrame, keys: list[str], time: str, freq: str, tone: np.ndarray,
+               labels: np.ndarray, families: Sequence[_Indicators], ctx: _Ctx
+               ) -> tuple[pd.DataFrame, int]:
+    """Per group and period: tone mean (t interval), tone-label shares and the
+    prevalence of every cue and frame (Wilson, plus the corrected estimate)."""
+    periods = _periods(data[time], freq)
+    ok = periods.notna().to_numpy()
+    frame = data[keys].copy()
+    frame["_period"] = periods
+    rows = []
+    for key, idx in frame.loc[ok].groupby(keys + ["_period"], sort=True, observed=True).indices.items():
+        pos = np.flatnonzero(ok)[idx]
+        base = dict(zip(keys + ["period"], list(key[:-1]) + [str(key[-1])]))
+        x = tone[pos]
+        x = x[~np.isnan(x)]
+        low, high = _t_mean_ci(x, ctx.alpha)  # tone lies in [-1, 1]
+        rows.append({**base, "measure": "tone", "kind": "tone", "n": len(x),
+                     "estimate": float(x.mean()) if len(x) else math.nan,
+                     "ci_low": max(low, -1.0), "ci_high": min(high, 1.0)})
+        labs = labels[pos]
+        n_lab = int(np.sum(labs != None))  # noqa: E711
+        for lab in TONE_LABELS:
+            k = int(np.sum(labs == lab))
+            lo, hi = wilson_interval(k, n_lab, ctx.alpha)
+            rows.append({**base, "measure": lab, "kind": "share", "n": n_lab,
+                         "estimate": k / n_lab if n_lab else math.nan,
+                         "ci_low": float(lo), "ci_high": float(hi)})
+        for fam in families:
+            for c in fam.labels:
+                n, k = len(pos), int(fam.present[c][pos].sum())
+                lo, hi = wilson_interval(k, n, ctx.alpha)
+                adj = _adjusted(k, n, c, fam.rates, ctx.alpha)
+                rows.append({**base, "measure": c, "kind": fam.column, "n": n, "estimate": k / n,
+                             "ci_low": float(lo), "ci_high": float(hi),
+                             "estimate_adj": adj["prevalence_adj"],
+                             "adj_ci_low": adj["prevalence_adj_low"],
+                             "adj_ci_high": adj["prevalence_adj_high"]})
+    return pd.DataFrame(rows, columns=keys + _OVER_TIME_COLUMNS), int((~ok).sum())
+
+
+# -- markdown ------------------------------------------------------------------------------
+def _fmt(v: Any, spec: str = ".2f") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return format(v, spec)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f}%"
+
+
+def _stars(p: Any) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
+    """A GitHub-flavoured Markdown table (``|`` in cells escaped)."""
+    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = [":--" if a == "l" else "--:" for a in align]
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _label(cmp: OutletComparison, row: Mapping[str, Any]) -> str:
+    return " / ".join(str(row[k]) for k in cmp.keys)
+
+
+@dataclass
+class Section:
+    """One block of the summary: a title, an optional table and an optional text."""
+
+    title: str
+    header: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    text: str = ""
+    align: str | None = None
+    #: an anchor for the HTML report (``id="summary-<key>"``), or empty
+    key: str = ""
+
+
+def _pair_label(cmp: OutletComparison, r: Mapping[str, Any]) -> str:
+    return (f"{r[cmp.within]}: " if cmp.within else "") + f"{r['group_a']} − {r['group_b']}"
+
+
+def _prevalence_section(cmp: OutletComparison, table: pd.DataFrame, column: str,
+                        ids: Sequence[str]) -> Section:
+    """Share of articles per ``column`` (cue / frame) and group, stars vs the rest."""
+    labels = [_label(cmp, r) for _, r in cmp.groups.iterrows()]
+    has_adj = bool(table["prevalence_adj"].notna().any())
+    rows = []
+    for label in ids:
+        cells = []
+        for _, r in table[table[column] == label].iterrows():
+            cell = _pct(r["prevalence"]) + _stars(r["p_adj_vs_rest"])
+            if has_adj and not pd.isna(r["prevalence_adj"]):
+                cell += f" (adj {_pct(r['prevalence_adj'])})"
+            cells.append(cell)
+        rows.append([label] + cells)
+    return Section(f"{column.capitalize()} prevalence (share of articles; stars: vs the pooled "
+                   "other groups" + ("; adj: corrected for detector errors" if has_adj else "")
+                   + ")", [column] + labels, rows)
+
+
+def _pairwise_section(cmp: OutletComparison, table: pd.DataFrame, column: str,
+                      max_pairs: int) -> Section:
+    """The pairwise differences in a ``column`` (cue / frame) share that survive BH."""
+    s = table[table["significant"].astype(bool)].sort_values("p_adj", kind="stable")
+    if not len(s):
+        return Section(f"Pairwise {column} differences",
+                       text=f"No pairwise {column} difference is significant after the BH "
+                            f"correction ({len(table)} tests).")
+    more = f" (first {max_pairs} of {len(s)})" if len(s) > max_pairs else ""
+    rows = [[_pair_label(cmp, r), r[column], f"{_pct(r['p_a'])} vs {_pct(r['p_b'])}",
+             f"{_fmt(100 * r['diff'], '+.0f')} [{_fmt(100 * r['diff_ci_low'], '+.0f')}, "
+             f"{_fmt(100 * r['diff_ci_high'], '+.0f')}] pts", _fmt(r["cohens_h"], "+.2f"),
+             _fmt(r["p_adj"], ".3f") + _stars(r["p_adj"])]
+            for _, r in s.head(max_pairs).iterrows()]
+    return Section(f"Significant pairwise {column} differences{more}",
+                   ["pair", column, "prevalence", "difference [CI]", "Cohen's h", "p (BH)"],
+                   rows, align="llrrrr")
+
+
+def summary_sections(cmp: OutletComparison, max_pairs: int = 15) -> list[Section]:
+    """The summary as sections, shared by :meth:`OutletComparison.to_markdown` and the
+    HTML report."""
+    pct = int(round(100 * (1 - cmp.alpha)))
+    intro = (f"{cmp.n_articles} articles in {len(cmp.groups)} groups"
+             + (f"; {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "")
+             + f". Intervals are {pct}%; p-values are Benjamini–Hochberg adjusted per family "
+               "of tests; * p<.05, ** p<.01, *** p<.001.")
+    out = [Section(f"Outlet comparison by {cmp.by}" + (f" within {cmp.within}" if cmp.within else ""),
+                   text=intro)]
+    g = cmp.groups
+    rows = []
+    for _, r in g.iterrows():
+        rows.append([_label(cmp, r), int(r["n_articles"]),
+                     f"{_fmt(r['tone_mean'], '+.2f')} [{_fmt(r['tone_ci_low'], '+.2f')}, "
+                     f"{_fmt(r['tone_ci_high'], '+.2f')}]{_stars(r['tone_p_adj_vs_rest'])}",
+                     f"{_pct(r['share_promotional'])} [{_pct(r['share_promotional_low'])}, "
+                     f"{_pct(r['share_promotional_high'])}]",
+                     f"{_pct(r['share_critical'])} [{_pct(r['share_critical_low'])}, "
+                     f"{_pct(r['share_critical_high'])}]"])
+    out.append(Section("Tone per group (stars: vs the pooled other groups)",
+                       ["group", "n", "tone mean [CI]", "promotional [CI]", "critical [CI]"], rows))
+    if len(cmp.cues):
+        out.append(_prevalence_section(cmp, cmp.cues, "cue", cmp.cue_ids))
+    if len(cmp.pairwise_tone):
+        t = cmp.pairwise_tone.sort_values("p_adj", kind="stable")
+        more = f" (first {max_pairs} of {len(t)})" if len(t) > max_pairs else ""
+        rows = [[_pair_label(cmp, r),
+                 f"{_fmt(r['mean_diff'], '+.2f')} [{_fmt(r['diff_ci_low'], '+.2f')}, "
+                 f"{_fmt(r['diff_ci_high'], '+.2f')}]", _fmt(r["hedges_g"], "+.2f"),
+                 _fmt(r["p_adj"], ".3f") + _stars(r["p_adj"])] for _, r in t.head(max_pairs).iterrows()]
+        out.append(Section(f"Pairwise tone differences{more}",
+                           ["pair", "mean diff [CI]", "Hedges' g", "p (BH)"], rows))
+    if len(cmp.pairwise_cues):
+        out.append(_pairwise_section(cmp, cmp.pairwise_cues, "cue", max_pairs))
+    if len(cmp.frames):
+        out.append(_prevalence_section(cmp, cmp.frames, "frame", cmp.frame_ids))
+        out[-1].key = "frames"
+    if len(cmp.pairwise_frames):
+        out.append(_pairwise_section(cmp, cmp.pairwise_frames, "frame", max_pairs))
+        out[-1].key = "pairwise-frames"
+    foot = []
+    if cmp.error_rates_source:
+        foot.append(f"Detector error rates from {cmp.error_rates_source}.")
+    foot += cmp.notes
+    if foot:
+        out.append(Section("Notes", text="\n".join(foot)))
+    return out
+
+
+def _markdown(cmp: OutletComparison, max_pairs: int) -> str:
+    lines: list[str] = []
+    for i, sec in enumerate(summary_sections(cmp, max_pairs)):
+        lines += [("## " if i == 0 else "### ") + sec.title, ""]
+        if sec.title == "Notes":
+            lines += [f"- {t}" for t in sec.text.split("\n")] + [""]
+            continue
+        if sec.text:
+            lines += [sec.text, ""]
+        if sec.header:
+            lines += [md_table(sec.header, sec.rows, sec.align), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,543 @@
+"""Pictures and reports for an :class:`~framing.analysis.compare.OutletComparison`.
+
+Plots are drawn on plain :class:`matplotlib.figure.Figure` objects rendered by the Agg
+backend: no pyplot state, no window, and the caller's own pyplot backend is left alone.
+Each plot function returns the Figure and, given ``path``, also writes a PNG there.
+
+:func:`to_html` writes one self-contained HTML file: the plots are inline base64 PNGs,
+the styles are inline, and nothing is fetched from elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from framing._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from framing.analysis.compare import OutletComparison
+
+__all__ = ["plot_heatmap", "plot_tone", "plot_over_time", "to_html", "save_outputs",
+           "figure_png"]
+
+_DPI = 150
+
+
+def _figure(width: float, height: float) -> "Figure":
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def figure_png(fig: "Figure", dpi: int = _DPI) -> bytes:
+    """The figure as PNG bytes (Agg)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def _save(fig: "Figure", path: str | os.PathLike | None) -> None:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(figure_png(fig))
+
+
+def _group_labels(cmp: "OutletComparison", frame: pd.DataFrame) -> list[str]:
+    return [" / ".join(str(v) for v in vals) for vals in frame[cmp.keys].itertuples(index=False)]
+
+
+def _stars(p: Any) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _cue_label(cue: str) -> str:
+    return cue.replace("_", " ")
+
+
+# -- heatmap -------------------------------------------------------------------------------
+def plot_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
+                 kind: str = "cues", adjusted: bool = False, cmap: str = "Blues") -> "Figure":
+    """Heatmap of prevalence (share of articles with the cue or frame) per group.
+
+    ``kind="cues"`` (default): groups as rows, cues as columns. ``kind="frames"``:
+    article-level frames as rows and groups as columns, one panel per frame scheme
+    (``narrative``, ``policy``, ...) stacked top to bottom.
+
+    Each cell is annotated with the percentage and stars for the BH-adjusted test of
+    that group against the pooled other groups (``*`` < .05, ``**`` < .01, ``***`` <
+    .001). ``adjusted=True`` colours by the prevalence corrected for detector errors
+    (cells without error rates are left blank). Returns the Figure; raises
+    :class:`ValueError` when the comparison has no cues (frames) to plot.
+    """
+    if kind not in ("cues", "frames"):
+        raise ValueError(f"kind must be 'cues' or 'frames', got {kind!r}")
+    if kind == "frames":
+        return _plot_frames_heatmap(cmp, path, adjusted=adjusted, cmap=cmap)
+    if not len(cmp.cues):
+        raise ValueError("the scores table has no cue columns: nothing to plot")
+    col = "prevalence_adj" if adjusted else "prevalence"
+    groups = _group_labels(cmp, cmp.groups)
+    cues = list(cmp.cue_ids)
+    values, pvals = _cells(cmp, cmp.cues, "cue", groups, cues, col)
+    label_w = max(len(g) for g in groups) * 0.075
+    width = min(3.0 + label_w + 0.85 * len(cues), 30)
+    height = min(2.2 + 0.42 * len(groups) + 0.06 * max(len(c) for c in cues), 40)
+    fig = _figure(width, height)
+    ax = fig.add_subplot()
+    im = _draw_heat(ax, values, pvals, cmap, small=len(cues) > 14 or len(groups) > 25)
+    ax.set_xticks(range(len(cues)), [_cue_label(c) for c in cues], rotation=35, ha="right",
+                  rotation_mode="anchor")
+    ax.set_yticks(range(len(groups)), groups)
+    _colorbar(fig, im, ax, "corrected share of articles" if adjusted
+              else "share of articles with the cue")
+    ax.set_title(f"Cue prevalence by {cmp.by}" + (" (corrected for detector errors)" if adjusted else ""),
+                 loc="left", fontsize=12)
+    fig.supxlabel(_STARS_NOTE, fontsize=8, color="#555555")
+    _save(fig, path)
+    return fig
+
+
+_STARS_NOTE = "Stars: BH-adjusted p vs the pooled other groups (* < .05, ** < .01, *** < .001)"
+
+
+def _cells(cmp: "OutletComparison", table: pd.DataFrame, column: str, groups: Sequence[str],
+           labels: Sequence[str], col: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, p_adj_vs_rest)`` arrays of shape (groups, labels) from a tidy table."""
+    lookup = {(g, r[column]): r for g, (_, r) in zip(_group_labels(cmp, table), table.iterrows())}
+    values = np.full((len(groups), len(labels)), np.nan)
+    pvals = np.full_like(values, np.nan)
+    for i, g in enumerate(groups):
+        for j, c in enumerate(labels):
+            r = lookup.get((g, c))
+            if r is not None:
+                values[i, j] = r[col]
+                pvals[i, j] = r["p_adj_vs_rest"]
+    return values, pvals
+
+
+def _draw_heat(ax, values: np.ndarray, pvals: np.ndarray, cmap: str, *, small: bool):
+    """Shares in [0, 1] as coloured cells with white gaps, each annotated with its
+    percentage and significance stars; returns the image for a colour bar."""
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    nrow, ncol = values.shape
+    ax.tick_params(which="both", length=0)
+    ax.set_xticks(np.arange(-0.5, ncol), minor=True)
+    ax.set_yticks(np.arange(-0.5, nrow), minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    for i in range(nrow):
+        for j in range(ncol):
+            v = values[i, j]
+            if np.isnan(v):
+                continue
+            ax.text(j, i, f"{100 * v:.0f}%{_stars(pvals[i, j])}", ha="center", va="center",
+                    fontsize=7 if small else 9, color="white" if v > 0.55 else "#1a1a1a")
+    return im
+
+
+def _colorbar(fig: "Figure", im, ax, label: str, **kw: Any) -> None:
+    bar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, **kw)
+    bar.set_label(label)
+    bar.ax.yaxis.set_major_formatter(_percent())
+
+
+def _plot_frames_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None, *,
+                         adjusted: bool, cmap: str) -> "Figure":
+    """Frame x group heatmap, one panel per scheme (see :func:`plot_heatmap`)."""
+    f = cmp.frames
+    if not len(f):
+        raise ValueError("the scores table has no frame columns (frame_<scheme>_<id>_present): "
+                         "nothing to plot")
+    col = "prevalence_adj" if adjusted else "prevalence"
+    groups = _group_labels(cmp, cmp.groups)
+    scheme_of = dict(zip(f["frame"], f["scheme"]))
+    frame_ids = [x for x in cmp.frame_ids if x in scheme_of]
+    schemes = list(dict.fromkeys(scheme_of[x] for x in frame_ids))
+    rows = {sc: [x for x in frame_ids if scheme_of[x] == sc] for sc in schemes}
+    names = {x: _cue_label(x[len(scheme_of[x]) + 1:] if x.startswith(f"{scheme_of[x]}:") else x)
+             for x in frame_ids}
+    longest = max(len(g) for g in groups)
+    col_w = min(max(0.9, 0.075 * longest + 0.2), 1.5)  # room for a group label up to ~17 chars
+    rotate = longest * 0.075 > col_w
+    label_w = max(len(n) for n in names.values()) * 0.075
+    width = min(max(2.8 + label_w + col_w * len(groups), 5.5), 30)
+    height = min(1.3 + 0.34 * len(frame_ids) + 0.42 * len(schemes)
+                 + (0.06 * longest if rotate else 0.2), 40)
+    fig = _figure(width, height)
+    axes = fig.subplots(len(schemes), 1, squeeze=False, sharex=True,
+                        gridspec_kw={"height_ratios": [len(rows[sc]) for sc in schemes]})[:, 0]
+    small = len(groups) > 14 or len(frame_ids) > 40
+    im = None
+    for ax, sc in zip(axes, schemes):
+        values, pvals = _cells(cmp, f, "frame", groups, rows[sc], col)
+        im = _draw_heat(ax, values.T, pvals.T, cmap, small=small)
+        ax.set_yticks(range(len(rows[sc])), [names[x] for x in rows[sc]])
+        ax.set_title(f"{sc} frames", loc="left", fontsize=10, color="#333333")
+    last = axes[-1]
+    if rotate:
+        last.set_xticks(range(len(groups)), groups, rotation=35, ha="right", rotation_mode="anchor")
+    else:
+        last.set_xticks(range(len(groups)), groups)
+    _colorbar(fig, im, list(axes), "corrected share of articles" if adjusted
+              else "share of articles with the frame",
+              shrink=min(1.0, 6.0 / height))  # a bar of at most about six inches
+    fig.suptitle(f"Frame prevalence by {cmp.by}"
+                 + (" (corrected for detector errors)" if adjusted else ""),
+                 x=0.01, ha="left", fontsize=12)
+    fig.supxlabel(_STARS_NOTE, fontsize=8, color="#555555")
+    _save(fig, path)
+    return fig
+
+
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1, decimals=0)
+
+
+# -- tone forest plot ----------------------------------------------------------------------
+def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
+              sort: bool = True) -> "Figure":
+    """Forest plot: mean tone per group with its interval, the pooled mean and zero.
+
+    Stars mark groups whose tone differs from the pooled other groups (BH-adjusted).
+    Groups are sorted by mean tone unless ``sort=False``. Returns the Figure.
+    """
+    g = cmp.groups.copy()
+    g["_label"] = _group_labels(cmp, g)
+    if sort:
+        g = g.sort_values("tone_mean", kind="stable", na_position="first")
+    n = len(g)
+    label_w = max((len(s) for s in g["_label"]), default=5) * 0.075
+    fig = _figure(min(4.8 + label_w, 16), min(1.6 + 0.42 * n, 30))
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    mean = g["tone_mean"].to_numpy(dtype=float)
+    low = g["tone_ci_low"].to_numpy(dtype=float)
+    high = g["tone_ci_high"].to_numpy(dtype=float)
+    err = np.vstack([np.where(np.isnan(low), 0, mean - low), np.where(np.isnan(high), 0, high - mean)])
+    sig = g["tone_significant_vs_rest"].fillna(False).astype(bool).to_numpy()
+    colors = np.where(sig, "#c0392b", "#2c3e50")
+    for i in range(n):
+        if np.isnan(mean[i]):
+            continue
+        ax.errorbar(mean[i], y[i], xerr=err[:, i:i + 1], fmt="o", color=str(colors[i]),
+                    markersize=6, elinewidth=1.6, capsize=3)
+    total = (g["tone_mean"] * g["tone_n"]).sum() / max(g["tone_n"].sum(), 1)
+    ax.axvline(0, color="#999999", linewidth=0.8, linestyle="--")
+    if not math.isnan(total):
+        ax.axvline(total, color="#2980b9", linewidth=0.9, linestyle=":",
+                   label=f"pooled mean {total:+.2f}")
+    labels = [f"{lab}  (n={int(k)}){_stars(p)}" for lab, k, p in
+              zip(g["_label"], g["tone_n"], g["tone_p_adj_vs_rest"])]
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, n - 0.3)
+    finite = np.concatenate([v[np.isfinite(v)] for v in (low, high, mean)] + [np.array([0.0])])
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = max(0.08, 0.08 * (hi - lo))
+    ax.set_xlim(max(-1.0, lo - pad), min(1.0, hi + pad))
+    ax.set_xlabel("mean tone (−1 critical … +1 promotional)")
+    pct = int(round(100 * (1 - cmp.alpha)))
+    ax.set_title(f"Tone by {cmp.by}: means with {pct}% intervals", loc="left", fontsize=12)
+    ax.grid(axis="x", color="#eeeeee")
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if not math.isnan(total):
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+    if sig.any():
+        fig.supxlabel("red, stars: differs from the pooled other groups (BH-adjusted)",
+                      fontsize=8, color="#555555")
+    _save(fig, path)
+    return fig
+
+
+# -- over time ---------------------------------------------------------------------------
+def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
+                   measures: Sequence[str] | None = None, adjusted: bool = False,
+                   ncols: int = 3, bands: bool | None = None) -> "Figure":
+    """Small multiples over time: one panel per measure (tone first, then each cue),
+    one line per group, with intervals: shaded bands (``bands=True``; the default for
+    up to two groups) or thin bars nudged apart per group (``bands=False``; the default
+    for three to six groups; with more groups the default leaves intervals out).
+    ``measures`` picks panels (``"tone"``, ``"promotional"``, ``"critical"``, cue ids or
+    ``scheme:id`` frame ids; frames are left out by default); ``adjusted=True`` plots
+    corrected prevalence. Raises :class:`ValueError` when the comparison has no time
+    bins."""
+    ot = cmp.over_time
+    if cmp.time is None or not len(ot):
+        raise ValueError("no time bins: run compare_outlets(..., time='date', freq='M')")
+    measures = list(measures) if measures else ["tone"] + list(cmp.cue_ids)
+    unknown = [m for m in measures if m not in set(ot["measure"])]
+    if unknown:
+        raise ValueError(f"unknown measure(s) {unknown}; choose from {sorted(set(ot['measure']))}")
+    ot = ot.copy()
+    ot["_group"] = _group_labels(cmp, ot)
+    periods = sorted(set(ot["period"]), key=_period_key)
+    pos = {p: i for i, p in enumerate(periods)}
+    groups = list(dict.fromkeys(_group_labels(cmp, cmp.groups)))
+    ncols = max(1, min(ncols, len(measures)))
+    nrows = math.ceil(len(measures) / ncols)
+    fig = _figure(min(3.6 * ncols + 0.6, 24), min(2.5 * nrows + 1.3, 40))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
+    palette = _palette(len(groups))
+    show_bands = len(groups) <= 2 if bands is None else bands
+    show_bars = not show_bands and (bands is not None or len(groups) <= 6)  # else spaghetti
+    step = max(1, math.ceil(len(periods) / 8))
+    handles = []
+    for k, measure in enumerate(measures):
+        ax = axes[k // ncols][k % ncols]
+        sub = ot[ot["measure"] == measure]
+        kind = sub["kind"].iloc[0] if len(sub) else "cue"
+        est, lo, hi = ("estimate_adj", "adj_ci_low", "adj_ci_high") \
+            if adjusted and kind in ("cue", "frame") \
+            else ("estimate", "ci_low", "ci_high")
+        width = 0.5 / max(len(groups), 1)
+        for gi, grp in enumerate(groups):
+            s = sub[sub["_group"] == grp].sort_values("period", key=lambda c: c.map(pos))
+            if not len(s):
+                continue
+            x = s["period"].map(pos).to_numpy(dtype=float)
+            y = s[est].to_numpy(dtype=float)
+            (line,) = ax.plot(x, y, marker="o", markersize=3, linewidth=1.4, color=palette[gi],
+                              label=grp, zorder=3)
+            low_, high_ = s[lo].to_numpy(dtype=float), s[hi].to_numpy(dtype=float)
+            if show_bands:
+                ax.fill_between(x, low_, high_, color=palette[gi], alpha=0.12, linewidth=0)
+            elif show_bars:  # intervals as thin bars, nudged apart so groups do not hide each other
+                dx = x + (gi - (len(groups) - 1) / 2) * width
+                ax.vlines(dx, low_, high_, color=palette[gi], alpha=0.45, linewidth=1.0, zorder=2)
+            if k == 0:
+                handles.append(line)
+        title = "mean tone" if measure == "tone" else (
+            f"{measure} share" if kind == "share" else _cue_label(measure).replace(":", ": "))
+        ax.set_title(title, loc="left", fontsize=10)
+        if kind == "tone":
+            ax.set_ylim(-1.05, 1.05)
+            ax.axhline(0, color="#999999", linewidth=0.7, linestyle="--")
+        else:
+            ax.set_ylim(-0.03, 1.03)
+            ax.yaxis.set_major_formatter(_percent())
+        ax.set_xticks(range(0, len(periods), step), [periods[i] for i in range(0, len(periods), step)],
+                      rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(color="#eeeeee")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    for k in range(len(measures), nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+    for k in range(len(measures)):  # tick labels on the lowest visible panel of each column
+        row, col = divmod(k, ncols)
+        if row < nrows - 1 and (row + 1) * ncols + col >= len(measures):
+            axes[row][col].xaxis.set_tick_params(labelbottom=True)
+    pct = int(round(100 * (1 - cmp.alpha)))
+    fig.suptitle(f"By {cmp.by} and {cmp.time} ({_freq_name(cmp.freq)}); "
+                 + (f"{'shaded' if show_bands else 'bars'}: {pct}% intervals" if show_bands or show_bars
+                    else "intervals left out for legibility (see the over_time table)")
+                 + ("; cues corrected for detector errors" if adjusted else ""),
+                 x=0.01, ha="left", fontsize=11)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(groups), 4),
+               fontsize=8, frameon=False)
+    _save(fig, path)
+    return fig
+
+
+def _period_key(p: str):
+    try:
+        return (0, pd.Period(p.split("/")[0]).start_time.value, p)
+    except (ValueError, TypeError):
+        return (1, 0, p)
+
+
+def _freq_name(freq: str | None) -> str:
+    from framing.analysis.compare import _FREQ_ALIASES
+
+    names = {"D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "yearly"}
+    f = (freq or "M").upper()
+    return names.get(_FREQ_ALIASES.get(f, f), f"per {freq}")
+
+
+def _palette(n: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+# -- outputs -----------------------------------------------------------------------------
+def _plots(cmp: "OutletComparison") -> list[tuple[str, str, "Figure"]]:
+    out = []
+    if len(cmp.cues):
+        out.append(("heatmap", "Cue prevalence by group", plot_heatmap(cmp)))
+        if cmp.cues["prevalence_adj"].notna().any():
+            out.append(("heatmap_adjusted", "Cue prevalence corrected for detector errors",
+                        plot_heatmap(cmp, adjusted=True)))
+    if len(cmp.frames):
+        out.append(("heatmap_frames", "Frame prevalence by group",
+                    plot_heatmap(cmp, kind="frames")))
+        if cmp.frames["prevalence_adj"].notna().any():
+            out.append(("heatmap_frames_adjusted", "Frame prevalence corrected for detector errors",
+                        plot_heatmap(cmp, kind="frames", adjusted=True)))
+    if len(cmp.groups) and cmp.groups["tone_n"].fillna(0).sum() > 0:
+        out.append(("tone", "Tone by group", plot_tone(cmp)))
+    if cmp.time is not None and len(cmp.over_time):
+        out.append(("over_time", "Over time", plot_over_time(cmp)))
+    return out
+
+
+def save_outputs(cmp: "OutletComparison", out_dir: str | os.PathLike, *,
+                 plots: bool = True) -> dict[str, str]:
+    """Write ``groups.csv``, ``cues.csv``, ``pairwise_tone.csv``, ``pairwise_cues.csv``,
+    ``frames.csv`` and ``pairwise_frames.csv`` (when the table has frames),
+    ``over_time.csv`` (with time bins), ``summary.md`` and, with ``plots``, the PNGs
+    (``heatmap_frames.png`` for frames) into ``out_dir``. Returns ``{file name: path}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, str] = {}
+    tables = {"groups": cmp.groups, "cues": cmp.cues, "pairwise_tone": cmp.pairwise_tone,
+              "pairwise_cues": cmp.pairwise_cues}
+    if len(cmp.frames):
+        tables.update(frames=cmp.frames, pairwise_frames=cmp.pairwise_frames)
+    if cmp.time is not None:
+        tables["over_time"] = cmp.over_time
+    for name, frame in tables.items():
+        p = out / f"{name}.csv"
+        frame.to_csv(p, index=False)
+        paths[p.name] = str(p)
+    p = out / "summary.md"
+    p.write_text(cmp.to_markdown(), encoding="utf-8")
+    paths[p.name] = str(p)
+    if plots:
+        for name, _, fig in _plots(cmp):
+            p = out / f"{name}.png"
+            _save(fig, p)
+            paths[p.name] = str(p)
+    return paths
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.25rem;margin-top:2rem;
+ border-bottom:1px solid #ddd;padding-bottom:.2rem} h3{font-size:1.05rem}
+.meta{color:#555;font-size:.9rem} .notes li{color:#8a4b00}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0 1.2rem}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
+th{background:#f3f5f7} td:first-child,th:first-child{text-align:left}
+tr:nth-child(even) td{background:#fafafa}
+.scroll{overflow-x:auto} figure{margin:1rem 0} img{max-width:100%;height:auto}
+figcaption{color:#555;font-size:.85rem} pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;
+ font-size:.8rem}
+"""
+
+
+def _section_html(sec) -> str:
+    parts = []
+    if sec.text:
+        parts.append("".join(f"<p>{html.escape(t)}</p>" for t in sec.text.split("\n")))
+    if sec.header:
+        align = sec.align or "l" + "r" * (len(sec.header) - 1)
+        css = ['left' if a == "l" else 'right' for a in align]
+        head = "".join(f'<th style="text-align:{a}">{html.escape(str(h))}</th>'
+                       for h, a in zip(sec.header, css))
+        body = "".join("<tr>" + "".join(f'<td style="text-align:{a}">{html.escape(str(c))}</td>'
+                                        for c, a in zip(row, css)) + "</tr>" for row in sec.rows)
+        parts.append(f'<div class="scroll"><table class="summary"><thead><tr>{head}</tr></thead>'
+                     f"<tbody>{body}</tbody></table></div>")
+    return "\n".join(parts)
+
+
+def _frame_html(frame: pd.DataFrame, max_rows: int) -> str:
+    extra = ""
+    if len(frame) > max_rows:
+        extra = f"<p class=\"meta\">First {max_rows} of {len(frame)} rows (sorted by p-value); " \
+                "the full table is in the CSV output.</p>"
+        sort = next((c for c in ("p_adj", "p_adj_vs_rest") if c in frame.columns), None)
+        frame = (frame.sort_values(sort, kind="stable") if sort else frame).head(max_rows)
+    table = frame.to_html(index=False, na_rep="", border=0, classes="data",
+                          float_format=lambda v: f"{v:.4g}")
+    return extra + f'<div class="scroll">{table}</div>'
+
+
+def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
+            title: str | None = None, plots: bool = True, max_rows: int = 500) -> str:
+    """A self-contained HTML report: summary, plots (inline PNG), full tables (up to
+    ``max_rows`` rows each), settings and the shard manifest if there is one.
+
+    Returns the HTML; also writes it to ``path`` when given."""
+    from framing.analysis.compare import summary_sections
+
+    title = title or f"Outlet comparison by {cmp.by}"
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = [f"<h1>{html.escape(title)}</h1>",
+            f'<p class="meta">framing {html.escape(__version__)} · {stamp} · '
+            f"{cmp.n_articles} articles, {len(cmp.groups)} groups, {len(cmp.cue_ids)} cues"
+            + (f", {len(cmp.frame_ids)} frames" if len(cmp.frames) else "")
+            + (f", {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "") + "</p>"]
+    sections = summary_sections(cmp, max_pairs=25)
+    notes = [s for s in sections if s.title == "Notes"]
+    body.append("<h2>Summary</h2>")
+    for i, sec in enumerate(sections):
+        if sec.title == "Notes":
+            continue
+        anchor = f' id="summary-{html.escape(sec.key)}"' if sec.key else ""
+        head = "" if i == 0 else f"<h3{anchor}>{html.escape(sec.title)}</h3>"  # first repeats <h1>
+        body.append(head + _section_html(sec))
+    if notes:
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in notes[0].text.split("\n"))
+        body.append(f'<h3>Notes</h3><ul class="notes">{items}</ul>')
+    if plots:
+        figs = _plots(cmp)
+        if figs:
+            body.append("<h2>Plots</h2>")
+        for name, caption, fig in figs:
+            data = base64.b64encode(figure_png(fig)).decode("ascii")
+            width = int(round(fig.get_figwidth() * 96))  # one inch = 96 CSS px, whatever the dpi
+            body.append(f'<figure id="plot-{name}"><img alt="{html.escape(caption)}" width="{width}" '
+                        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
+                        "</figcaption></figure>")
+    body.append("<h2>Tables</h2>")
+    tables = [("groups", "Per group", cmp.groups), ("cues", "Per group and cue", cmp.cues),
+              ("pairwise_tone", "Pairwise tone", cmp.pairwise_tone),
+              ("pairwise_cues", "Pairwise cues", cmp.pairwise_cues)]
+    if len(cmp.frames):
+        tables += [("frames", "Per group and frame", cmp.frames),
+                   ("pairwise_frames", "Pairwise frames", cmp.pairwise_frames)]
+    if cmp.time is not None:
+        tables.append(("over_time", "Over time", cmp.over_time))
+    for key, name, frame in tables:
+        body.append(f'<h3 id="table-{key}">{html.escape(name)}</h3>'
+                    + (_frame_html(frame, max_rows) if len(frame) else "<p>(empty)</p>"))
+    settings = dict(cmp.settings, by=cmp.by, within=cmp.within, time=cmp.time, freq=cmp.freq,
+                    error_rates=cmp.error_rates_source)
+    body.append("<h2>Settings</h2><pre>" + html.escape(json.dumps(settings, indent=2, default=str))
+                + "</pre>")
+    if cmp.manifest is not None:
+        body.append('<h2>Manifest</h2><pre id="manifest">'
+                    + html.escape(json.dumps(cmp.manifest, indent=2, default=str)) + "</pre>")
+    doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+           + "\n".join(body) + "\n</body></html>\n")
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(doc, encoding="utf-8")
+    return doc

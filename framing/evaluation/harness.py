@@ -1,0 +1,733 @@
+"""The evaluation harness: labelled samples in, metrics with confidence intervals out.
+
+``evaluate(scorers, data, task=...)`` runs one or more scorers over the same labelled
+samples and returns an :class:`EvalReport`: accuracy / macro-F1 / per-class figures with
+bootstrap 95% intervals, probability metrics (ROC-AUC, PR-AUC, Brier, ECE, reliability)
+where a scorer gives probabilities, throughput, the most confident mistakes, and a
+paired bootstrap test of each scorer against a reference scorer.
+
+Tasks
+-----
+``tone``   one label per sample: critical / neutral / promotional (or a binary subset);
+           optional target mention (``target`` column, with offsets if you have them).
+``cues``   multi-label: the catalogue's cue ids present in a sentence or an article.
+``frames`` multi-label: frame ids present in an article (any scorer that returns
+           ``{frame_id: probability}`` per text).
+
+No leakage: thresholds and calibration are fitted only on a dev split (``tune="dev"``
+splits the samples with a fixed seed; or pass ``dev=`` samples) and then applied to the
+evaluation rows, which never inform the fit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from framing.errors import ColumnError, InputFormatError
+from framing.stats.metrics import (
+    Estimate,
+    bootstrap_indices,
+    classification_metrics,
+    confusion,
+    multilabel_metrics,
+    probability_metrics,
+    paired_bootstrap,
+    _macro_f1,
+)
+
+__all__ = [
+    "Samples",
+    "load_samples",
+    "split_samples",
+    "Predictions",
+    "ScorerAdapter",
+    "EvalReport",
+    "evaluate",
+    "fit_band",
+    "fit_thresholds",
+    "PlattCalibrator",
+]
+
+TONE_LABELS = ("critical", "neutral", "promotional")
+TASKS = ("tone", "cues", "frames")
+
+
+# -- samples -----------------------------------------------------------------------
+@dataclass
+class Samples:
+    """Labelled samples for one task.
+
+    ``labels`` holds a label string per sample (tone) or a list of label ids per sample
+    (cues, frames); ``label_set`` the allowed labels in order.
+    """
+
+    task: str
+    texts: list[str]
+    labels: list[Any]
+    label_set: list[str]
+    ids: list[Any]
+    targets: list[Any] = field(default_factory=list)
+    source: str = "<memory>"
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, rows: Sequence[int]) -> "Samples":
+        rows = list(rows)
+        pick = lambda xs: [xs[i] for i in rows]  # noqa: E731
+        return Samples(self.task, pick(self.texts), pick(self.labels), list(self.label_set),
+                       pick(self.ids), pick(self.targets) if self.targets else [], self.source)
+
+    def y_index(self) -> np.ndarray:
+        """Class index per sample (single-label tasks)."""
+        pos = {lab: i for i, lab in enumerate(self.label_set)}
+        return np.array([pos[lab] for lab in self.labels], dtype=int)
+
+    def y_matrix(self) -> np.ndarray:
+        """0/1 matrix ``(n, len(label_set))`` (multi-label tasks)."""
+        pos = {lab: i for i, lab in enumerate(self.label_set)}
+        Y = np.zeros((len(self), len(self.label_set)), dtype=bool)
+        for r, labs in enumerate(self.labels):
+            for lab in labs:
+                Y[r, pos[lab]] = True
+        return Y
+
+
+def _read_table(source: Any, fmt: str | None):
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        return source, "<DataFrame>"
+    if hasattr(source, "to_pandas") and not isinstance(source, (str, os.PathLike)):
+        return source.to_pandas(), type(source).__name__
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"Samples file not found: {path}")
+    from framing.io.corpus import detect_format
+
+    kind = detect_format(path, fmt)
+    try:
+        if kind == "jsonl":
+            df = pd.read_json(path, lines=True, dtype=False)
+        elif kind in ("csv", "tsv"):
+            df = pd.read_csv(path, sep="," if kind == "csv" else "\t", dtype=str,
+                             keep_default_na=False)
+        else:
+            df = pd.read_parquet(path)
+    except ValueError as exc:
+        raise InputFormatError(f"{path}: cannot read samples: {exc}") from None
+    return df, str(path)
+
+
+def _as_label_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        v = value.strip()
+        if v.startswith("["):
+            try:
+                return [str(x) for x in json.loads(v)]
+            except json.JSONDecodeError:
+                pass
+        return [x.strip() for x in v.replace(",", ";").split(";") if x.strip()]
+    return [str(x) for x in value]
+
+
+def load_samples(
+    source: Any,
+    task: str,
+    *,
+    text: str = "text",
+    label: str | None = None,
+    id: str | None = "id",
+    target: str | None = None,
+    target_start: str | None = None,
+    target_end: str | None = None,
+    label_set: Sequence[str] | None = None,
+    label_map: Mapping[Any, str] | None = None,
+    format: str | None = None,
+) -> Samples:
+    """Load labelled samples from JSONL / CSV / Parquet, a DataFrame or a ``datasets.Dataset``.
+
+    ``label`` names the label column (default ``label`` for tone, ``cues`` for cues,
+    ``frames`` for frames); for multi-label tasks it holds a list (or a ``;``-separated
+    string). ``label_map`` renames labels first (e.g. ``{"positive": "promotional"}``);
+    ``label_set`` fixes the allowed labels (default: the three tone labels; for
+    multi-label tasks, those seen in the data). ``target`` names a column with the target
+    mention for target-aware tone; with ``target_start`` and ``target_end`` (character
+    offsets into the text) the mention is located exactly rather than by name.
+
+    Raises :class:`ColumnError` naming missing columns and :class:`ValueError` naming
+    unknown labels.
+    """
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    label = label or {"tone": "label", "cues": "cues", "frames": "frames"}[task]
+    df, where = _read_table(source, format)
+    needed = [c for c in (text, label, id, target, target_start, target_end) if c]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise ColumnError(f"{where}: column(s) {', '.join(map(repr, missing))} not found; the "
+                          f"columns present are: {', '.join(map(repr, map(str, df.columns)))}")
+    texts = df[text].tolist()
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise ValueError(f"{where}: {len(bad)} sample(s) without text (rows {bad[:10]})")
+    mapping = dict(label_map or {})
+    if task == "tone":
+        labels = [mapping.get(v, mapping.get(str(v), v)) for v in df[label].tolist()]
+        labels = [str(v) for v in labels]
+        allowed = list(label_set) if label_set else list(TONE_LABELS)
+        if not set(allowed) <= set(TONE_LABELS) or len(allowed) < 2:
+            raise ValueError(f"A tone label_set must be two or three of {list(TONE_LABELS)} "
+                             f"(use label_map to rename yours), got {allowed}")
+    else:
+        labels = [[mapping.get(x, x) for x in _as_label_list(v)] for v in df[label].tolist()]
+        seen = sorted({x for labs in labels for x in labs})
+        allowed = list(label_set) if label_set else seen
+    flat = labels if task == "tone" else [x for labs in labels for x in labs]
+    unknown = sorted(set(flat) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown label(s) {unknown} in column {label!r}; allowed: "
+                         f"{allowed}" + ("" if task == "tone" else
+                                         " (pass label_set= to name the full set)"))
+    ids = df[id].tolist() if id else list(range(len(df)))
+    targets: list = []
+    if target_start and target_end:
+        from framing.training.tone import _offset
+
+        for r, (a, b) in enumerate(zip(df[target_start].tolist(), df[target_end].tolist())):
+            a, b = _offset(a), _offset(b)
+            if (a is None) != (b is None) or (a is not None and not 0 <= a < b <= len(texts[r])):
+                raise ValueError(f"{where}: row {r + 1}: target offsets do not lie inside the text")
+            targets.append((a, b) if a is not None else None)
+    elif target:
+        targets = [t if isinstance(t, str) and t.strip() else None for t in df[target].tolist()]
+    return Samples(task, texts, labels, allowed, ids, targets, where)
+
+
+def split_samples(samples: Samples, dev_fraction: float = 0.3, seed: int = 13) -> tuple[Samples, Samples]:
+    """Split into ``(dev, eval)`` with a fixed seed, stratified by label (first label for
+    multi-label tasks, ``none`` when a sample has none). Deterministic for a given seed."""
+    if not 0 < dev_fraction < 1:
+        raise ValueError("dev_fraction must be between 0 and 1")
+    rng = np.random.default_rng(seed)
+    strata: dict[str, list[int]] = {}
+    for i, lab in enumerate(samples.labels):
+        key = lab if isinstance(lab, str) else (sorted(lab)[0] if lab else "none")
+        strata.setdefault(key, []).append(i)
+    dev: list[int] = []
+    for key in sorted(strata):
+        rows = np.array(strata[key])
+        rng.shuffle(rows)
+        dev.extend(rows[: int(round(dev_fraction * len(rows)))].tolist())
+    dev_set = set(dev)
+    rest = [i for i in range(len(samples)) if i not in dev_set]
+    return samples.subset(sorted(dev)), samples.subset(rest)
+
+
+# -- scorers -----------------------------------------------------------------------
+@dataclass
+class Predictions:
+    """What a scorer said about samples.
+
+    Tone: ``values`` (tone in [-1, 1]) and, if the scorer gives them, ``probs`` (n, 3)
+    over critical / neutral / promotional. Multi-label: ``probs`` (n, k) in label order.
+    """
+
+    values: np.ndarray | None
+    probs: np.ndarray | None
+    seconds: float
+    band: float = 0.0
+    thresholds: np.ndarray | None = None
+    argmax: bool = False
+
+
+class ScorerAdapter:
+    """Wrap an :class:`~framing.Analyzer` (or a callable) as a harness scorer.
+
+    ``predict(samples)`` returns :class:`Predictions`. A callable for multi-label tasks
+    takes a list of texts and returns, per text, a ``{label: probability}`` mapping.
+    """
+
+    def __init__(self, scorer: Any, name: str | None = None) -> None:
+        self.scorer = scorer
+        self.name = name or self._default_name()
+
+    def _default_name(self) -> str:
+        s = self.scorer
+        tone = getattr(s, "tone_name", None)
+        cues = getattr(getattr(s, "cue_detector", None), "name", None)
+        return tone or cues or getattr(s, "__name__", type(s).__name__)
+
+    def config(self) -> dict[str, Any]:
+        cfg = getattr(self.scorer, "config", None)
+        return cfg() if callable(cfg) else {"scorer": self.name}
+
+    def predict(self, samples: Samples, *, warm_up: bool = True) -> Predictions:
+        texts = samples.texts
+        if warm_up and hasattr(self.scorer, "score_many") and texts:
+            self.scorer.score_many(texts[:8])  # first-call costs are not throughput
+        t0 = time.perf_counter()
+        if not hasattr(self.scorer, "score_many"):  # a plain callable
+            out = self.scorer(texts)
+            seconds = time.perf_counter() - t0
+            if samples.task == "tone":
+                values = np.asarray(out, dtype=float)
+                return Predictions(values, None, seconds)
+            probs = np.array([[float(d.get(lab, 0.0)) for lab in samples.label_set] for d in out])
+            return Predictions(None, probs, seconds, thresholds=np.full(len(samples.label_set), 0.5))
+        targets = samples.targets or None
+        results = self.scorer.score_many(texts, targets=targets)
+        seconds = time.perf_counter() - t0
+        if samples.task == "tone":
+            if getattr(self.scorer, "tone_scorer", None) is None:
+                raise ValueError(f"Scorer {self.name!r} has no tone scorer")
+            values = np.array([np.nan if r.tone is None else r.tone for r in results])
+            probs = None
+            if all(r.tone_probabilities for r in results):
+                probs = np.array([[r.tone_probabilities[k] for k in TONE_LABELS] for r in results])
+            argmax = bool(getattr(self.scorer.tone_scorer, "label_by_argmax", False)) and \
+                probs is not None
+            return Predictions(values, probs, seconds, band=self.scorer.tone_scorer.neutral_band,
+                               argmax=argmax)
+        cat = getattr(self.scorer, "catalogue", None)
+        if cat is None:
+            raise ValueError(f"Scorer {self.name!r} has no cue detector")
+        missing = [lab for lab in samples.label_set if lab not in cat.ids]
+        if missing:
+            raise ValueError(f"Labels {missing} are not cues of catalogue {cat.name!r}")
+        probs = np.array([[r.cues[lab].probability for lab in samples.label_set] for r in results])
+        shipped = dict(zip(cat.ids, self.scorer.cue_detector.thresholds))
+        thr = np.array([shipped[lab] for lab in samples.label_set])
+        return Predictions(None, probs, seconds, thresholds=thr)
+
+
+# -- fitting on dev (never on the rows being scored) --------------------------------
+def _tone_pred(values: np.ndarray, band: float, label_set: Sequence[str]) -> np.ndarray:
+    v = np.nan_to_num(values, nan=0.0)
+    if "neutral" not in label_set:  # binary critical / promotional
+        lab = np.where(v >= 0, "promotional", "critical")
+    else:
+        lab = np.where(v > band, "promotional", np.where(v < -band, "critical", "neutral"))
+        if len(label_set) < 3:  # e.g. critical vs neutral: the missing side counts as neutral
+            lab = np.where(np.isin(lab, list(label_set)), lab, "neutral")
+    pos = {x: i for i, x in enumerate(label_set)}
+    return np.array([pos[x] for x in lab], dtype=int)
+
+
+def _argmax_pred(probs: np.ndarray, label_set: Sequence[str]) -> np.ndarray:
+    """The likeliest of the labels in ``label_set`` (probs columns in TONE_LABELS order)."""
+    cols = [TONE_LABELS.index(lab) for lab in label_set]
+    return np.asarray(probs)[:, cols].argmax(axis=1)
+
+
+def fit_band(values: np.ndarray, y: np.ndarray, label_set: Sequence[str]) -> float:
+    """The neutral band in [0, 0.9] that maximises macro-F1 on the given (dev) rows."""
+    best, best_f = 0.0, -1.0
+    k = len(label_set)
+    for band in np.round(np.arange(0.0, 0.91, 0.02), 2):
+        f = float(_macro_f1(confusion(y, _tone_pred(values, band, label_set), k)))
+        if f > best_f + 1e-12:
+            best, best_f = float(band), f
+    return best
+
+
+def fit_thresholds(probs: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Per-label probability thresholds maximising F1 on the given (dev) rows.
+
+    A label with no positive in the dev rows keeps 0.5.
+    """
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    out = np.full(probs.shape[1], 0.5)
+    for j in range(probs.shape[1]):
+        y = Y[:, j].astype(bool)
+        if not y.any():
+            continue
+        best_f = -1.0
+        for t in grid:
+            p = probs[:, j] >= t
+            tp = (p & y).sum()
+            f = 2 * tp / max(p.sum() + y.sum(), 1)
+            if f > best_f + 1e-12:
+                best_f, out[j] = f, t
+    return out
+
+
+class PlattCalibrator:
+    """Per-label Platt scaling (logistic regression on the logit), fitted on dev rows."""
+
+    def fit(self, probs: np.ndarray, Y: np.ndarray) -> "PlattCalibrator":
+        from sklearn.linear_model import LogisticRegression
+
+        self.params_ = []
+        for j in range(probs.shape[1]):
+            y = Y[:, j].astype(int)
+            if y.min() == y.max():
+                self.params_.append(None)
+                continue
+            lr = LogisticRegression(C=1e4, max_iter=1000)
+            lr.fit(self._logit(probs[:, j])[:, None], y)
+            self.params_.append((float(lr.coef_[0, 0]), float(lr.intercept_[0])))
+        return self
+
+    @staticmethod
+    def _logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def transform(self, probs: np.ndarray) -> np.ndarray:
+        out = probs.copy()
+        for j, prm in enumerate(self.params_):
+            if prm is not None:
+                a, b = prm
+                out[:, j] = 1 / (1 + np.exp(-(a * self._logit(probs[:, j]) + b)))
+        return out
+
+
+# -- the report --------------------------------------------------------------------
+@dataclass
+class EvalReport:
+    """Results of one :func:`evaluate` run: per-scorer metrics, comparisons, mistakes."""
+
+    task: str
+    dataset: str
+    n: int
+    label_set: list[str]
+    results: dict[str, dict[str, Any]]
+    comparisons: dict[str, dict[str, Any]]
+    reference: str | None
+    settings: dict[str, Any]
+    configs: dict[str, dict[str, Any]]
+    mistakes: dict[str, list[dict[str, Any]]]
+    _y: Any = field(default=None, repr=False)
+    _pred: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def main_metric(self) -> str:
+        return "macro_f1"
+
+    def to_dict(self) -> dict[str, Any]:
+        from framing._version import __version__
+
+        def plain(obj):
+            if isinstance(obj, Estimate):
+                return plain(obj.to_dict())
+            if isinstance(obj, dict):
+                return {str(k): plain(v) for k, v in obj.items()}
+            if isinstance(obj, (list, tuple)):
+                return [plain(v) for v in obj]
+            if isinstance(obj, (np.floating, np.integer)):
+                return obj.item()
+            if isinstance(obj, float) and not math.isfinite(obj):
+                return None
+            return obj
+
+        return plain({
+            "framing_version": __version__, "task": self.task, "dataset": self.dataset,
+            "n": self.n, "labels": self.label_set, "reference": self.reference,
+            "settings": self.settings, "scorers": self.configs, "results": self.results,
+            "comparisons": self.comparisons, "mistakes": self.mistakes,
+        })
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def to_markdown(self, title: str | None = None, *, mistakes: int = 0) -> str:
+        """A Markdown table: one row per scorer, main metric with CI, paired test vs
+        reference; per-label F1; and, with ``mistakes=N``, each scorer's N most confident
+        mistakes."""
+        multi = self.task != "tone"
+        head = f"### {title}\n\n" if title else ""
+        head += f"{self.task} on `{self.dataset}` (n = {self.n}"
+        if self.settings.get("tuned_on"):
+            head += f", thresholds fitted on {self.settings['tuned_on']}"
+        head += ")\n\n"
+        cols = ["scorer", "macro-F1 [95% CI]"]
+        cols += ["micro-F1"] if multi else ["accuracy"]
+        cols += ["ROC-AUC", "ECE", "samples/s", f"Δ macro-F1 vs {self.reference} (p)"]
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for name, res in self.results.items():
+            cmp = self.comparisons.get(name)
+            delta = "reference" if name == self.reference else (
+                f"{cmp['difference'].value:+.3f} ({_p(cmp['p_value'])})" if cmp else "")
+            prob = res.get("probability") or {}
+            auc = prob.get("roc_auc")
+            cells = [name, f"{res['macro_f1']:.3f}",
+                     f"{res['micro_f1' if multi else 'accuracy'].value:.3f}",
+                     f"{auc.value:.3f}" if auc is not None and math.isfinite(auc.value) else "–",
+                     f"{prob['ece']:.3f}" if prob else "–",
+                     f"{res['samples_per_second']:.1f}", delta]
+            lines.append("| " + " | ".join(cells) + " |")
+        body = "\n".join(lines)
+        per = self._per_label_markdown()
+        return head + body + "\n" + per + (self._mistakes_markdown(mistakes) if mistakes else "")
+
+    def _mistakes_markdown(self, top: int) -> str:
+        out = []
+        for name, items in self.mistakes.items():
+            out.append(f"\nMost confident mistakes of {name}:\n")
+            for m in items[:top]:
+                text = m["text"].replace("|", "\\|").replace("\n", " ")
+                text = text if len(text) <= 160 else text[:157] + "..."
+                if self.task == "tone":
+                    what = f"true {m['true']}, predicted {m['predicted']} (tone {m['tone']:+.2f})"
+                else:
+                    what = f"{m['error']} `{m['label']}` (p={m['probability']:.2f})"
+                out.append(f"- {what}: {text}")
+        return "\n".join(out) + "\n"
+
+    def _per_label_markdown(self) -> str:
+        key = "per_label" if self.task != "tone" else "per_class"
+        names = list(self.results)
+        cols = ["label"] + [f"{n} F1" for n in names]
+        lines = ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for lab in self.label_set:
+            cells = [lab]
+            for n in names:
+                entry = self.results[n][key][lab]
+                empty = entry["support"] == 0 and entry.get("predicted", 1) == 0
+                cells.append("–" if empty else f"{entry['f1']:.2f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def plot(self, out_dir: str | os.PathLike, prefix: str = "") -> list[str]:
+        """Write PNGs: a confusion matrix per scorer (tone) and one reliability diagram."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        if self.task == "tone":
+            names = list(self.results)
+            fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False)
+            for ax, name in zip(axes[0], names):
+                cm = np.array(self.results[name]["confusion"])
+                ax.imshow(cm, cmap="Blues")
+                ax.set_xticks(range(len(self.label_set)), self.label_set, rotation=30, fontsize=8)
+                ax.set_yticks(range(len(self.label_set)), self.label_set, fontsize=8)
+                for (i, j), v in np.ndenumerate(cm):
+                    ax.text(j, i, str(v), ha="center", va="center",
+                            color="white" if v > cm.max() / 2 else "black", fontsize=9)
+                ax.set_title(name, fontsize=9)
+                ax.set_xlabel("predicted", fontsize=8)
+                ax.set_ylabel("true", fontsize=8)
+            fig.tight_layout()
+            path = out_dir / f"{prefix}confusion.png"
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(str(path))
+        with_probs = {n: r["probability"] for n, r in self.results.items() if r.get("probability")}
+        if with_probs:
+            fig, ax = plt.subplots(figsize=(4.2, 4.2))
+            ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+            for name, prob in with_probs.items():
+                bins = [b for b in prob["reliability"] if b["count"]]
+                ax.plot([b["mean_prob"] for b in bins], [b["frequency"] for b in bins], marker="o",
+                        label=f"{name} (ECE {prob['ece']:.3f})")
+            ax.set_xlabel("predicted probability")
+            ax.set_ylabel("observed frequency")
+            ax.set_title(f"reliability: {self.task}", fontsize=10)
+            ax.legend(fontsize=7)
+            fig.tight_layout()
+            path = out_dir / f"{prefix}reliability.png"
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(str(path))
+        return written
+
+    def save(self, out_dir: str | os.PathLike, name: str) -> dict[str, str]:
+        """Write ``name.json``, ``name.md`` and the PNGs into ``out_dir``; return the paths."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = {"json": str(out_dir / f"{name}.json"), "markdown": str(out_dir / f"{name}.md")}
+        self.to_json(paths["json"])
+        Path(paths["markdown"]).write_text(self.to_markdown(name, mistakes=5), encoding="utf-8")
+        for p in self.plot(out_dir, prefix=f"{name}_"):
+            paths[Path(p).stem] = p
+        return paths
+
+
+# -- evaluate ----------------------------------------------------------------------
+def _as_scorers(scorers: Any) -> dict[str, ScorerAdapter]:
+    if isinstance(scorers, Mapping):
+        return {str(k): v if isinstance(v, ScorerAdapter) else ScorerAdapter(v, str(k))
+                for k, v in scorers.items()}
+    if isinstance(scorers, (list, tuple)):
+        adapters = [s if isinstance(s, ScorerAdapter) else ScorerAdapter(s) for s in scorers]
+        names = [a.name for a in adapters]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Scorer names must be unique, got {names}; pass a dict")
+        return {a.name: a for a in adapters}
+    a = scorers if isinstance(scorers, ScorerAdapter) else ScorerAdapter(scorers)
+    return {a.name: a}
+
+
+def evaluate(
+    scorers: Any,
+    data: Samples | Any,
+    task: str | None = None,
+    *,
+    reference: str | None = None,
+    tune: str | None = None,
+    dev: Samples | None = None,
+    dev_fraction: float = 0.3,
+    calibrate: bool = False,
+    n_boot: int = 1000,
+    seed: int = 0,
+    split_seed: int = 13,
+    top_mistakes: int = 10,
+    **columns: Any,
+) -> EvalReport:
+    """Evaluate one or several scorers on the same labelled samples.
+
+    ``scorers``: an Analyzer, a list of them, or a ``{name: scorer}`` dict. ``data``:
+    :class:`Samples` or anything :func:`load_samples` reads (then ``task`` and column
+    options are required/allowed). ``reference`` names the scorer the others are tested
+    against (default: the first). ``tune="dev"`` splits the samples (``dev_fraction``,
+    ``split_seed``) and fits the tone neutral band or the per-cue thresholds (and, with
+    ``calibrate=True``, Platt scaling) on the dev part only, reporting metrics on the
+    rest; or pass ``dev=`` samples. Without tuning the scorers' shipped settings are used
+    on every row.
+    """
+    samples = data if isinstance(data, Samples) else load_samples(data, task or "tone", **columns)
+    if task and samples.task != task:
+        raise ValueError(f"Samples are for task {samples.task!r}, not {task!r}")
+    if tune not in (None, "dev"):
+        raise ValueError("tune must be None or 'dev'")
+    adapters = _as_scorers(scorers)
+    reference = reference or next(iter(adapters))
+    if reference not in adapters:
+        raise ValueError(f"Reference {reference!r} is not among the scorers {list(adapters)}")
+    tuned_on = None
+    if tune == "dev" and dev is None:
+        dev, samples = split_samples(samples, dev_fraction, split_seed)
+        tuned_on = f"a {dev_fraction:.0%} dev split (seed {split_seed}, {len(dev)} rows)"
+    elif dev is not None:
+        tuned_on = f"separate dev samples ({len(dev)} rows)"
+    if dev is not None and len(dev) == 0:
+        raise ValueError("The dev split is empty: there are too few samples per label for "
+                         f"dev_fraction={dev_fraction}; use more samples or a larger fraction")
+    if len(samples) == 0:
+        raise ValueError("No samples to evaluate")
+    multi = samples.task != "tone"
+    n = len(samples)
+    idx = bootstrap_indices(n, n_boot, seed)
+    results: dict[str, dict[str, Any]] = {}
+    preds: dict[str, np.ndarray] = {}
+    mistakes: dict[str, list[dict[str, Any]]] = {}
+    y = samples.y_matrix() if multi else samples.y_index()
+    for name, adapter in adapters.items():
+        p = adapter.predict(samples)
+        fitted: dict[str, Any] = {}
+        if dev is not None:
+            pd_ = adapter.predict(dev)
+            if multi:
+                Yd = dev.y_matrix()
+                if calibrate:
+                    cal = PlattCalibrator().fit(pd_.probs, Yd)
+                    pd_.probs, p.probs = cal.transform(pd_.probs), cal.transform(p.probs)
+                    fitted["platt"] = cal.params_
+                p.thresholds = fit_thresholds(pd_.probs, Yd)
+                fitted["thresholds"] = dict(zip(samples.label_set, p.thresholds.tolist()))
+            elif not p.argmax:  # a scorer labelling by its likeliest class has no band
+                p.band = fit_band(pd_.values, dev.y_index(), samples.label_set)
+                fitted["neutral_band"] = p.band
+        res: dict[str, Any] = {"seconds": p.seconds,
+                               "samples_per_second": n / p.seconds if p.seconds > 0 else float("nan"),
+                               "fitted_on_dev": fitted or None}
+        if multi:
+            pred = p.probs >= p.thresholds[None, :]
+            res.update(multilabel_metrics(y, pred, samples.label_set, idx=idx))
+            res["probability"] = probability_metrics(y.ravel(), p.probs.ravel(), idx=None,
+                                                     n_boot=200, seed=seed)
+            res["thresholds"] = dict(zip(samples.label_set, map(float, p.thresholds)))
+            mistakes[name] = _multilabel_mistakes(samples, y, p.probs, pred, top_mistakes)
+        else:
+            pred = _argmax_pred(p.probs, samples.label_set) if p.argmax else \
+                _tone_pred(p.values, p.band, samples.label_set)
+            res.update(classification_metrics(y, pred, samples.label_set, idx=idx))
+            res["neutral_band"] = None if p.argmax else p.band
+            res["label_rule"] = "likeliest class" if p.argmax else "neutral band"
+            if p.probs is not None and list(samples.label_set) == list(TONE_LABELS):
+                onehot = np.eye(3, dtype=int)[y]
+                res["probability"] = probability_metrics(onehot.ravel(), p.probs.ravel(),
+                                                         n_boot=200, seed=seed)
+            mistakes[name] = _tone_mistakes(samples, y, pred, p.values, top_mistakes)
+        results[name] = res
+        preds[name] = pred
+    comparisons = {}
+    k = len(samples.label_set)
+    for name in adapters:
+        if name == reference:
+            continue
+        if multi:
+            fa = _ml_macro(y, preds[name])
+            fb = _ml_macro(y, preds[reference])
+        else:
+            fa = lambda rows, pr=preds[name]: _macro_f1(confusion(y, pr, k, rows))  # noqa: E731
+            fb = lambda rows, pr=preds[reference]: _macro_f1(confusion(y, pr, k, rows))  # noqa: E731
+        comparisons[name] = paired_bootstrap(
+            fa, idx, results[name]["macro_f1"].value, results[reference]["macro_f1"].value, fb)
+    settings = {"n_boot": n_boot, "seed": seed, "tune": tune, "tuned_on": tuned_on,
+                "split_seed": split_seed if tune == "dev" else None,
+                "dev_fraction": dev_fraction if tune == "dev" else None, "calibrate": calibrate}
+    return EvalReport(samples.task, samples.source, n, list(samples.label_set), results,
+                      comparisons, reference, settings,
+                      {name: a.config() for name, a in adapters.items()}, mistakes, y, preds)
+
+
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return "p=n/a"
+    return "p<0.001" if value < 0.001 else f"p={value:.3f}"
+
+
+def _ml_macro(Y: np.ndarray, P: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def fn(rows: np.ndarray) -> np.ndarray:
+        t, p = Y[rows], P[rows]
+        tp = (t & p).sum(axis=1).astype(float)
+        fp = (~t & p).sum(axis=1).astype(float)
+        fn_ = (t & ~p).sum(axis=1).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f1 = np.where(2 * tp + fp + fn_ > 0, 2 * tp / (2 * tp + fp + fn_), 0.0)
+        active = (tp + fp + fn_) > 0
+        return (f1 * active).sum(axis=1) / np.maximum(active.sum(axis=1), 1)
+    return fn
+
+
+def _tone_mistakes(samples: Samples, y, pred, values, top: int) -> list[dict[str, Any]]:
+    wrong = np.flatnonzero(y != pred)
+    conf = np.abs(np.nan_to_num(values[wrong]))
+    out = []
+    for i in wrong[np.argsort(-conf, kind="stable")][:top]:
+        out.append({"id": samples.ids[i], "text": samples.texts[i],
+                    "true": samples.label_set[y[i]], "predicted": samples.label_set[pred[i]],
+                    "tone": float(np.nan_to_num(values[i]))})
+    return out
+
+
+def _multilabel_mistakes(samples: Samples, Y, probs, pred, top: int) -> list[dict[str, Any]]:
+    rows, cols = np.nonzero(Y != pred)
+    conf = np.abs(probs[rows, cols] - 0.5)
+    out = []
+    for i in np.argsort(-conf, kind="stable")[:top]:
+        r, c = rows[i], cols[i]
+        out.append({"id": samples.ids[r], "text": samples.texts[r], "label": samples.label_set[c],
+                    "error": "false positive" if pred[r, c] else "false negative",
+                    "probability": float(probs[r, c])})
+    return out

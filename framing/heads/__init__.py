@@ -1,0 +1,1 @@
+"""Trained and few-shot heads over the shared encoder: tone, cues, frames."""

@@ -1,0 +1,1 @@
+"""Cue detection: trained cue heads, few-shot exemplars, phrase patterns."""

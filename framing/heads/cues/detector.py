@@ -1,0 +1,320 @@
+"""Cue detection: phrase patterns plus semantic similarity to a catalogue's exemplars.
+
+For each sentence and cue the detector computes two similarity features from the
+shared sentence embeddings: the mean cosine similarity to the cue's ``top_k`` closest
+exemplars, and the highest similarity to its counter-exemplars. A small logistic
+model per cue turns them into a probability. It is fitted on the catalogue itself,
+leave-one-out: each exemplar is a positive scored against the *other* exemplars,
+and counter-exemplars and other cues' exemplars are negatives. So any user catalogue
+works few-shot, with no labelled data.
+
+A pattern match is strong evidence: the sentence's probability becomes
+``1 - (1 - p_similarity) * (1 - pattern_weight)``, and the matched character spans
+are kept as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from framing.text.catalogue import Catalogue, load_catalogue
+from framing.heads.cues.heads import BRANCH_FEATURES
+from framing.errors import ModelLoadError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from framing.encoding.encoder import Encoder
+
+__all__ = ["CueDetector", "PatternMatch"]
+
+
+@dataclass(frozen=True)
+class PatternMatch:
+    """A pattern hit within one cleaned sentence: ``clean[start:end]`` matched ``pattern``."""
+
+    cue: str
+    start: int
+    end: int
+    pattern: str
+
+
+def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
+                          what: str = "Heads"):
+    """The trained tone branch whose sentence states ``heads`` read (cue or frame heads
+    with ``features="tone-branch"`` and the branch's weights digest in ``feature_model``).
+
+    ``tone_model`` is used when its weights are the pinned ones; otherwise the shipped
+    tone model is tried. Raises :class:`ModelLoadError` when neither matches.
+    """
+    from framing.heads.tone.scorers import shipped_tone_model_path
+    from framing.heads.tone.model import is_tone_model_dir, load_tone_model
+
+    want = heads.feature_model.get("digest")
+    if tone_model is not None and getattr(tone_model, "digest", None) == want:
+        return tone_model
+    path = shipped_tone_model_path()
+    if is_tone_model_dir(path):
+        model = load_tone_model(path)
+        if model.digest == want:
+            if encoder is not None:
+                model.check_encoder(encoder)
+            return model
+    raise ModelLoadError(
+        f"{what} {heads.path or heads.name} read the sentence states of tone model "
+        f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
+        "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class CueDetector:
+    """Detect a catalogue's cues in sentences.
+
+    Parameters
+    ----------
+    catalogue:
+        A :class:`~framing.text.catalogue.Catalogue`, a YAML path, or ``None`` for the built-in one.
+    encoder:
+        The shared :class:`~framing.encoding.encoder.Encoder`; needed for similarity (the
+        exemplars are encoded once, when the detector is fitted).
+    use_patterns, use_similarity:
+        Switch either signal off (``use_similarity=False`` gives the phrase-patterns-only
+        baseline).
+    pattern_weight:
+        Probability that a pattern match alone gives.
+    top_k:
+        How many nearest exemplars the positive similarity averages over.
+    heads:
+        Trained cue heads (:mod:`framing.cue_heads`) to use instead of exemplar
+        similarity: a :class:`~framing.heads.cues.heads.CueHeads`, a directory, or ``"auto"``
+        for the shipped heads when the catalogue and encoder are the ones they were
+        trained for (otherwise few-shot similarity). ``None``: few-shot similarity.
+    tone_model:
+        The analyzer's trained tone model: heads that read a tone branch's sentence
+        states use it when its weights are the ones they were trained on (one branch
+        pass for both); otherwise the shipped tone model is loaded for them.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue | str | None = None,
+        encoder: "Encoder | None" = None,
+        *,
+        use_patterns: bool = True,
+        use_similarity: bool = True,
+        pattern_weight: float = 0.9,
+        top_k: int = 3,
+        heads: Any = None,
+        tone_model: Any = None,
+    ) -> None:
+        self.catalogue = load_catalogue(catalogue)
+        self.encoder = encoder
+        self.use_patterns = use_patterns
+        self.use_similarity = use_similarity
+        self.pattern_weight = float(pattern_weight)
+        self.top_k = int(top_k)
+        if use_similarity and encoder is None:
+            raise ValueError("CueDetector needs an encoder for similarity (or use_similarity=False)")
+        self.feature_model = None  # the tone branch that tone-branch heads read
+        self._tone_model = tone_model
+        self.heads = self._resolve_heads(heads) if use_similarity else None
+        self._tone_model = None
+        self._fitted = self.heads is not None
+
+    def _resolve_heads(self, heads: Any):
+        from framing.heads.cues.heads import CueHeads, is_cue_heads_dir, load_cue_heads, shipped_cue_heads_path
+
+        if heads is None:
+            return None
+        if isinstance(heads, str) and heads == "auto":
+            path = shipped_cue_heads_path()
+            if not is_cue_heads_dir(path):
+                return None
+            loaded = load_cue_heads(path)
+            if loaded.catalogue_sha256 != self.catalogue.sha256:
+                return None  # another catalogue (or an edited one): few-shot similarity
+            try:
+                loaded.check(self.catalogue, self.encoder)
+                self.feature_model = self._load_feature_model(loaded, self._tone_model)
+            except ModelLoadError:
+                return None  # another encoder: the heads do not apply, few-shot instead
+            return loaded
+        elif isinstance(heads, CueHeads):
+            loaded = heads
+        else:
+            loaded = load_cue_heads(heads)
+        loaded.check(self.catalogue, self.encoder)
+        self.feature_model = self._load_feature_model(loaded, self._tone_model)
+        return loaded
+
+    def _load_feature_model(self, heads, tone_model: Any = None):
+        """The trained tone branch whose sentence states ``heads`` read (None for embeddings).
+
+        ``tone_model`` (a loaded :class:`~framing.heads.tone.model.TrainedTone`) is used when its
+        weights are the ones the heads pin; otherwise the shipped tone model is tried.
+        Raises :class:`ModelLoadError` when neither matches.
+        """
+        if heads.features not in BRANCH_FEATURES:
+            return None
+        return resolve_feature_model(heads, self.encoder, tone_model, what="Cue heads")
+
+    def use_tone_model(self, tone_model: Any) -> None:
+        """Read tone-branch features from ``tone_model`` when its weights are the pinned ones
+        (lets an analyzer share one branch pass between tone and cues)."""
+        if self.heads is not None and self.heads.features in BRANCH_FEATURES and \
+                getattr(tone_model, "digest", None) == self.heads.feature_model.get("digest"):
+            self.feature_model = tone_model
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Per-cue probability at which a cue counts as present (heads' own, if trained)."""
+        if self.heads is not None:
+            return np.asarray(self.heads.thresholds, dtype=float)
+        return np.array([c.threshold for c in self.catalogue.cues], dtype=float)
+
+    @property
+    def name(self) -> str:
+        if self.heads is not None:
+            return "trained-heads+patterns" if self.use_patterns else "trained-heads"
+        if self.use_patterns and self.use_similarity:
+            return "exemplar-similarity+patterns"
+        return "patterns-only" if self.use_patterns else "exemplar-similarity"
+
+    @property
+    def ids(self) -> list[str]:
+        return self.catalogue.ids
+
+    # -- fitting ---------------------------------------------------------------------
+    def fit(self) -> "CueDetector":
+        """Encode the exemplars and fit each cue's similarity model (leave-one-out)."""
+        if not self.use_similarity:
+            self._fitted = True
+            return self
+        cues = self.catalogue.cues
+        texts: list[str] = []
+        owner_pos: list[tuple[int, int]] = []  # (cue index, text index) for exemplars
+        owner_neg: list[tuple[int, int]] = []
+        for ci, cue in enumerate(cues):
+            for s in cue.exemplars:
+                owner_pos.append((ci, len(texts)))
+                texts.append(s)
+            for s in cue.counter_exemplars:
+                owner_neg.append((ci, len(texts)))
+                texts.append(s)
+        emb = self.encoder.encode(texts)
+        self._pos_emb = [emb[[t for c, t in owner_pos if c == ci]] for ci in range(len(cues))]
+        self._neg_emb = [emb[[t for c, t in owner_neg if c == ci]] for ci in range(len(cues))]
+        self._coef = np.zeros((len(cues), 3))
+        sims_all = emb @ emb.T
+        for ci in range(len(cues)):
+            pos_idx = np.array([t for c, t in owner_pos if c == ci], dtype=int)
+            positives = set(pos_idx.tolist())
+            neg_idx = np.array([t for c, t in owner_neg if c == ci], dtype=int)
+            feats, labels = [], []
+            for t in range(len(texts)):
+                own = [x for x in pos_idx if x != t]
+                counter = [x for x in neg_idx if x != t]
+                f_pos = self._topk_mean(sims_all[t, own]) if own else 0.0
+                f_neg = float(sims_all[t, counter].max()) if counter else 0.0
+                feats.append((f_pos, f_neg))
+                labels.append(1 if t in positives else 0)
+            self._coef[ci] = self._fit_logistic(np.asarray(feats), np.asarray(labels))
+        self._fitted = True
+        return self
+
+    def _topk_mean(self, sims: np.ndarray) -> float:
+        if sims.size == 0:
+            return 0.0
+        k = min(self.top_k, sims.size)
+        return float(np.sort(sims)[-k:].mean())
+
+    @staticmethod
+    def _fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return ``(w_pos, w_neg, bias)``; falls back to a fixed curve without both classes."""
+        if y.min() == y.max():
+            return np.array([20.0, -10.0, -11.0])
+        from sklearn.linear_model import LogisticRegression
+
+        # Positives weighted to an effective prior of 1/3: the negatives here are hard
+        # ones (near misses and other cues), far harder than typical news sentences.
+        n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+        lr = LogisticRegression(C=100.0, max_iter=1000,
+                                class_weight={0: 1.0, 1: 0.5 * n_neg / n_pos})
+        lr.fit(x, y)
+        return np.array([lr.coef_[0, 0], lr.coef_[0, 1], lr.intercept_[0]])
+
+    # -- scoring ---------------------------------------------------------------------
+    def match_patterns(self, sentence: str) -> list[PatternMatch]:
+        """All pattern matches of every cue within one cleaned sentence."""
+        hits: list[PatternMatch] = []
+        if not self.use_patterns:
+            return hits
+        for cue in self.catalogue.cues:
+            for rx in cue.compiled:
+                for m in rx.finditer(sentence):
+                    if m.end() > m.start():
+                        hits.append(PatternMatch(cue.id, m.start(), m.end(), rx.pattern))
+        return hits
+
+    def similarity_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """``(n_sentences, n_cues)`` probabilities from exemplar similarity alone."""
+        n, k = embeddings.shape[0], len(self.catalogue.cues)
+        if not self.use_similarity or n == 0:
+            return np.zeros((n, k))
+        if self.heads is not None:
+            return self.heads.predict_proba(embeddings)
+        if not self._fitted:
+            self.fit()
+        out = np.zeros((n, k))
+        for ci in range(k):
+            pos = embeddings @ self._pos_emb[ci].T if len(self._pos_emb[ci]) else np.zeros((n, 0))
+            if pos.shape[1]:
+                kk = min(self.top_k, pos.shape[1])
+                f_pos = np.sort(pos, axis=1)[:, -kk:].mean(axis=1)
+            else:
+                f_pos = np.zeros(n)
+            neg = self._neg_emb[ci]
+            f_neg = (embeddings @ neg.T).max(axis=1) if len(neg) else np.zeros(n)
+            w_pos, w_neg, b = self._coef[ci]
+            out[:, ci] = _sigmoid(w_pos * f_pos + w_neg * f_neg + b)
+        return out
+
+    @property
+    def needs_branch_features(self) -> bool:
+        """True when the heads read a tone branch's sentence states, not embeddings."""
+        return self.feature_model is not None
+
+    def predict(
+        self, sentences: Sequence[str], embeddings: np.ndarray | None = None, *,
+        features: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, list[list[PatternMatch]]]:
+        """Score cleaned ``sentences`` (with their embeddings, when similarity is on).
+
+        Heads trained on a tone branch's sentence states read ``features`` (computed
+        here when not given). Returns ``(probabilities, matches)``: an ``(n, n_cues)``
+        array in catalogue order, and for each sentence its pattern matches.
+        """
+        n = len(sentences)
+        if self.use_similarity and self.needs_branch_features:
+            if features is None:
+                features = self.feature_model.sentence_features(
+                    self.encoder, list(sentences),
+                    with_layer=self.heads.features == "layer+tone-branch")
+            probs = self.heads.predict_proba(features) if n else np.zeros((0, len(self.ids)))
+        elif self.use_similarity:
+            if embeddings is None:
+                embeddings = self.encoder.encode(sentences)
+            probs = self.similarity_probabilities(embeddings)
+        else:
+            probs = np.zeros((n, len(self.catalogue.cues)))
+        matches = [self.match_patterns(s) for s in sentences]
+        col = {cid: i for i, cid in enumerate(self.catalogue.ids)}
+        for i, hits in enumerate(matches):
+            for cid in {h.cue for h in hits}:
+                j = col[cid]
+                probs[i, j] = 1.0 - (1.0 - probs[i, j]) * (1.0 - self.pattern_weight)
+        return probs, matches

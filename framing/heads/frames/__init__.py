@@ -1,0 +1,1 @@
+"""Article-level frame heads and scorers."""

@@ -1,0 +1,1 @@
+"""Tone scorers: the trained target-aware branch, baselines, Hugging Face classifiers."""

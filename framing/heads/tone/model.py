@@ -1,0 +1,503 @@
+"""Trained, target-aware tone models that read the shared encoder pass.
+
+Two designs share one artefact format (a directory with ``config.json``,
+``model.safetensors`` and a model card):
+
+- **frozen head** (``layer`` = the encoder's last layer, no branch layers): a linear
+  classifier over the mean of the sentence's token states and the mean of the target
+  mention's token states. Trained as a scikit-learn estimator, :class:`FrozenToneHead`.
+- **branch** (``layer`` = k < last, ``n_layers`` copies of the encoder's top layers,
+  fine-tuned, stored as int8 with per-row scales): reads the shared hidden states after
+  layer k, adds a learned *target
+  marker* vector to the target's tokens, runs its own copies of the top layers and
+  classifies the pooled sentence and target states. The shared pass is not repeated:
+  the branch costs its own layers only.
+
+Both output probabilities over (critical, neutral, promotional), divided by a
+temperature fitted on dev data before the softmax. Without a target the whole sentence
+is the "target". Weights are safetensors; the config records the base encoder, which
+must match at load time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from framing.errors import ModelLoadError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from framing.encoding.encoder import Encoder
+
+__all__ = [
+    "LABELS",
+    "TrainedTone",
+    "FrozenToneHead",
+    "load_tone_model",
+    "is_tone_model_dir",
+    "encoder_fingerprint",
+]
+
+LABELS = ("critical", "neutral", "promotional")
+FORMAT = "framing-tone"
+Span = tuple[int, int] | None
+
+
+def encoder_fingerprint(encoder: "Encoder") -> dict[str, Any]:
+    """What a trained head needs to know about its encoder to refuse a mismatch."""
+    cfg = encoder.model.config
+    keys = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
+            "intermediate_size", "vocab_size")
+    desc = {k: getattr(cfg, k, None) for k in keys}
+    # a cheap content hash: the first and last layers' weights, rounded
+    import torch
+
+    with torch.no_grad():
+        params = list(encoder.model.parameters())
+        probe = torch.cat([params[0].flatten()[:4096], params[-1].flatten()[:4096]]).float().cpu()
+    digest = hashlib.sha256(np.round(probe.numpy(), 4).tobytes()).hexdigest()[:16]
+    return {"name": encoder.model_name, **desc, "weights_digest": digest}
+
+
+# -- the torch modules --------------------------------------------------------------
+def fingerprint_mismatch(want: dict[str, Any] | None, encoder: "Encoder") -> str | None:
+    """None when ``encoder`` matches the fingerprint ``want`` a model was trained on (or
+    ``want`` is empty); otherwise a phrase naming both encoders and what differs."""
+    if not want:
+        return None
+    have = encoder_fingerprint(encoder)
+    diff = [k for k in want if k != "name" and want.get(k) != have.get(k)]
+    if not diff:
+        return None
+    return (f"were trained on encoder {want.get('name')!r}, not on {have.get('name')!r} "
+            f"(differs in {', '.join(diff)})")
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _make_layer_class():
+    torch = _torch()
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class BertStyleLayer(nn.Module):
+        """A post-LayerNorm transformer layer with BERT's parameter layout."""
+
+        def __init__(self, hidden: int, heads: int, intermediate: int, eps: float = 1e-12,
+                     dropout: float = 0.1) -> None:
+            super().__init__()
+            self.heads = heads
+            self.query = nn.Linear(hidden, hidden)
+            self.key = nn.Linear(hidden, hidden)
+            self.value = nn.Linear(hidden, hidden)
+            self.attn_out = nn.Linear(hidden, hidden)
+            self.ln1 = nn.LayerNorm(hidden, eps=eps)
+            self.ff_in = nn.Linear(hidden, intermediate)
+            self.ff_out = nn.Linear(intermediate, hidden)
+            self.ln2 = nn.LayerNorm(hidden, eps=eps)
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, x, mask):
+            b, t, h = x.shape
+            d = h // self.heads
+
+            def split(z):
+                return z.view(b, t, self.heads, d).transpose(1, 2)
+
+            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            a = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask[:, None, None, :],
+                dropout_p=self.dropout.p if self.training else 0.0)
+            a = a.transpose(1, 2).reshape(b, t, h)
+            x = self.ln1(x + self.dropout(self.attn_out(a)))
+            y = self.ff_out(F.gelu(self.ff_in(x)))
+            return self.ln2(x + self.dropout(y))
+
+        @classmethod
+        def from_bert_layer(cls, layer, config) -> "BertStyleLayer":
+            """Copy the weights of a transformers BERT-family layer."""
+            new = cls(config.hidden_size, config.num_attention_heads, config.intermediate_size,
+                      getattr(config, "layer_norm_eps", 1e-12))
+            pairs = {
+                "query": layer.attention.self.query, "key": layer.attention.self.key,
+                "value": layer.attention.self.value, "attn_out": layer.attention.output.dense,
+                "ln1": layer.attention.output.LayerNorm, "ff_in": layer.intermediate.dense,
+                "ff_out": layer.output.dense, "ln2": layer.output.LayerNorm,
+            }
+            with torch.no_grad():
+                for name, src in pairs.items():
+                    getattr(new, name).weight.copy_(src.weight)
+                    getattr(new, name).bias.copy_(src.bias)
+            return new
+
+    class ToneBranch(nn.Module):
+        """Target marker, ``n`` transformer layers, then a linear head on [sentence; target]."""
+
+        def __init__(self, hidden: int, heads: int, intermediate: int, n_layers: int,
+                     eps: float = 1e-12, n_classes: int = 3, dropout: float = 0.1) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(
+                [BertStyleLayer(hidden, heads, intermediate, eps, dropout) for _ in range(n_layers)])
+            self.marker = nn.Parameter(torch.zeros(hidden))
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(2 * hidden, n_classes)
+
+        def features(self, h, mask, target):
+            tm = target.to(h.dtype).unsqueeze(-1)
+            x = h + tm * self.marker if len(self.layers) else h
+            for layer in self.layers:
+                x = layer(x, mask)
+            m = mask.to(x.dtype).unsqueeze(-1)
+            sent = (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+            tgt = (x * tm).sum(1) / tm.sum(1).clamp(min=1.0)
+            return torch.cat([sent, tgt], dim=-1)
+
+        def forward(self, h, mask, target):
+            return self.head(self.dropout(self.features(h, mask, target)))
+
+    return BertStyleLayer, ToneBranch
+
+
+_CLASSES = None
+
+
+def _classes():
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _make_layer_class()
+    return _CLASSES
+
+
+def target_token_mask(offsets: Sequence[tuple[int, int]], span: Span, n_tokens: int) -> np.ndarray:
+    """0/1 mask over ``n_tokens`` marking the tokens that overlap the character ``span``.
+
+    Special tokens (offset ``(0, 0)``) are never marked. ``span=None`` marks every
+    non-special token (the whole sentence is the target). A span that overlaps no token
+    (it was cut off by the window) also falls back to the whole sentence.
+    """
+    mask = np.zeros(n_tokens, dtype=np.float32)
+    real = [(i, a, b) for i, (a, b) in enumerate(offsets[:n_tokens]) if b > a]
+    if span is not None:
+        s, e = span
+        for i, a, b in real:
+            if a < e and b > s:
+                mask[i] = 1.0
+    if not mask.any():
+        for i, _, _ in real:
+            mask[i] = 1.0
+    if not mask.any() and n_tokens:
+        mask[0] = 1.0
+    return mask
+
+
+# -- the scorer ---------------------------------------------------------------------
+@dataclass
+class _Config:
+    layer: int
+    n_layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    eps: float
+    temperature: float
+    name: str
+    encoder: dict[str, Any]
+    neutral_band: float = 0.1
+
+
+class TrainedTone:
+    """A trained tone model (frozen head or branch) implementing the ToneScorer protocol.
+
+    It declares ``uses_hidden_states``: the analyzer hands it a tap into the shared
+    encoder pass (:meth:`make_tap`) instead of pooled embeddings.
+    """
+
+    uses_embeddings = False
+    uses_hidden_states = True
+    label_by_argmax = True  # calibrated probabilities: the label is the likeliest class
+
+    def __init__(self, module, config: _Config, path: str | None = None) -> None:
+        self.module = module.eval()
+        self.config = config
+        self.path = path
+        self.layer = config.layer
+        self.temperature = config.temperature
+        self.neutral_band = config.neutral_band
+        self.name = f"trained:{config.name}"
+        self.digest: str | None = None  # sha256 prefix of the weights file, once saved
+
+    def check_encoder(self, encoder: "Encoder") -> None:
+        """Raise :class:`ModelLoadError` if ``encoder`` is not the one this model was trained on."""
+        why = fingerprint_mismatch(self.config.encoder, encoder)
+        if why:
+            raise ModelLoadError(f"Tone model {self.path or self.config.name} {why} and does "
+                                 "not fit the analyzer's encoder.")
+
+    def make_tap(self, requests: dict[int, list[Span]]) -> "_ToneTap":
+        """A tap scoring, for each text position, the sentence (``None``) and each span."""
+        return _ToneTap(self, requests)
+
+    def logits(self, hidden, mask, target):
+        return self.module(hidden, mask.bool(), target)
+
+    def logits_and_features(self, hidden, mask, target):
+        """Head logits and the L2-normalised pooled sentence states of the branch."""
+        torch = _torch()
+        feats = self.module.features(hidden, mask.bool(), target)
+        sent = torch.nn.functional.normalize(feats[:, :self.config.hidden], p=2, dim=1)
+        return self.module.head(feats), sent
+
+    def sentence_features(self, encoder: "Encoder", texts: Sequence[str],
+                          batch_size: int | None = None, *, with_layer: bool = False) -> np.ndarray:
+        """``(n, hidden)`` branch sentence features of cleaned ``texts`` (one encoder pass,
+        stopped at the branch's layer). ``with_layer=True`` gives ``(n, 2 * hidden)``: the
+        pooled, unit-normalised shared states the branch reads, then the branch's own."""
+        if not len(texts):
+            return np.zeros((0, self.config.hidden * (2 if with_layer else 1)), dtype=np.float32)
+        tap = self.make_tap({})
+        tap.keep_features = True
+        tap.keep_layer_states = with_layer
+        encoder.encode(list(texts), batch_size, taps=[tap], stop_layer=self.layer)
+        feats = np.stack([tap.features[i] for i in range(len(texts))])
+        if with_layer:
+            feats = np.concatenate(
+                [np.stack([tap.layer_states[i] for i in range(len(texts))]), feats], axis=1)
+        return feats
+
+    def sentence_tone(self, sentences, embeddings=None):  # pragma: no cover - via the tap
+        raise RuntimeError("TrainedTone reads the shared encoder pass; use it through Analyzer")
+
+
+class _ToneTap:
+    def __init__(self, model: TrainedTone, requests: dict[int, list[Span]]) -> None:
+        self.model = model
+        self.layer = model.layer
+        self.requests = requests
+        self.out: dict[tuple[int, Span], np.ndarray] = {}
+        self.keep_features = False  # also keep each text's pooled branch states
+        self.features: dict[int, np.ndarray] = {}
+        self.keep_layer_states = False  # also keep the pooled shared states the branch reads
+        self.layer_states: dict[int, np.ndarray] = {}
+
+    def plan(self, mask, offsets, positions) -> tuple[list[tuple[int, Span]], np.ndarray]:
+        """The ``(batch row, span)`` jobs of one batch, each once, and their target masks.
+
+        A row whose features are kept always gets its untargeted ``(row, None)`` job."""
+        width = mask.shape[1]
+        jobs: list[tuple[int, Span]] = []
+        keep = self.keep_features or self.keep_layer_states
+        for r, poss in enumerate(positions):
+            spans = dict.fromkeys(sp for pos in poss for sp in self.requests.get(pos, [None]))
+            if keep:
+                spans.setdefault(None)
+            jobs.extend((r, sp) for sp in spans)
+        tmasks = np.zeros((len(jobs), width), dtype=np.float32)
+        for j, (r, sp) in enumerate(jobs):
+            n_tok = int(mask[r].sum())
+            tmasks[j, :n_tok] = target_token_mask(offsets[r], sp, n_tok)
+        return jobs, tmasks
+
+    def store(self, jobs, positions, logits: np.ndarray, feats: np.ndarray,
+              layer_states: np.ndarray | None = None) -> None:
+        """Record calibrated probabilities (and kept features) of computed ``jobs``;
+        ``layer_states`` has one row per batch row."""
+        probs = _softmax(np.asarray(logits, dtype=np.float64) / self.model.temperature)
+        computed = {job: j for j, job in enumerate(jobs)}
+        for r, poss in enumerate(positions):
+            for pos in poss:
+                for sp in self.requests.get(pos, [None]):
+                    self.out[(pos, sp)] = probs[computed[(r, sp)]]
+                if self.keep_features:  # the sentence's own states, without a target
+                    self.features[pos] = feats[computed[(r, None)]]
+                if self.keep_layer_states and layer_states is not None:
+                    self.layer_states[pos] = layer_states[r]
+
+    def consume(self, hidden, mask, offsets, positions) -> None:
+        torch = _torch()
+        jobs, tmasks = self.plan(mask, offsets, positions)
+        if not jobs:
+            return
+        idx = torch.tensor([r for r, _ in jobs], dtype=torch.long, device=hidden.device)
+        with torch.inference_mode():  # the head is small: it runs on the CPU
+            logits, feats = self.model.logits_and_features(
+                hidden[idx].float().cpu(), mask[idx].cpu(), torch.from_numpy(tmasks))
+            layer_states = None
+            if self.keep_layer_states:
+                h, m = hidden.float().cpu(), mask.cpu().unsqueeze(-1).float()
+                pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                layer_states = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+        self.store(jobs, positions, logits.float().numpy(), feats.numpy(), layer_states)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# -- frozen head: a scikit-learn estimator -------------------------------------------
+def _sk_bases():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    return ClassifierMixin, BaseEstimator
+
+
+class FrozenToneHead(*_sk_bases()):
+    """Multinomial logistic regression on [sentence mean; target mean] token features.
+
+    A scikit-learn-style estimator (``fit``, ``predict_proba``, ``predict``,
+    ``get_params``/``set_params``) over feature rows of width ``2 * hidden``, so it works
+    with cross-validation and grid search; :meth:`to_branch_state` exports it as the
+    zero-layer branch the analyzer runs.
+    """
+
+    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced",
+                 max_iter: int = 2000) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+
+    def fit(self, X: np.ndarray, y: Sequence[int]) -> "FrozenToneHead":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        X = np.asarray(X, dtype=np.float64)
+        self.scaler_ = StandardScaler().fit(X)
+        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight,
+                                      max_iter=self.max_iter)
+        self.lr_.fit(self.scaler_.transform(X), np.asarray(y))
+        self.classes_ = self.lr_.classes_
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.lr_.decision_function(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.lr_.predict_proba(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def to_branch_state(self) -> dict[str, np.ndarray]:
+        """Head weights with the standardisation folded in (``W x + b`` on raw features)."""
+        if list(self.classes_) != [0, 1, 2]:
+            raise ValueError("FrozenToneHead must be fitted on all three classes 0, 1, 2")
+        W = self.lr_.coef_ / self.scaler_.scale_[None, :]
+        b = self.lr_.intercept_ - (W * self.scaler_.mean_[None, :]).sum(axis=1)
+        return {"head.weight": W.astype(np.float32), "head.bias": b.astype(np.float32)}
+
+
+# -- saving and loading -------------------------------------------------------------
+_SCALE = ".int8_scale"
+
+
+def save_tone_model(path: str | os.PathLike, module, config: dict[str, Any], card: str) -> Path:
+    """Write ``config.json``, ``model.safetensors`` and ``README.md``.
+
+    The branch layers' weight matrices are stored as int8 with one float32 scale per
+    output row (symmetric, ``w = q * scale``): a quarter of their float32 size, which
+    keeps a three-layer branch under 10 MB. Biases, LayerNorms, marker and head stay
+    float32.
+    """
+    from safetensors.torch import save_file
+
+    torch = _torch()
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for k, v in module.state_dict().items():
+        v = v.detach().cpu().float().contiguous()
+        if k.startswith("layers.") and v.dim() == 2:
+            scale = v.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+            state[k] = torch.round(v / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+            state[k + _SCALE] = scale.contiguous()
+        else:
+            state[k] = v
+    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+    (path / "config.json").write_text(json.dumps({"format": FORMAT, **config}, indent=2) + "\n")
+    (path / "README.md").write_text(card, encoding="utf-8")
+    return path
+
+
+def is_tone_model_dir(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a directory holding a framing tone model."""
+    from framing.heads.artefact import has_format
+
+    return has_format(path, FORMAT)
+
+
+def load_tone_model(path: str | os.PathLike) -> TrainedTone:
+    """Load a tone model directory written by :func:`save_tone_model`.
+
+    Raises :class:`ModelLoadError` naming the file for a missing, corrupt, truncated or
+    pickle-only model, or a config that is not a framing tone model.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise ModelLoadError(f"{path}: not a tone model directory (no config.json)")
+    try:
+        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{cfg_path}: corrupt config ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ModelLoadError(f"{cfg_path}: not a framing tone model (format is not {FORMAT!r})")
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        extra = f" (found {', '.join(pickles)}, which framing refuses to load)" if pickles else ""
+        raise ModelLoadError(f"{path}: no model.safetensors{extra}")
+    try:
+        cfg = _Config(int(raw["layer"]), int(raw["n_layers"]), int(raw["hidden"]),
+                      int(raw["heads"]), int(raw["intermediate"]), float(raw.get("eps", 1e-12)),
+                      float(raw.get("temperature", 1.0)), str(raw.get("name", path.name)),
+                      dict(raw.get("encoder", {})), float(raw.get("neutral_band", 0.1)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{cfg_path}: missing or invalid field {exc}") from None
+    if not (cfg.temperature > 0 and math.isfinite(cfg.temperature)):
+        raise ModelLoadError(f"{cfg_path}: temperature must be a positive number")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
+    _, ToneBranch = _classes()
+    module = ToneBranch(cfg.hidden, cfg.heads, cfg.intermediate, cfg.n_layers, cfg.eps)
+    scales = {k[: -len(_SCALE)]: v for k, v in state.items() if k.endswith(_SCALE)}
+    try:
+        state = {k: (v.float() * scales[k][:, None].float() if k in scales else v.float())
+                 for k, v in state.items() if not k.endswith(_SCALE)}
+    except RuntimeError as exc:
+        raise ModelLoadError(f"{weights}: weights do not fit the config ({exc})") from None
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"{weights}: weights do not fit the config ({exc})") from None
+    if missing or unexpected:
+        raise ModelLoadError(f"{weights}: weights do not fit the config (missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]})")
+    model = TrainedTone(module, cfg, str(path))
+    model.digest = weights_digest(weights)
+    return model
+
+
+def weights_digest(path: str | os.PathLike) -> str:
+    """First 16 hex digits of the sha256 of a weights file (what cue heads pin)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Corpora in and scores out: readers, Parquet shards, local and Ray scoring."""

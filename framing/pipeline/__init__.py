@@ -1,0 +1,1 @@
+"""The Analyzer: prepare, encode once, run the heads, assemble results."""

@@ -1,0 +1,533 @@
+"""The :class:`Analyzer`: one object that scores articles for tone and framing cues.
+
+The data path: text -> :func:`framing.text.prepare` (normalise, segment, split long
+sentences) -> one encoder pass over every distinct sentence of the call -> tone
+scorer and cue detector read the same embeddings -> per-article aggregation with
+sentence-level evidence.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from framing.text.catalogue import Catalogue
+from framing.heads.cues.detector import CueDetector
+from framing.encoding.encoder import Encoder
+from framing.pipeline.results import (
+    ArticleResult,
+    CueResult,
+    Evidence,
+    FrameResult,
+    SentenceResult,
+    Span,
+    ToneEvidence,
+)
+from framing.text.prepare import PreparedText, detect_language, prepare
+from framing.heads.tone.scorers import LABELS as TONE_LABELS
+from framing.heads.tone.scorers import ToneScorer, aggregate_probabilities, aggregate_tone, make_tone_scorer, tone_label
+
+__all__ = ["Analyzer"]
+
+Target = str | tuple[int, int] | None
+
+
+class Analyzer:
+    """Score news articles on tone and framing cues, offline by default.
+
+    Parameters
+    ----------
+    model:
+        Encoder: ``None`` for the bundled all-MiniLM-L6-v2, a local directory, or a hub
+        id with ``allow_network=True``.
+    tone:
+        ``"trained"`` (default: the shipped target-aware model trained on NewsMTSC),
+        ``"similarity"`` (zero-shot baseline), ``"vader"`` (lexicon baseline),
+        any object implementing :class:`~framing.heads.tone.scorers.ToneScorer`, or ``None`` to skip
+        tone.
+        A directory works too: a tone model trained with ``framing train tone``, or
+        any Hugging Face sequence classifier, whose labels ``tone_label_map`` maps to
+        critical / neutral / promotional (e.g. ``{"negative": "critical", ...}``).
+    tone_model:
+        A tone model directory; the same as passing it as ``tone`` (and wins over it).
+    cues:
+        ``True`` (default): the shipped trained cue heads for the built-in catalogue,
+        few-shot exemplar similarity for any other; ``"few-shot"`` forces the latter;
+        ``False`` skips cue detection (results then carry no cues).
+    catalogue:
+        Cue catalogue: ``None`` for the built-in one, a YAML path, the name of a shipped
+        one (``"policy_frames"``), or a :class:`~framing.text.catalogue.Catalogue`.
+    cue_heads:
+        A directory of cue heads trained with ``framing train cues`` (or a
+        :class:`~framing.heads.cues.heads.CueHeads`) for ``catalogue``; when ``catalogue`` is
+        not given, the copy of the catalogue saved with the heads is used.
+    frames:
+        Article-level frame schemes: ``"narrative"`` (conflict, economic, human interest,
+        morality, resolution from the shipped trained heads; the default ``"auto"`` uses
+        them whenever they fit the encoder), ``"policy"`` (the
+        fourteen Media Frames Corpus policy frames, few-shot from the ``policy_frames``
+        catalogue), ``"all"``, a list of these or of frame-heads directories, or ``None``.
+    batch_size:
+        Sentences per encoder forward pass.
+    max_chars:
+        Cleaned characters scored per article; text beyond is not scored and the
+        result is flagged ``truncated``. ``None`` for no limit.
+    evidence_k:
+        Evidence sentences kept per cue and per tone direction.
+    encoder, cue_detector:
+        Ready-made components to share between analyzers (they win over ``model`` and
+        ``catalogue``).
+    backend:
+        ``"torch"`` (default) or ``"onnx"``: the encoder layers up to the tone branch and
+        the branch itself as one ONNX Runtime graph with int8 dynamically quantised
+        weights (exported once into a user cache directory; needs ``framing[onnx]``).
+        It serves calls whose heads all read the trained tone branch (the default
+        configuration); a call that needs the encoder's final-layer embedding (few-shot
+        cues, policy frames, embedding frame heads) runs through torch.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        tone: str | ToneScorer | None = "trained",
+        tone_model: str | os.PathLike | None = None,
+        tone_label_map: dict[str, str] | None = None,
+        cues: bool | str = True,
+        catalogue: str | os.PathLike | Catalogue | None = None,
+        cue_heads: Any = None,
+        frames: Any = "auto",
+        allow_network: bool = False,
+        batch_size: int = 64,
+        max_chars: int | None = 100_000,
+        evidence_k: int = 3,
+        language_check: bool = True,
+        device: str = "cpu",
+        encoder: Encoder | None = None,
+        cue_detector: CueDetector | None = None,
+        backend: str = "torch",
+    ) -> None:
+        self.encoder = encoder or Encoder(model, allow_network=allow_network,
+                                          batch_size=batch_size, device=device)
+        if tone_model is not None:
+            tone = tone_model
+        self.tone_scorer = make_tone_scorer(tone, self.encoder, label_map=tone_label_map,
+                                            allow_network=allow_network) \
+            if tone is not None else None
+        if cue_detector is None and cues:
+            # the shipped trained heads serve the built-in catalogue; any other catalogue
+            # (or cues="few-shot") works few-shot from its exemplars, unless heads trained
+            # for it are given
+            heads = "auto" if cues is True or cues == "trained" else None
+            if cue_heads is not None:
+                heads = cue_heads
+                saved = Path(cue_heads) / "catalogue.yaml" \
+                    if isinstance(cue_heads, (str, os.PathLike)) else None
+                if catalogue is None and saved is not None and saved.is_file():
+                    catalogue = saved
+            cue_detector = CueDetector(catalogue, self.encoder, heads=heads,
+                                       tone_model=self.tone_scorer)
+        elif cue_detector is not None:  # one branch pass for tone and cues when they share it
+            cue_detector.use_tone_model(self.tone_scorer)
+        self.cue_detector = cue_detector
+        from framing.heads.frames.scorers import make_frame_scorers
+
+        self.frame_scorers = make_frame_scorers(frames, self.encoder, tone_model=self.tone_scorer)
+        self.batch_size = int(batch_size)
+        self.max_chars = max_chars
+        self.evidence_k = int(evidence_k)
+        self.language_check = language_check
+        #: when every head reads a tone branch (no head needs the final-layer embedding),
+        #: run the encoder only up to the branch's layer; False forces the full pass
+        #: (the outputs are the same; this is for tests and comparisons)
+        self.truncated_pass = True
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"backend must be 'torch' or 'onnx', not {backend!r}")
+        self.backend = backend
+        self._onnx = None
+        if backend == "onnx":
+            if not getattr(self.tone_scorer, "uses_hidden_states", False) or \
+                    self.tone_scorer.layer >= self.encoder.n_layers:
+                raise ValueError("backend='onnx' serves the trained tone branch; this "
+                                 f"analyzer's tone scorer is {self.tone_name!r}")
+            from framing.pipeline.onnx_backend import OnnxBranchRunner
+
+            self._onnx = OnnxBranchRunner(self.encoder, self.tone_scorer)
+        self.warm_up()
+
+    def warm_up(self) -> "Analyzer":
+        """Fit what the components fit lazily (exemplar and prototype embeddings) now, so
+        that the first call's time and throughput figures measure scoring alone."""
+        if self.cue_detector is not None and not self.cue_detector._fitted:
+            self.cue_detector.fit()
+        self.score_many(["A short sentence to warm the models up."], errors="raise")
+        return self
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        return self.cue_detector.catalogue if self.cue_detector is not None else None
+
+    @property
+    def cue_ids(self) -> list[str]:
+        return self.catalogue.ids if self.catalogue is not None else []
+
+    @property
+    def frame_ids(self) -> list[tuple[str, str]]:
+        """``(scheme, frame id)`` of every frame this analyzer scores, in output order."""
+        return [(f.scheme, fid) for f in self.frame_scorers for fid in f.ids]
+
+    @property
+    def tone_name(self) -> str | None:
+        return self.tone_scorer.name if self.tone_scorer is not None else None
+
+    def config(self) -> dict[str, Any]:
+        """What this analyzer is made of, for manifests and reports."""
+        from framing._version import __version__
+
+        cat = self.catalogue
+        return {
+            "framing_version": __version__,
+            "encoder": self.encoder.model_name,
+            "encoder_location": self.encoder.location,
+            "max_length": self.encoder.max_length,
+            "tone_scorer": self.tone_name,
+            "cue_detector": self.cue_detector.name if self.cue_detector else None,
+            "catalogue": cat.name if cat else None,
+            "catalogue_version": cat.version if cat else None,
+            "catalogue_sha256": cat.sha256 if cat else None,
+            "frames": {f.scheme: f.name for f in self.frame_scorers},
+            "max_chars": self.max_chars,
+            "backend": self.backend,
+        }
+
+    def artefact_paths(self) -> dict[str, str]:
+        """Where each loaded model artefact lives (a local directory, or a hub id): the
+        encoder, the tone model, the cue heads and each scheme's frame heads. A resumed
+        corpus run hashes these to notice a changed model."""
+        tone = self.tone_scorer
+        places = {
+            "encoder": self.encoder.location,
+            "tone": getattr(tone, "path", None) or getattr(tone, "location", None),
+            "cue_heads": getattr(getattr(self.cue_detector, "heads", None), "path", None),
+        }
+        for f in self.frame_scorers:
+            places[f"frames:{f.scheme}"] = f.artefact_path
+        return {k: str(v) for k, v in places.items() if v is not None}
+
+    # -- public API ------------------------------------------------------------------
+    def prepare(self, text: str) -> PreparedText:
+        """Normalise and segment ``text`` with this analyzer's limits (no scoring)."""
+        return prepare(text, max_chars=self.max_chars, max_tokens=self.encoder.content_tokens,
+                       token_offsets=self.encoder.token_offsets)
+
+    def score(self, text: str, target: Target = None, *, id: Any = None) -> ArticleResult:
+        """Score one article.
+
+        ``target`` is a name (its mentions are found as whole words, case-insensitive)
+        or a ``(start, end)`` pair of character offsets into ``text``. Tone is then the
+        tone *toward the target* in the sentences that mention it (a target-aware
+        model scores each mention; a baseline scores the sentence); if none does, tone
+        is None and the result is flagged ``no_target_mention``. Cues always cover the
+        whole article.
+
+        Raises :class:`TypeError` if ``text`` is not a string.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        return self.score_many([text], targets=[target], ids=[id], errors="raise")[0]
+
+    @staticmethod
+    def _check_target(target: Any) -> Target:
+        if target is None:
+            return None
+        if isinstance(target, (tuple, list)) and len(target) == 2 and \
+                all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in target):
+            if not 0 <= target[0] < target[1]:
+                raise ValueError(f"target offsets must satisfy 0 <= start < end, got {tuple(target)}")
+            return (int(target[0]), int(target[1]))
+        if not isinstance(target, str):
+            raise TypeError("target must be a string, a (start, end) pair of character offsets, "
+                            f"or None, not {type(target).__name__}")
+        if not target.strip():
+            raise ValueError("target must name something (it is empty)")
+        return target.strip()
+
+    def score_many(
+        self,
+        texts: Iterable[Any],
+        batch_size: int | None = None,
+        *,
+        targets: Sequence[Target] | None = None,
+        ids: Sequence[Any] | None = None,
+        errors: str = "flag",
+    ) -> list[ArticleResult]:
+        """Score many articles; returns one result per input, in input order.
+
+        All sentences of the call are encoded together (each distinct sentence once),
+        so larger calls batch better. With ``errors="flag"`` (default) an input that
+        is not a string, or a malformed target, gives a result with ``error`` set
+        instead of an exception; ``errors="raise"`` raises :class:`TypeError` /
+        :class:`ValueError`.
+        """
+        if errors not in ("flag", "raise"):
+            raise ValueError("errors must be 'flag' or 'raise'")
+        texts = list(texts)
+        n = len(texts)
+        targets = list(targets) if targets is not None else [None] * n
+        ids = list(ids) if ids is not None else [None] * n
+        if len(targets) != n or len(ids) != n:
+            raise ValueError("targets and ids must have one entry per text")
+        results: list[ArticleResult | None] = [None] * n
+        prepared: dict[int, PreparedText] = {}
+        for i, text in enumerate(texts):
+            try:
+                targets[i] = self._check_target(targets[i])
+            except (TypeError, ValueError) as exc:  # a bad target spoils only its own row
+                if errors == "raise":
+                    raise
+                results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i], None)
+                continue
+            if not isinstance(text, str):
+                what = "missing text (None)" if text is None else \
+                    f"text must be str, not {type(text).__name__}"
+                if errors == "raise":
+                    raise TypeError(what)
+                results[i] = self.failed_result(what, ids[i], targets[i])
+                continue
+            try:
+                prepared[i] = self.prepare(text)
+            except Exception as exc:  # never lose a row to an unexpected text
+                if errors == "raise":
+                    raise
+                results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i], targets[i])
+
+        order = list(prepared)
+        cleans: list[str] = []
+        target_spans: dict[int, list[tuple[int, int]]] = {}  # sentence position -> spans
+        for i in order:
+            by_sentence = self._target_spans(prepared[i], targets[i])
+            for j, sent in enumerate(prepared[i].sentences):
+                if j in by_sentence:
+                    target_spans[len(cleans)] = by_sentence[j]
+                cleans.append(sent.clean)
+        tone, cues = self.tone_scorer, self.cue_detector
+        tap = None
+        if tone is not None and getattr(tone, "uses_hidden_states", False) and cleans:
+            tap = tone.make_tap({pos: [None, *spans] for pos, spans in target_spans.items()})
+        # tone branches whose pooled sentence states cue or frame heads read (the tone
+        # model's own tap serves them when it is the pinned branch)
+        cue_branch = cues.feature_model if cues is not None and cues.use_similarity and \
+            cues.needs_branch_features else None
+        frame_branch = [getattr(f, "feature_model", None) for f in self.frame_scorers]
+        branches = [m for m in [cue_branch, *frame_branch] if m is not None]
+        ftaps: dict[int, Any] = {}
+        for m in branches if cleans else ():
+            if id(m) not in ftaps:
+                ftaps[id(m)] = tap if tap is not None and tap.model is m else m.make_tap({})
+                ftaps[id(m)].keep_features = True
+        for f, m in zip(self.frame_scorers, frame_branch):
+            if id(m) in ftaps and getattr(f, "feature_source", "") == "layer+tone-branch":
+                ftaps[id(m)].keep_layer_states = True
+        cue_layer = cue_branch is not None and cues.heads.features == "layer+tone-branch"
+        if cue_layer and id(cue_branch) in ftaps:
+            ftaps[id(cue_branch)].keep_layer_states = True
+        taps = ([tap] if tap is not None else []) + [t for t in ftaps.values() if t is not tap]
+        # the base encoder's final-layer embedding, for heads that read it
+        need_emb = (cues is not None and cues.use_similarity and cue_branch is None) or \
+            (tone is not None and tone.uses_embeddings) or \
+            any(m is None for m in frame_branch)
+        stop = None
+        if taps and not need_emb and self.truncated_pass:
+            stop = max(t.layer for t in taps)  # the layers above would be computed for nothing
+        if self._onnx is not None and stop is not None and taps == [tap]:
+            # one graph: the encoder up to the branch, the branch and its head
+            emb = self._onnx.run(cleans, tap, batch_size or self.batch_size)
+        else:
+            emb = self.encoder.encode(cleans, batch_size or self.batch_size, taps=taps,
+                                      stop_layer=stop) if (need_emb or taps) and cleans else None
+        if stop is not None:
+            emb = None  # pooled intermediate states, not sentence embeddings
+        feats = {k: np.stack([t.features[p] for p in range(len(cleans))])
+                 for k, t in ftaps.items()}
+        layer_feats = {k: np.concatenate([np.stack([t.layer_states[p] for p in range(len(cleans))]),
+                                          feats[k]], axis=1)
+                       for k, t in ftaps.items() if t.keep_layer_states}
+        if cues is not None:
+            cue_probs, matches = cues.predict(
+                cleans, emb, features=(layer_feats if cue_layer else feats).get(id(cue_branch)))
+        else:
+            cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
+        tones = np.full(len(cleans), np.nan)
+        probs = None
+        target_probs: dict[int, np.ndarray] = {}
+        if tone is not None and cleans:
+            if tap is not None:
+                probs = np.stack([tap.out[(pos, None)] for pos in range(len(cleans))])
+                for pos, spans in target_spans.items():
+                    target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
+            elif hasattr(tone, "sentence_probabilities"):
+                probs = np.asarray(tone.sentence_probabilities(
+                    cleans, emb if tone.uses_embeddings else None), dtype=float)
+            else:
+                tones = np.asarray(tone.sentence_tone(
+                    cleans, emb if tone.uses_embeddings else None), dtype=float)
+            if probs is not None:
+                tones = probs[:, 2] - probs[:, 0]
+                for pos in target_spans:
+                    target_probs.setdefault(pos, probs[pos])
+            tones = np.clip(np.nan_to_num(tones), -1.0, 1.0)
+
+        pos = 0
+        for i in order:
+            k = len(prepared[i].sentences)
+            local = {p - pos: target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
+            frame_out = []
+            for f, m in zip(self.frame_scorers, frame_branch):
+                src = emb if m is None else layer_feats.get(id(m)) \
+                    if getattr(f, "feature_source", "") == "layer+tone-branch" else feats.get(id(m))
+                rows = src[pos:pos + k] if src is not None else np.zeros((0, self.encoder.dim))
+                frame_out.append((f, *f.score(rows, cleans[pos:pos + k])))
+            results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
+                                        tones[pos:pos + k],
+                                        probs[pos:pos + k] if probs is not None else None,
+                                        local, targets[i], ids[i], frame_out)
+            pos += k
+        return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _target_spans(prep: PreparedText, target: Target) -> dict[int, list[tuple[int, int]]]:
+        """Target mentions per sentence index, as spans of that sentence's clean text."""
+        if target is None:
+            return {}
+        out: dict[int, list[tuple[int, int]]] = {}
+        if isinstance(target, str):
+            rx = re.compile(r"(?<!\w)" + re.escape(target) + r"(?!\w)", re.IGNORECASE)
+            for j, sent in enumerate(prep.sentences):
+                spans = [(m.start(), m.end()) for m in rx.finditer(sent.clean)]
+                if spans:
+                    out[j] = spans
+            return out
+        a, b = prep.to_clean(*target)
+        for j, sent in enumerate(prep.sentences):
+            s, e = max(a, sent.clean_start), min(b, sent.clean_end)
+            if e > s:
+                out[j] = [(s - sent.clean_start, e - sent.clean_start)]
+        return out
+
+    # -- assembly --------------------------------------------------------------------
+    def _empty_cues(self) -> dict[str, CueResult]:
+        cues = self.catalogue.cues if self.catalogue is not None else ()
+        thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
+        return {c.id: CueResult(c.id, c.name, 0.0, False) for c in cues}
+
+    def failed_result(self, error: str, id: Any = None, target: Target = None) -> ArticleResult:
+        """The result for an input that could not be scored: flagged ``error``, every cue
+        absent, ``error`` set to the message."""
+        return ArticleResult(None, None, self._empty_cues(), [], tone_scorer=self.tone_name,
+                             target=target, flags=["error"], error=error, id=id)
+
+    def _assemble(self, prep: PreparedText, probs: np.ndarray, matches, tones: np.ndarray,
+                  tone_probs: np.ndarray | None, target_probs: dict[int, np.ndarray | None],
+                  target: Target, id: Any, frame_out=()) -> ArticleResult:
+        flags: list[str] = []
+        sents = prep.sentences
+        if not sents:
+            flags.append("empty")
+        if prep.is_html:
+            flags.append("html")
+        if prep.truncated_at is not None:
+            flags.append("truncated")
+        language = None
+        if self.language_check and sents:
+            language, _ = detect_language(prep.clean)
+            if language not in ("en", "und"):
+                flags.append("non_english")
+
+        cues = self.catalogue.cues if self.catalogue is not None else ()
+        thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
+        has_tone = self.tone_scorer is not None
+        sentence_results = [
+            SentenceResult(s.index, s.start, s.end, s.text, float(tones[j]) if has_tone else None,
+                           {c.id: float(probs[j, ci]) for ci, c in enumerate(cues)}, s.part)
+            for j, s in enumerate(sents)
+        ]
+
+        cue_results: dict[str, CueResult] = {}
+        for ci, cue in enumerate(cues):
+            col = probs[:, ci] if len(sents) else np.zeros(0)
+            p = float(col.max()) if col.size else 0.0
+            evidence = []
+            for j in np.argsort(-col, kind="stable")[: self.evidence_k] if col.size else []:
+                if col[j] < thresholds[ci]:
+                    break
+                s = sents[j]
+                spans = []
+                for m in matches[j]:
+                    if m.cue == cue.id:
+                        a, b = prep.to_original(s.clean_start + m.start, s.clean_start + m.end)
+                        spans.append(Span(a, b, prep.original[a:b], m.pattern))
+                evidence.append(Evidence(s.index, s.start, s.end, s.text, float(col[j]), spans))
+            cue_results[cue.id] = CueResult(cue.id, cue.name, p, bool(p >= thresholds[ci]),
+                                            evidence)
+
+        tone_idx = np.arange(len(sents))
+        if target is not None:
+            # tone toward the target: the sentences mentioning it, each scored toward it
+            tone_idx = np.array(sorted(target_probs), dtype=int)
+            if sents and tone_idx.size == 0:
+                flags.append("no_target_mention")
+            tones = tones.copy()
+            if tone_probs is not None:
+                tone_probs = tone_probs.copy()
+            for j, p in target_probs.items():
+                if p is not None:
+                    tone_probs[j] = p
+                    tones[j] = float(p[2] - p[0])
+                sentence_results[j].target_tone = float(tones[j]) if has_tone else None
+        if not has_tone:
+            tone_idx = np.zeros(0, dtype=int)
+        band = self.tone_scorer.neutral_band if has_tone else 0.0
+        tone = aggregate_tone(tones[tone_idx]) if tone_idx.size else None
+        class_probs = None
+        if tone_probs is not None and tone_idx.size:
+            class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
+                tone_probs[tone_idx], tones[tone_idx]))))
+        label = tone_label(tone, band)
+        if class_probs is not None and getattr(self.tone_scorer, "label_by_argmax", False):
+            label = max(class_probs, key=class_probs.get)  # calibrated: the likeliest class
+        sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
+        order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
+        most_prom = [self._tone_ev(sents[j], tones[j]) for j in order_desc
+                     if tones[j] > band][: self.evidence_k]
+        most_crit = [self._tone_ev(sents[j], tones[j]) for j in list(order_desc)[::-1]
+                     if tones[j] < -band][: self.evidence_k]
+        frames = {f.scheme: self._frame_results(f, art, per, sents)
+                  for f, art, per in frame_out}
+        return ArticleResult(
+            tone, label, cue_results, sentence_results, most_prom, most_crit,
+            tone_scorer=self.tone_name, tone_probabilities=class_probs, target=target,
+            language=language, flags=flags, id=id, frames=frames,
+        )
+
+    def _frame_results(self, scorer, article: np.ndarray, per: np.ndarray,
+                       sents) -> dict[str, FrameResult]:
+        out: dict[str, FrameResult] = {}
+        for j, fid in enumerate(scorer.ids):
+            p = float(article[j])
+            present = bool(p >= scorer.thresholds[j]) and len(sents) > 0
+            evidence = []
+            if present:  # the sentences that carry the frame most
+                for i in np.argsort(-per[:, j], kind="stable")[: self.evidence_k]:
+                    s = sents[i]
+                    evidence.append(Evidence(s.index, s.start, s.end, s.text, float(per[i, j])))
+            out[fid] = FrameResult(fid, scorer.names[j], scorer.scheme, p, present, evidence)
+        return out
+
+    @staticmethod
+    def _tone_ev(s, value: float) -> ToneEvidence:
+        return ToneEvidence(s.index, s.start, s.end, s.text, float(value))

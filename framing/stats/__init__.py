@@ -1,0 +1,1 @@
+"""Statistics on arrays and tables: metrics, intervals, tests (no torch)."""

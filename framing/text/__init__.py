@@ -1,0 +1,1 @@
+"""Text preparation (normalise, segment) and cue catalogues."""

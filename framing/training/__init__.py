@@ -1,0 +1,1 @@
+"""Training heads: tone branch, cue heads, frame heads."""
