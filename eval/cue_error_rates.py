@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.analysis.compare import wilson_interval
+from framing.stats.inference import wilson_interval
 from framing.heads.cues.heads import shipped_cue_heads_path
 from framing.evaluation.harness import load_samples
 

@@ -11,10 +11,8 @@ against patterns only) plus a few paraphrases the trained heads find and the pat
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import framing

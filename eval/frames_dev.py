@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.evaluation.harness import _ml_macro  # macro-F1 per bootstrap resample
-from framing.heads.frames.heads import (
-    KeywordFrameBaseline, MajorityFrameBaseline, encode_articles, load_frame_heads,
-    read_narrative_frames, shipped_frame_heads_path,
-)
+from framing.stats.metrics import multilabel_macro_f1_resampler
+from framing.heads.frames.baselines import KeywordFrameBaseline, MajorityFrameBaseline
+from framing.heads.frames.heads import load_frame_heads, shipped_frame_heads_path
+from framing.training.frames import encode_articles, read_narrative_frames
 from framing.stats.metrics import bootstrap_indices, multilabel_metrics, paired_bootstrap
 
 HERE = Path(__file__).resolve().parent
@@ -87,8 +86,8 @@ def main() -> None:
     ids = heads.ids
     metrics = {name: multilabel_metrics(Yd, P, ids, idx=idx) for name, P in preds.items()}
     versus = {
-        name: paired_bootstrap(_ml_macro(Yd, preds[name]), idx, metrics[name]["macro_f1"].value,
-                               metrics[REFERENCE]["macro_f1"].value, _ml_macro(Yd, preds[REFERENCE]))
+        name: paired_bootstrap(multilabel_macro_f1_resampler(Yd, preds[name]), idx, metrics[name]["macro_f1"].value,
+                               metrics[REFERENCE]["macro_f1"].value, multilabel_macro_f1_resampler(Yd, preds[REFERENCE]))
         for name in preds if name != REFERENCE
     }
 

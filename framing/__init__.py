@@ -15,7 +15,8 @@ from framing.io.corpus import example_corpus_path, read_corpus, score_corpus
 from framing.io.shards import read_scores
 from framing.heads.cues.detector import CueDetector
 from framing.encoding.encoder import Encoder
-from framing.evaluation.harness import EvalReport, Samples, evaluate, load_samples, split_samples
+from framing.core.samples import Samples, load_samples, split_samples
+from framing.evaluation.harness import EvalReport, evaluate
 from framing.errors import (
     CatalogueError,
     ColumnError,

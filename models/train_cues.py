@@ -22,7 +22,7 @@ import framing
 from framing.heads.cues.heads import fit_cue_heads
 from framing.stats.metrics import multilabel_metrics
 from framing.text.prepare import normalise
-from framing.heads.tone.model import encoder_fingerprint
+from framing.encoding.fingerprints import encoder_fingerprint
 
 HERE = Path(__file__).resolve().parent
 

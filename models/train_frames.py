@@ -23,14 +23,12 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.heads.frames.heads import (
-    FRAME_IDS, FRAME_KEYWORDS, NARRATIVE_FRAME_COLUMNS, POOLINGS, KeywordFrameBaseline,
-    MajorityFrameBaseline, article_features, encode_articles, fit_frame_heads,
-    read_narrative_frames,
-)
-from framing.evaluation.harness import _ml_macro  # macro-F1 per bootstrap resample
+from framing.heads.frames.baselines import FRAME_KEYWORDS, KeywordFrameBaseline, MajorityFrameBaseline
+from framing.heads.frames.heads import FRAME_IDS, POOLINGS, article_features, fit_frame_heads
+from framing.training.frames import NARRATIVE_FRAME_COLUMNS, encode_articles, read_narrative_frames
+from framing.stats.metrics import multilabel_macro_f1_resampler
 from framing.stats.metrics import bootstrap_indices, multilabel_metrics, paired_bootstrap
-from framing.heads.tone.model import encoder_fingerprint
+from framing.encoding.fingerprints import encoder_fingerprint
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "narrative_frames" / "articles_metadata.tsv"
@@ -139,7 +137,7 @@ def main() -> None:
     encoder = framing.Encoder()
     tone = None
     if args.features != "embedding":
-        from framing.heads.tone.scorers import shipped_tone_model_path
+        from framing.heads.tone.factory import shipped_tone_model_path
         from framing.heads.tone.model import load_tone_model
 
         tone = load_tone_model(shipped_tone_model_path())
@@ -191,8 +189,8 @@ def main() -> None:
     comparisons = {}
     for ref in ("keyword", "majority"):
         comparisons[ref] = paired_bootstrap(
-            _ml_macro(Yd, preds["trained"]), idx, metrics["trained"]["macro_f1"].value,
-            metrics[ref]["macro_f1"].value, _ml_macro(Yd, preds[ref]))
+            multilabel_macro_f1_resampler(Yd, preds["trained"]), idx, metrics["trained"]["macro_f1"].value,
+            metrics[ref]["macro_f1"].value, multilabel_macro_f1_resampler(Yd, preds[ref]))
     seconds = time.perf_counter() - t0
 
     command = (f"python models/train_frames.py --data {args.data} --dev-fraction "

@@ -64,12 +64,18 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_encoder(tiny_model_dir) -> framing.Encoder:
+    """An :class:`~framing.Encoder` on the tiny BERT, shared by the whole session."""
+    return framing.Encoder(tiny_model_dir)
+
+
+@pytest.fixture(scope="session")
 def tiny_analyzer(tiny_model_dir) -> framing.Analyzer:
     return framing.Analyzer(tiny_model_dir, tone="similarity")
 
 
 @pytest.fixture(scope="session")
-def default_analyzer() -> framing.Analyzer:
+def default_analyzer() -> framing.Analyzer:  # marks its users real_model (below)
     """The real default analyzer (bundled all-MiniLM-L6-v2), built once per session."""
     return framing.Analyzer()
 
@@ -112,3 +118,12 @@ def no_network(monkeypatch) -> NetworkCalls:
     except ImportError:  # pragma: no cover
         pass
     return calls
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that load the real all-MiniLM-L6-v2 carry the ``real_model`` marker, so that
+    ``-m "not real_model"`` runs the fast tier alone: those using the
+    ``default_analyzer`` fixture, and those in modules that declare it themselves."""
+    for item in items:
+        if "default_analyzer" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_model)

@@ -1,4 +1,4 @@
-"""Tests for framing.catalogue: the built-in catalogue and validation of user catalogues."""
+"""Tests for framing.text.catalogue: the built-in catalogue and validation of user catalogues."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import pytest
 
 import framing
 from framing.cli import main
+from synth_scores import make_scores
 
 ARTICLES = [
     {"text": "The two cities signed a great win-win water deal and residents were delighted.", "id": "n1",
@@ -236,3 +237,67 @@ def test_console_script_on_the_example_corpus(tmp_path):
                 framing.example_corpus_path().read_text(encoding="utf-8").splitlines()
                 if line.strip()]
     assert list(frame["id"]) == expected
+
+
+# Modules a light command must not load: torch and transformers (the models) and
+# matplotlib (plots, only when a report is written).
+HEAVY = ("torch", "transformers", "matplotlib")
+
+
+def _loaded_heavy_modules(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; the heavy modules it left in sys.modules."""
+    probe = (f"import sys\n{code}\n"
+             f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("HEAVY="), proc.stdout[-3000:]
+    return [m for m in last[len("HEAVY="):].split(",") if m]
+
+
+def test_building_the_parser_and_help_stay_light():
+    code = ("import contextlib, io\n"
+            "import framing.cli as cli\n"
+            "cli.build_parser()\n"
+            "for argv in (['--help'], ['compare', '--help'], ['score', '--help'],\n"
+            "             ['eval', '--help'], ['train', 'tone', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try:\n"
+            "            cli.main(argv)\n"
+            "        except SystemExit as exc:\n"
+            "            assert exc.code == 0, argv\n")
+    assert _loaded_heavy_modules(code) == []
+
+
+def test_compare_runs_without_torch(tmp_path):
+    scores = tmp_path / "scores.parquet"
+    make_scores({"A": 30, "B": 30}, tone_mean={"A": 0.4}, seed=3).to_parquet(scores)
+    code = ("from framing.cli import main\n"
+            f"assert main(['compare', {str(scores)!r}, '--n-boot', '50',\n"
+            "             '--n-permutations', '99']) == 0\n")
+    assert "torch" not in _loaded_heavy_modules(code)
+
+
+def test_cli_package_exports_main_and_build_parser_only():
+    import framing.cli
+
+    assert sorted(framing.cli.__all__) == ["build_parser", "main"]
+    assert callable(framing.cli.main) and callable(framing.cli.build_parser)
+
+
+def test_help_lists_the_commands_in_order(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    positions = [out.index(f"    {name} ") for name in
+                 ("score", "cues", "eval", "train", "compare", "sample")]
+    assert positions == sorted(positions)
+
+
+def test_python_dash_m_framing_cli():
+    proc = subprocess.run([sys.executable, "-m", "framing.cli", "--version"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == f"framing {framing.__version__}"

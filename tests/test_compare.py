@@ -1,4 +1,5 @@
-"""framing.compare: statistics against scipy / statsmodels, and simulated corpora."""
+"""framing.analysis.compare and framing.stats.inference: statistics against scipy /
+statsmodels, and simulated corpora."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import pytest
 from scipy import stats
 
 import framing
-from framing import compare as C
+import framing.pipeline.schema
+from framing.analysis import compare as C
+from framing.analysis.compare import load_scores
 from framing.errors import ColumnError, InputFormatError
+from framing.stats import inference as S
 from synth_scores import FRAMES, make_scores
 
 
@@ -31,14 +35,14 @@ FAST = {"n_boot": 300, "n_permutations": 299}
 # -- statistical building blocks ----------------------------------------------------------
 @pytest.mark.parametrize("x,n", [(0, 10), (1, 10), (7, 12), (12, 12), (37, 250), (499, 1000)])
 def test_wilson_matches_statsmodels(x, n):
-    low, high = C.wilson_interval(x, n)
+    low, high = S.wilson_interval(x, n)
     ref = _sm("proportion").proportion_confint(x, n, alpha=0.05, method="wilson")
     assert float(low) == pytest.approx(ref[0], abs=1e-12)
     assert float(high) == pytest.approx(ref[1], abs=1e-12)
 
 
 def test_wilson_vectorised_and_empty():
-    low, high = C.wilson_interval([0, 5, 3], [0, 10, 3], alpha=0.1)
+    low, high = S.wilson_interval([0, 5, 3], [0, 10, 3], alpha=0.1)
     assert math.isnan(low[0]) and math.isnan(high[0])
     ref = _sm("proportion").proportion_confint(5, 10, alpha=0.1, method="wilson")
     assert (low[1], high[1]) == pytest.approx(ref)
@@ -48,8 +52,8 @@ def test_bh_matches_statsmodels():
     rng = np.random.default_rng(1)
     p = np.concatenate([rng.uniform(0, 1, 40), rng.uniform(0, 0.01, 10)])
     ref = _sm("multitest").multipletests(p, method="fdr_bh")[1]
-    np.testing.assert_allclose(C.bh_adjust(p), ref, rtol=1e-12)
-    with_nan = C.bh_adjust([0.01, np.nan, 0.04, 0.03])
+    np.testing.assert_allclose(S.bh_adjust(p), ref, rtol=1e-12)
+    with_nan = S.bh_adjust([0.01, np.nan, 0.04, 0.03])
     assert math.isnan(with_nan[1])
     np.testing.assert_allclose(with_nan[[0, 2, 3]],
                                _sm("multitest").multipletests([0.01, 0.04, 0.03], method="fdr_bh")[1])
@@ -58,22 +62,22 @@ def test_bh_matches_statsmodels():
 def test_newcombe_matches_statsmodels():
     for x1, n1, x2, n2 in [(7, 12, 10, 12), (30, 100, 12, 90), (0, 20, 5, 20)]:
         ref = _sm("proportion").confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff")
-        assert C.newcombe_interval(x1, n1, x2, n2) == pytest.approx(ref, abs=1e-10)
+        assert S.newcombe_interval(x1, n1, x2, n2) == pytest.approx(ref, abs=1e-10)
 
 
 def test_poisson_rate_matches_statsmodels_exact():
-    rate, low, high = C.poisson_rate_interval(7, 83, per=1)
+    rate, low, high = S.poisson_rate_interval(7, 83, per=1)
     ref = _sm("rates").confint_poisson(7, 83, method="exact-c")
     assert rate == pytest.approx(7 / 83)
     assert (low, high) == pytest.approx(ref, rel=1e-9)
-    _, low0, high0 = C.poisson_rate_interval(0, 50, per=1000)
+    _, low0, high0 = S.poisson_rate_interval(0, 50, per=1000)
     assert low0 == 0 and high0 == pytest.approx(-math.log(0.025) / 50 * 1000, rel=1e-6)
 
 
 def test_ratios_match_statsmodels_table2x2():
     table = np.array([[7, 5], [10, 2]])
     t = _sm("contingency_tables").Table2x2(table)
-    r = C._ratio_cis(7, 12, 10, 12, 0.05)
+    r = S.ratio_intervals(7, 12, 10, 12, 0.05)
     assert r["risk_ratio"] == pytest.approx(t.riskratio)
     assert (r["rr_ci_low"], r["rr_ci_high"]) == pytest.approx(t.riskratio_confint())
     assert r["odds_ratio"] == pytest.approx(t.oddsratio)
@@ -81,12 +85,12 @@ def test_ratios_match_statsmodels_table2x2():
 
 
 def test_proportion_test_uses_chi2_then_fisher():
-    test, stat, p = C._proportion_test(40, 100, 25, 100)
+    test, stat, p = S.two_proportion_test(40, 100, 25, 100)
     ref = stats.chi2_contingency([[40, 60], [25, 75]], correction=False)
     assert test == "chi2" and stat == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
-    test, _, p = C._proportion_test(3, 10, 0, 10)
+    test, _, p = S.two_proportion_test(3, 10, 0, 10)
     assert test == "fisher" and p == pytest.approx(stats.fisher_exact([[3, 7], [0, 10]]).pvalue)
-    assert C._proportion_test(0, 10, 0, 12)[2] == pytest.approx(1.0)
+    assert S.two_proportion_test(0, 10, 0, 12)[2] == pytest.approx(1.0)
 
 
 def test_cohens_d_and_hedges_g_by_hand():
@@ -94,34 +98,73 @@ def test_cohens_d_and_hedges_g_by_hand():
     b = np.array([0.0, 0.1, 0.2])
     sp = math.sqrt((3 * np.var(a, ddof=1) + 2 * np.var(b, ddof=1)) / 5)
     d = (a.mean() - b.mean()) / sp
-    assert C.cohens_d(a, b) == pytest.approx(d)
+    assert S.cohens_d(a, b) == pytest.approx(d)
     # the exact correction is close to the usual approximation 1 - 3 / (4 df - 1)
-    assert C.hedges_g(a, b) == pytest.approx(d * (1 - 3 / (4 * 5 - 1)), rel=0.01)
-    assert abs(C.hedges_g(a, b)) < abs(d)
-    assert math.isnan(C.cohens_d([1.0, 1.0], [1.0, 1.0]))
-    assert C.cohens_h(0.5, 0.5) == 0
-    assert C.cohens_h(0.9, 0.1) == pytest.approx(2 * math.asin(math.sqrt(0.9)) - 2 * math.asin(math.sqrt(0.1)))
+    assert S.hedges_g(a, b) == pytest.approx(d * (1 - 3 / (4 * 5 - 1)), rel=0.01)
+    assert abs(S.hedges_g(a, b)) < abs(d)
+    assert math.isnan(S.cohens_d([1.0, 1.0], [1.0, 1.0]))
+    assert S.cohens_h(0.5, 0.5) == 0
+    assert S.cohens_h(0.9, 0.1) == pytest.approx(2 * math.asin(math.sqrt(0.9)) - 2 * math.asin(math.sqrt(0.1)))
 
 
 def test_bootstrap_ci_contains_the_mean_and_shrinks():
     rng = np.random.default_rng(3)
     small = rng.normal(0.2, 0.3, 30)
     big = rng.normal(0.2, 0.3, 3000)
-    lo, hi = C.bootstrap_mean_ci(small, n_boot=1000, rng=1)
+    lo, hi = S.bootstrap_mean_ci(small, n_boot=1000, rng=1)
     assert lo < small.mean() < hi
-    lo2, hi2 = C.bootstrap_mean_ci(big, n_boot=1000, rng=1)
+    lo2, hi2 = S.bootstrap_mean_ci(big, n_boot=1000, rng=1)
     assert lo2 < big.mean() < hi2 and hi2 - lo2 < hi - lo
     # close to the t interval for a symmetric sample
-    t_lo, t_hi = C._t_mean_ci(big, 0.05)
+    t_lo, t_hi = S.t_mean_ci(big, 0.05)
     assert lo2 == pytest.approx(t_lo, abs=0.005) and hi2 == pytest.approx(t_hi, abs=0.005)
-    assert all(math.isnan(v) for v in C.bootstrap_mean_ci([0.5]))
+    assert all(math.isnan(v) for v in S.bootstrap_mean_ci([0.5]))
+
+
+def test_mean_difference_test_and_interval():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(0.3, 0.3, 40), rng.normal(0.0, 0.3, 50)
+    # large samples (above max_resample_n): Welch's t-test and the Welch interval
+    test, stat, p = S.mean_difference_test(a, b, n_permutations=999, max_resample_n=10, rng=0)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert test == "welch_t" and stat == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    low, high, method = S.mean_difference_ci(a, b, n_boot=999, max_resample_n=10)
+    ci = ref.confidence_interval(0.95)
+    assert method == "welch_t" and (low, high) == pytest.approx((ci.low, ci.high))
+    # small samples: a permutation test and a bootstrap interval, close to Welch's here
+    test, stat, p_perm = S.mean_difference_test(a, b, n_permutations=1999, max_resample_n=1000,
+                                                rng=1)
+    assert test == "permutation" and stat == pytest.approx(a.mean() - b.mean())
+    assert p_perm == pytest.approx(ref.pvalue, abs=0.01)
+    blow, bhigh, method = S.mean_difference_ci(a, b, n_boot=2000, max_resample_n=1000, rng=1)
+    assert method == "bootstrap" and blow < a.mean() - b.mean() < bhigh
+    assert (blow, bhigh) == pytest.approx((low, high), abs=0.03)
+    # degenerate samples
+    assert S.mean_difference_test(a[:1], b[:1], 99, 1000)[0] == "none"
+    assert S.mean_difference_test(np.ones(4), np.ones(5), 99, 1000) == ("permutation", 0.0, 1.0)
+    assert S.mean_difference_ci(a[:1], b, n_boot=99, max_resample_n=1000)[2] == "none"
+    assert S.mean_difference_ci(np.ones(3), np.zeros(4), n_boot=99,
+                                max_resample_n=1000) == (1.0, 1.0, "bootstrap")
+
+
+def test_pooled_sd_and_hedges_g_interval():
+    a, b = np.array([0.2, 0.4, 0.6, 0.8]), np.array([0.0, 0.1, 0.2])
+    assert S.pooled_sd(a, b) == pytest.approx(
+        math.sqrt((3 * np.var(a, ddof=1) + 2 * np.var(b, ddof=1)) / 5))
+    assert math.isnan(S.pooled_sd([1.0], [2.0]))
+    g = S.hedges_g(a, b)
+    low, high = S.hedges_g_ci(g, 4, 3)
+    se = math.sqrt(7 / 12 + g * g / 14)
+    assert (low, high) == pytest.approx((g - 1.959964 * se, g + 1.959964 * se), rel=1e-6)
+    assert all(math.isnan(v) for v in S.hedges_g_ci(math.nan, 4, 3))
+    assert S.z_critical(0.05) == pytest.approx(1.959964, rel=1e-6)
 
 
 def test_adjust_prevalence_formula_and_clipping():
-    assert C.adjust_prevalence(0.24, 0.8, 0.1) == pytest.approx(0.2)
-    assert C.adjust_prevalence(0.05, 0.8, 0.1) == 0.0
-    assert C.adjust_prevalence(0.95, 0.8, 0.1) == 1.0
-    assert math.isnan(C.adjust_prevalence(0.3, 0.2, 0.4))
+    assert S.adjust_prevalence(0.24, 0.8, 0.1) == pytest.approx(0.2)
+    assert S.adjust_prevalence(0.05, 0.8, 0.1) == 0.0
+    assert S.adjust_prevalence(0.95, 0.8, 0.1) == 1.0
+    assert math.isnan(S.adjust_prevalence(0.3, 0.2, 0.4))
 
 
 # -- compare_outlets on simulated corpora ----------------------------------------------------
@@ -148,7 +191,7 @@ def test_planted_differences_are_recovered():
     assert g.loc["Alpha", "tone_significant_vs_rest"]
     assert g.loc["Alpha", "tone_ci_low"] < g.loc["Alpha", "tone_mean"] < g.loc["Alpha", "tone_ci_high"]
     # BH adjustment is applied over the whole family
-    np.testing.assert_allclose(cmp.pairwise_cues["p_adj"], C.bh_adjust(cmp.pairwise_cues["p_value"]))
+    np.testing.assert_allclose(cmp.pairwise_cues["p_adj"], S.bh_adjust(cmp.pairwise_cues["p_value"]))
 
 
 def test_false_positive_rate_under_the_null():
@@ -196,9 +239,7 @@ def test_error_rates_from_json_and_shipped_default(tmp_path, monkeypatch):
     assert cmp.cues["prevalence_adj"].notna().all()
     assert cmp.error_rates_source == str(path)
     # None: the shipped file is used only when it exists and names the table's cues
-    import framing.heads.cues.heads as heads
-
-    monkeypatch.setattr(heads, "shipped_cue_heads_path", lambda: tmp_path)
+    monkeypatch.setattr(C, "shipped_model_path", lambda name: tmp_path)
     assert C.compare_outlets(df, **FAST).cues["prevalence_adj"].isna().all()
     (tmp_path / C.ERROR_RATES_FILE).write_text(json.dumps({"win_win": {"tpr": 0.9, "fpr": 0.05}}))
     cmp = C.compare_outlets(df, **FAST)
@@ -279,6 +320,45 @@ def test_inputs_files_and_shards(tmp_path):
         C.compare_outlets(df, by="paper")
 
 
+def test_load_scores_gives_one_frame_for_a_directory_and_each_file(tmp_path):
+    """The same scores as shards (out of input order) and as a single Parquet / CSV / TSV /
+    JSONL file (shuffled): rows in input order, ids kept as text ("007" stays "007")."""
+    df = make_scores({"A": 12, "B": 9}, frames={"narrative": FRAMES["narrative"]}, seed=3)
+    df["id"] = [f"{i:03d}" for i in range(len(df))]  # ids that look like numbers
+    df.loc[4, "error"] = "malformed JSON line"
+    df = df.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    shards = tmp_path / "scores"
+    shards.mkdir()
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    schema = pa.Schema.from_pandas(df, preserve_index=False)  # one schema, as the writer has
+    for name, part in (("part-00001.parquet", df.iloc[:8]), ("part-00000.parquet", df.iloc[8:])):
+        pq.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False),
+                       shards / name)
+    ref, manifest = load_scores(shards)
+    assert manifest is None
+    assert ref["row"].tolist() == sorted(df["row"]) and ref.index.equals(pd.RangeIndex(len(df)))
+    assert ref["id"].iloc[0] == "000"
+    pd.testing.assert_frame_equal(ref, framing.read_scores(shards))
+    writers = {"scores.parquet": lambda p: df.to_parquet(p, index=False),
+               "scores.jsonl": lambda p: df.to_json(p, orient="records", lines=True),
+               "scores.jsonl.gz": lambda p: df.to_json(p, orient="records", lines=True),
+               "scores.csv": lambda p: df.to_csv(p, index=False),
+               "scores.tsv": lambda p: df.to_csv(p, index=False, sep="\t")}
+    for name, write in writers.items():
+        path = tmp_path / name
+        write(path)
+        got, manifest = load_scores(path)
+        assert manifest is None
+        # text files cannot tell an empty string or an all-missing column from NaN
+        exact = name.endswith((".parquet", ".jsonl", ".jsonl.gz"))
+        expect = ref if exact else ref.replace("", np.nan)
+        pd.testing.assert_frame_equal(got, expect, check_dtype=exact, obj=name)
+        if not name.endswith(".gz"):  # the row order and ids read_scores gives
+            pd.testing.assert_frame_equal(got[["row", "id"]],
+                                          framing.read_scores(path)[["row", "id"]],
+                                          check_dtype=exact, obj=name)
+
+
 def _empty_dir(tmp_path):
     d = tmp_path / "empty"
     d.mkdir()
@@ -294,10 +374,19 @@ def test_rates_per_1000_sentences():
 
 
 def test_compare_module_does_not_import_torch_or_matplotlib():
-    code = ("import sys, framing, framing.compare, framing.sample; "
+    code = ("import sys, framing, framing.analysis.compare, framing.analysis.sample, "
+            "framing.analysis.report, framing.stats.inference; "
             "framing.compare_outlets; "
             "bad = [m for m in ('torch', 'transformers', 'matplotlib') if m in sys.modules]; "
             "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_does_not_import_compare():
+    """compare -> report only: the report and the summary work without the comparison
+    module loaded (no import cycle)."""
+    code = ("import sys, framing.analysis.report, framing.analysis.summary; "
+            "assert 'framing.analysis.compare' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -308,7 +397,8 @@ FRAME_COLUMNS = ["outlet", "frame", "scheme", "n_articles", "n_present", "preval
                  "p_vs_rest", "p_adj_vs_rest", "significant_vs_rest"]
 
 
-def test_frame_ids_of_reads_schemes_and_leaves_cues_alone():
+@pytest.mark.parametrize("where", [framing.pipeline.schema], ids=["pipeline.schema"])
+def test_frame_ids_of_reads_schemes_and_leaves_cues_alone(where):
     df = pd.DataFrame({
         "cue_x": [0.5], "cue_x_present": [True], "cues_present": ["x"],
         "frame_narrative_human_interest": [0.9], "frame_narrative_human_interest_present": [True],
@@ -318,10 +408,15 @@ def test_frame_ids_of_reads_schemes_and_leaves_cues_alone():
         "frames_present": ["narrative:human_interest;my_scheme:big_idea"],
         "frame_nounderscore_present": [True],  # no scheme and id: not a frame
     })
-    assert C.frame_ids_of(df) == [("narrative", "human_interest"), ("policy", "crime_punishment"),
-                                  ("my_scheme", "big_idea"), ("other", "thing")]
-    assert C.cue_ids_of(df) == ["x"]
-    assert C.frame_ids_of(make_scores({"A": 3})) == []
+    assert where.frame_ids_of(df) == [("narrative", "human_interest"),
+                                      ("policy", "crime_punishment"),
+                                      ("my_scheme", "big_idea"), ("other", "thing")]
+    assert where.cue_ids_of(df) == ["x"]
+    assert where.cue_ids_of(list(df.columns)) == ["x"]
+    assert where.frame_ids_of(make_scores({"A": 3})) == []
+    framed = make_scores({"A": 3}, frames=FRAMES)
+    assert where.frame_ids_of(framed) == [(sc, f) for sc, ids in FRAMES.items() for f in ids]
+    assert where.cue_ids_of(framed) == ["win_win", "mutual_respect", "counter_criticism"]
 
 
 @pytest.fixture(scope="module")
@@ -352,8 +447,8 @@ def test_planted_frame_difference_is_recovered(framed):
     assert not fr.drop(index=[("Alpha", "narrative:conflict"), ("Beta", "narrative:conflict"),
                               ("Gamma", "narrative:conflict")])["significant_vs_rest"].any()
     # each frame family is BH-corrected on its own
-    np.testing.assert_allclose(cmp.pairwise_frames["p_adj"], C.bh_adjust(cmp.pairwise_frames["p_value"]))
-    np.testing.assert_allclose(cmp.frames["p_adj_vs_rest"], C.bh_adjust(cmp.frames["p_vs_rest"]))
+    np.testing.assert_allclose(cmp.pairwise_frames["p_adj"], S.bh_adjust(cmp.pairwise_frames["p_value"]))
+    np.testing.assert_allclose(cmp.frames["p_adj_vs_rest"], S.bh_adjust(cmp.frames["p_vs_rest"]))
 
 
 def test_frames_tables_shape_and_columns(framed):

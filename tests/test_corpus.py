@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 import framing
-from framing.io.corpus import detect_format, read_corpus, score_corpus
+from framing.core.tables import detect_format
+from framing.io.corpus import score_corpus
+from framing.io.readers import read_corpus
 from framing.errors import ColumnError, InputFormatError
 
 ARTICLES = [

@@ -20,7 +20,8 @@ import pytest
 
 import framing
 from framing.cli import main
-from framing.io.corpus import score_corpus, text_key
+from framing.io.corpus import score_corpus
+from framing.io.runs import text_key
 from framing.errors import (
     InputFormatError,
     OutputLockedError,
@@ -229,6 +230,45 @@ def test_resume_refused_when_the_run_differs(tmp_path, tiny_analyzer):
     assert summary.skipped == 0 and summary.rows == 21
     assert (out / "notes.txt").read_text() == "mine"
     assert len(read_scores(out)) == 21
+
+
+def test_resume_refused_when_the_frame_heads_changed(tmp_path, tiny_model_dir):
+    """Frame heads are model files like the encoder's: the manifest hashes them, so new
+    weights under the same directory and name are noticed."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    from framing.heads.frames.heads import fit_frame_heads
+
+    encoder = framing.Encoder(tiny_model_dir)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2 * encoder.dim))
+    Y = np.stack([X[:, 0] > 0, X[:, 1] > 0.3], axis=1)
+    heads = fit_frame_heads(X, Y, ["alpha", "beta"], seed=1, pooling="mean_top3")
+    heads.name = "tiny-frames"
+    (tmp_path / "tiny-frames").mkdir()
+    heads_dir = heads.save(tmp_path / "tiny-frames", "# card\n")
+    scheme = heads_dir.name
+
+    def analyzer():
+        return framing.Analyzer(tone=None, cues=False, frames=[str(heads_dir)],
+                                encoder=encoder)
+
+    src = _write_jsonl(tmp_path / "in.jsonl", _corpus(12))
+    out = tmp_path / "scores"
+    assert _score(src, out, analyzer()).rows == 12
+    files = json.loads((out / "manifest.json").read_text())["analyzer"]["model_files"]
+    assert files[f"frames:{scheme}"]["path"] == str(heads_dir)
+    assert files[f"frames:{scheme}"]["sha256"]
+    assert _score(src, out, analyzer()).skipped == 12  # the same heads: resumes
+
+    weights = heads_dir / "model.safetensors"
+    arrays = load_file(str(weights))
+    arrays["W"] = arrays["W"] + np.float32(0.5)
+    save_file(arrays, str(weights))
+    with pytest.raises(ResumeError, match=f"model_files.frames:{scheme}") as info:
+        _score(src, out, analyzer())
+    assert "--overwrite" in str(info.value)
 
 
 def test_resume_refuses_shards_without_manifest_or_with_a_gap(tmp_path, tiny_analyzer):

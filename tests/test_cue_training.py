@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,7 +99,7 @@ def test_train_cue_heads_for_a_custom_catalogue(files, encoder, tmp_path):
                              dev_fraction=0.3, seed=3)
     heads = result.heads
     assert heads.ids == ["water", "work"]
-    assert heads.features == "embedding"
+    assert heads.feature_source == "embedding"
     m = result.metrics
     assert m["dev_n"] == round(0.3 * 31) and m["train_from_data"] == 31 - m["dev_n"]
     assert m["train_n"] == m["train_from_data"] + 4  # + the four exemplars
@@ -227,7 +226,7 @@ def branch_heads(multitask, encoder, files, tmp_path_factory):
     assert X.shape == (len(rows), encoder.dim)
     assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-4)
     heads = fit_cue_heads(X[::2], Y[::2], X[1::2], Y[1::2], ["water", "work"])
-    heads.features = "tone-branch"
+    heads.feature_source = "tone-branch"
     heads.feature_model = {"name": "tiny-mt", "digest": tone.digest}
     out = tmp_path_factory.mktemp("branch-heads")
     heads.save(out, "# card\n")
@@ -240,7 +239,7 @@ def test_branch_heads_share_the_tone_pass(branch_heads, multitask, encoder):
     _, tone_dir, _, _ = multitask
     an = framing.Analyzer(tone=str(tone_dir), cue_heads=str(heads_dir), encoder=encoder)
     assert an.cue_detector.feature_model is an.tone_scorer  # one branch for both
-    assert an.cue_detector.heads.features == "tone-branch"
+    assert an.cue_detector.heads.feature_source == "tone-branch"
     before = encoder.sentences_encoded
     r = an.score("They went to the water. The work was done. Anna came home.")
     assert encoder.sentences_encoded - before == 3  # one encoder pass for the article
@@ -279,11 +278,11 @@ def test_layer_plus_branch_heads_read_both_states(multitask, encoder, files, tmp
     X = tone.sentence_features(encoder, [r["text"] for r in rows], with_layer=True)
     assert X.shape == (len(rows), 2 * encoder.dim)
     heads = fit_cue_heads(X[::2], Y[::2], X[1::2], Y[1::2], ["water", "work"])
-    heads.features = "layer+tone-branch"
+    heads.feature_source = "layer+tone-branch"
     heads.feature_model = {"name": "tiny-mt", "digest": tone.digest}
     heads.save(tmp_path, "# card\n")
     shutil.copyfile(files / "cat.yaml", tmp_path / "catalogue.yaml")
-    assert load_cue_heads(tmp_path).features == "layer+tone-branch"
+    assert load_cue_heads(tmp_path).feature_source == "layer+tone-branch"
     an = framing.Analyzer(tone=str(tone_dir), cue_heads=str(tmp_path), encoder=encoder)
     assert an.cue_detector.feature_model is an.tone_scorer
     r = an.score("They went to the water. The work was done.")
@@ -292,3 +291,14 @@ def test_layer_plus_branch_heads_read_both_states(multitask, encoder, files, tmp
     probs, _ = alone.predict([an.prepare(s.text).sentences[0].clean for s in r.sentences])
     got = np.array([[s.cues["water"], s.cues["work"]] for s in r.sentences])
     assert np.allclose(got, probs, atol=1e-4)
+
+
+def test_training_args_and_keywords_are_one_convention():
+    from framing.training.cues import CueTrainingArgs, train_cue_heads
+    from framing.training.tone import ToneTrainingArgs, train_tone
+
+    with pytest.raises(TypeError, match="no_such_option"):
+        train_cue_heads(None, [], no_such_option=1)
+    with pytest.raises(TypeError, match="no_such_option"):
+        train_tone([], [], None, no_such_option=1)
+    assert CueTrainingArgs(C=2.0).C == 2.0 and ToneTrainingArgs(epochs=1).epochs == 1

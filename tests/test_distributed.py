@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 
 import framing
-from framing.io.corpus import _columns, read_corpus, score_corpus
-from framing.io.distributed import (AnalyzerActor, _Fields, _file_records, _list_inputs,
-                                 score_corpus_ray)
+from framing.core.tables import ColumnMap
+from framing.io.corpus import score_corpus
+from framing.io.distributed import (AnalyzerActor, file_rows, list_input_files,
+                                    score_corpus_ray)
+from framing.io.readers import read_corpus
+from framing.pipeline.schema import output_columns
 from framing.errors import (ColumnError, FramingError, InputFormatError, MissingExtraError,
                             ResumeError)
 
@@ -82,7 +85,7 @@ def test_actor_scores_a_pandas_batch_in_the_corpus_schema(tiny_kwargs, tiny_anal
     actor = AnalyzerActor(tiny_kwargs, text="body", id="doc", outlet="source")
     batch = pd.DataFrame(_items())
     table = actor(batch)
-    cols = _columns(tiny_analyzer.cue_ids, ["outlet"], True)
+    cols = output_columns(tiny_analyzer.cue_ids, ["outlet"], True)
     assert [(f.name, str(f.type)) for f in table.schema] == \
         [(c, {"int64": "int64", "string": "string", "float64": "double", "bool": "bool"}[t])
          for c, t in cols]
@@ -110,19 +113,26 @@ def test_file_reader_matches_read_corpus(tmp_path):
     path = _write_jsonl(tmp_path / "c.jsonl")
     csv_path = tmp_path / "c.csv"
     pd.DataFrame(_items(6)).to_csv(csv_path, index=False)
+    bom = tmp_path / "bom.jsonl"  # a byte-order mark before the first line is not content
+    bom.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     for p, kw in ((path, {"text": "body", "outlet": "source"}),
                   (path, {"text": "body", "id": "id"}),
+                  (bom, {"text": "body", "id": "id", "outlet": "source"}),
                   (csv_path, {"text": "body", "id": "doc", "outlet": "source"})):
-        fields = _Fields(**kw)
-        got = list(_file_records(str(p), p.suffix[1:], fields, strict=True))
+        fields = ColumnMap.from_fields(**kw)
+        got = list(file_rows(str(p), p.suffix[1:], fields, strict=True))
         want = list(read_corpus(p, **kw))
         assert [r["__framing_row"] for r in got] == [r.row for r in want]
         assert [r["__framing_id"] for r in got] == \
             [None if r.id is None else str(r.id) for r in want]
         assert [r["__framing_error"] for r in got] == [r.error for r in want]
         assert [r["__framing_text"] for r in got] == [r.text for r in want]
+        assert [r.get("__framing_meta_outlet") for r in got] == \
+            [r.meta.get("outlet") for r in want]
+    assert not [r for r in file_rows(str(bom), "jsonl", ColumnMap.from_fields(text="body"))
+                if r["__framing_row"] == 1 and r["__framing_error"]]
     with pytest.raises(ColumnError, match="'story'"):
-        next(_file_records(str(path), "jsonl", _Fields(text="story"), strict=True))
+        next(file_rows(str(path), "jsonl", ColumnMap.from_fields(text="story"), strict=True))
 
 
 def test_file_reader_reads_gzip_parquet_and_directories(tmp_path):
@@ -134,21 +144,21 @@ def test_file_reader_reads_gzip_parquet_and_directories(tmp_path):
     pd.DataFrame(objs).to_parquet(corpus / "b.parquet")  # row 4's body is null
     (corpus / "_SUCCESS").write_text("")
     (corpus / "notes.txt").write_text("a text file beside corpus files is not read")
-    fields = _Fields(text="body")
-    items = _list_inputs(corpus, None, fields)
+    fields = ColumnMap.from_fields(text="body")
+    items = list_input_files(corpus, None, fields)
     assert [(i["path"], i["format"]) for i in items] == \
         [(str(corpus / "a.jsonl.gz"), "jsonl"), (str(corpus / "b.parquet"), "parquet")]
-    assert [i["path"] for i in _list_inputs(corpus.as_uri(), "parquet", fields)] == \
+    assert [i["path"] for i in list_input_files(corpus.as_uri(), "parquet", fields)] == \
         [f"file://{corpus}/b.parquet"]
     for item in items:
         path = item["path"]
-        recs = list(_file_records(path, item["format"], fields, prefix=f"{path}:"))
+        recs = list(file_rows(path, item["format"], fields, prefix=f"{path}:"))
         want = list(read_corpus(path, text="body"))
         assert [r["__framing_row"] for r in recs] == [r.row for r in want]
         assert [r["__framing_error"] for r in recs] == [r.error for r in want]
         assert [r["__framing_id"] for r in recs] == [f"{path}:{r.row}" for r in want]
     with pytest.raises(FileNotFoundError):
-        _list_inputs(tmp_path / "nowhere", None, fields)
+        list_input_files(tmp_path / "nowhere", None, fields)
 
 
 def test_a_directory_of_txt_files_reads_as_read_corpus_reads_it(tmp_path):
@@ -160,15 +170,31 @@ def test_a_directory_of_txt_files_reads_as_read_corpus_reads_it(tmp_path):
                       (".hidden/x.txt", "hidden"), ("notes.md", "not an article")):
         path = texts / rel
         path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    fields = _Fields()
-    items = _list_inputs(texts, None, fields)
-    got = [rec for it in items for rec in _file_records(it["path"], it["format"], fields,
+    fields = ColumnMap.from_fields()
+    items = list_input_files(texts, None, fields)
+    got = [rec for it in items for rec in file_rows(it["path"], it["format"], fields,
                                                         row=it["row"], rid=it["id"])]
     want = list(read_corpus(texts))
     assert [(r["__framing_row"], r["__framing_id"], r["__framing_text"], r["__framing_error"])
             for r in got] == [(r.row, r.id, r.text, r.error) for r in want]
     with pytest.raises(InputFormatError, match="no columns"):
-        _list_inputs(texts, None, _Fields(id="doc"))
+        list_input_files(texts, None, ColumnMap.from_fields(id="doc"))
+
+
+@pytest.mark.parametrize("bad,name", [({"chunk_size": 0}, "chunk_size"),
+                                      ({"shard_size": True}, "shard_size"),
+                                      ({"cache_size": -1}, "cache_size"),
+                                      ({"text": ""}, "text")])
+def test_both_engines_check_their_options_alike(tmp_path, bad, name):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "One article."}\n')
+    calls = [lambda **kw: score_corpus(src, tmp_path / "o.parquet", **kw),
+             lambda **kw: score_corpus(src, tmp_path / "scores", engine="ray", **kw),
+             lambda **kw: score_corpus_ray(src, tmp_path / "scores", **kw)]
+    for call in calls:  # refused before any model loads or Ray starts
+        with pytest.raises(ValueError, match=name):
+            call(**bad)
+    assert not (tmp_path / "o.parquet").exists() and not (tmp_path / "scores").exists()
 
 
 # -- with Ray: a local instance, once for the module ---------------------------------------
@@ -239,3 +265,20 @@ def test_score_corpus_ray_writes_what_score_corpus_writes(ray_local, tiny_kwargs
         score_corpus_ray(src, tmp_path / "x", text="story", analyzer=tiny_kwargs)
     with pytest.raises(TypeError, match="analyzer_kwargs"):
         score_corpus_ray(src, tmp_path / "x", text="body", analyzer=tiny_analyzer)
+
+
+@pytest.mark.optional
+def test_score_corpus_engine_ray_passes_its_options_on(ray_local, tiny_kwargs, tmp_path):
+    src = _write_jsonl(tmp_path / "corpus.jsonl")
+    out = tmp_path / "scores"
+    summary = score_corpus(src, out, text="body", id="id", outlet="source",
+                           analyzer=tiny_kwargs, engine="ray", evidence=False, progress=False)
+    got = framing.read_scores(out)
+    assert (summary.rows, summary.errors) == (12, 3)
+    assert not [c for c in got.columns if c.endswith("_evidence")]
+    assert "outlet" in got.columns and got["id"].notna().sum() == 10
+    with pytest.raises(ResumeError, match="does not resume"):
+        score_corpus(src, out, text="body", analyzer=tiny_kwargs, engine="ray")
+    again = score_corpus(src, out, text="body", analyzer=tiny_kwargs, engine="ray",
+                         overwrite=True, progress=False)
+    assert again.rows == 12 and "outlet" not in framing.read_scores(out).columns

@@ -21,11 +21,6 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tiny_model_dir) -> Encoder:
-    return Encoder(tiny_model_dir)
-
-
 def _copy_model(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst

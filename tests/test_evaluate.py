@@ -12,16 +12,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 import framing
 from framing import ColumnError
-from framing.evaluation.harness import (
-    EvalReport,
-    PlattCalibrator,
-    Samples,
-    evaluate,
-    fit_band,
-    fit_thresholds,
-    load_samples,
-    split_samples,
-)
+from framing.core.samples import Samples, load_samples, split_samples
+from framing.evaluation.harness import EvalReport, evaluate, fit_band
+from framing.heads.calibration import PlattCalibrator, fit_thresholds
 from framing.stats.metrics import expected_calibration_error
 
 TONE = ["critical", "neutral", "promotional"]
@@ -627,11 +620,11 @@ def test_fit_band_maximises_macro_f1():
     y2 = np.array([0, 0, 1, 1, 1, 2, 2, 2])
     band = fit_band(values2, y2, TONE)
     assert band == pytest.approx(0.06)
-    from framing.evaluation.harness import _tone_pred
+    from framing.evaluation.harness import tone_predictions
 
-    best = max(f1_score(y2, _tone_pred(values2, b, TONE), average="macro")
+    best = max(f1_score(y2, tone_predictions(values2, b, TONE), average="macro")
                for b in np.round(np.arange(0, 0.91, 0.02), 2))
-    assert f1_score(y2, _tone_pred(values2, band, TONE), average="macro") == pytest.approx(best)
+    assert f1_score(y2, tone_predictions(values2, band, TONE), average="macro") == pytest.approx(best)
     # a binary label set has nothing to fit
     assert fit_band(values, np.array([0, 0, 0, 1, 1, 1, 1]), ["critical", "promotional"]) == 0.0
 

@@ -16,11 +16,6 @@ ARTICLE = ("The union said talks had collapsed and the strike would go on. "
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tiny_model_dir):
-    return framing.Encoder(tiny_model_dir)
-
-
-@pytest.fixture(scope="module")
 def tiny_heads_dir(tiny_encoder, tmp_path_factory):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2 * tiny_encoder.dim))

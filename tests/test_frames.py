@@ -8,14 +8,13 @@ import pickle
 import numpy as np
 import pytest
 
-import framing
 from framing.errors import ModelLoadError
+from framing.heads.frames.baselines import FRAME_KEYWORDS, KeywordFrameBaseline, MajorityFrameBaseline
 from framing.heads.frames.heads import (
-    FRAME_IDS, FRAME_KEYWORDS, POOLINGS, FrameHeads, KeywordFrameBaseline,
-    MajorityFrameBaseline, article_features, encode_articles, feature_dim, fit_frame_heads,
-    is_frame_heads_dir, load_frame_heads, read_narrative_frames, seeded_split,
-    shipped_frame_heads_path,
+    FRAME_IDS, POOLINGS, FrameHeads, article_features, feature_dim, fit_frame_heads,
+    is_frame_heads_dir, load_frame_heads, seeded_split, shipped_frame_heads_path,
 )
+from framing.training.frames import encode_articles, read_narrative_frames
 
 
 def separable(n: int = 200, dim: int = 12, seed: int = 0):
@@ -254,11 +253,6 @@ def test_read_narrative_frames_skips_unlabelled_rows(tmp_path):
         read_narrative_frames(tmp_path / "bad.tsv")
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tiny_model_dir):
-    return framing.Encoder(tiny_model_dir)
-
-
 def test_encode_articles_matches_the_analyzer_segmentation_and_caches(tiny_encoder, tmp_path):
     from framing.text.prepare import prepare
 
@@ -279,7 +273,7 @@ def test_encode_articles_matches_the_analyzer_segmentation_and_caches(tiny_encod
 
 
 def test_check_refuses_heads_from_another_encoder(tiny_encoder):
-    from framing.heads.tone.model import encoder_fingerprint
+    from framing.encoding.fingerprints import encoder_fingerprint
 
     rng = np.random.default_rng(0)
     dim = tiny_encoder.dim

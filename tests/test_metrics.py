@@ -1,4 +1,4 @@
-"""framing.metrics against scikit-learn and hand computations, on synthetic predictions."""
+"""framing.stats.metrics against scikit-learn and hand computations, on synthetic predictions."""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ import pytest
 
 import framing
 
+pytestmark = pytest.mark.real_model  # every test here loads the real default encoder
+
 
 def test_guard_is_armed(no_network):
     # The fixture really blocks: a connection attempt raises and is counted.

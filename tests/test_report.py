@@ -1,4 +1,4 @@
-"""framing.report: plots, the self-contained HTML report (rendered in headless
+"""framing.analysis.report: plots, the self-contained HTML report (rendered in headless
 chromium when it is installed) and the ``framing compare`` command."""
 
 from __future__ import annotations

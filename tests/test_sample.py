@@ -1,4 +1,4 @@
-"""framing.sample: stratified validation samples in the harness's format."""
+"""framing.analysis.sample: stratified validation samples in the harness's format."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import framing
 from framing.cli import main
 from framing.errors import ColumnError
 from framing.evaluation.harness import load_samples
-from framing.analysis.sample import _allocate, uncertainty
+from framing.analysis.sample import allocate, uncertainty
 from synth_scores import make_scores
 
 
@@ -22,10 +22,10 @@ def scores() -> pd.DataFrame:
 
 
 def test_allocation_is_even_with_spillover():
-    assert _allocate({"a": 100, "b": 100, "c": 100}, 30) == {"a": 10, "b": 10, "c": 10}
-    assert _allocate({"a": 100, "b": 100, "c": 4}, 30) == {"a": 13, "b": 13, "c": 4}
-    assert _allocate({"a": 3, "b": 2}, 50) == {"a": 3, "b": 2}
-    assert sum(_allocate({"a": 7, "b": 9, "c": 11}, 10).values()) == 10
+    assert allocate({"a": 100, "b": 100, "c": 100}, 30) == {"a": 10, "b": 10, "c": 10}
+    assert allocate({"a": 100, "b": 100, "c": 4}, 30) == {"a": 13, "b": 13, "c": 4}
+    assert allocate({"a": 3, "b": 2}, 50) == {"a": 3, "b": 2}
+    assert sum(allocate({"a": 7, "b": 9, "c": 11}, 10).values()) == 10
 
 
 def test_stratified_by_outlet_and_uncertainty(scores):

@@ -1,4 +1,4 @@
-"""Trained, target-aware tone models (framing.tone_model, framing.train).
+"""Trained, target-aware tone models (framing.heads.tone.model, framing.training.tone).
 
 Everything trains on the tiny random 2-layer BERT of ``tiny_model_dir`` (used through
 ``tiny_dir``, the same weights with a tokenizer that knows its vocabulary) and on short
@@ -18,22 +18,23 @@ import pytest
 
 import framing
 from framing.errors import ColumnError, ModelLoadError
-from framing.heads.tone.scorers import aggregate_tone, shipped_tone_model_path
+from framing.heads.tone.factory import shipped_tone_model_path
+from framing.heads.tone.scorers import aggregate_tone
 from framing.heads.tone.model import (
-    LABELS,
     FrozenToneHead,
     TrainedTone,
-    _classes,
+    branch_classes,
     is_tone_model_dir,
     load_tone_model,
     target_token_mask,
 )
+from framing.core.labels import TONE_LABELS as LABELS
+from framing.heads.calibration import fit_temperature
 from framing.training.tone import (
     ToneExample,
     TrainingResult,
-    _batch,
-    _Collect,
-    _fit_temperature,
+    padded_batch,
+    StateCollector,
     load_tone_examples,
     newsmtsc_examples,
     split_examples,
@@ -101,7 +102,7 @@ def tiny_dir(tiny_model_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tiny_dir) -> framing.Encoder:
+def tone_encoder(tiny_dir) -> framing.Encoder:
     return framing.Encoder(tiny_dir)
 
 
@@ -113,16 +114,16 @@ def split():
 
 
 @pytest.fixture(scope="module")
-def frozen_result(split, tiny_encoder) -> TrainingResult:
+def frozen_result(split, tone_encoder) -> TrainingResult:
     train, dev = split
-    return train_tone(train, dev, tiny_encoder, design="frozen", name="tiny-frozen",
+    return train_tone(train, dev, tone_encoder, design="frozen", name="tiny-frozen",
                       progress=False)
 
 
 @pytest.fixture(scope="module")
-def branch_result(split, tiny_encoder) -> TrainingResult:
+def branch_result(split, tone_encoder) -> TrainingResult:
     train, dev = split
-    return train_tone(train, dev, tiny_encoder, design="branch", n_layers=1, epochs=2,
+    return train_tone(train, dev, tone_encoder, design="branch", n_layers=1, epochs=2,
                       name="tiny-branch", progress=False)
 
 
@@ -153,26 +154,26 @@ def test_conftest_tiny_tokenizer_knows_its_words(tiny_model_dir):
     assert "[UNK]" not in enc.tokenizer.tokenize("the people did good work")
 
 
-def test_tiny_dir_tells_sentences_of_one_length_apart(tiny_encoder):
-    a, b = tiny_encoder.encode(["the people did good work", "the men came back home"])
+def test_tiny_dir_tells_sentences_of_one_length_apart(tone_encoder):
+    a, b = tone_encoder.encode(["the people did good work", "the men came back home"])
     assert not np.allclose(a, b, atol=1e-4)
 
 
 # -- the copied transformer layer ---------------------------------------------------
-def test_bert_style_layer_reproduces_the_hf_layer(tiny_encoder):
-    BertStyleLayer, _ = _classes()
+def test_bert_style_layer_reproduces_the_hf_layer(tone_encoder):
+    BertStyleLayer, _ = branch_classes()
     texts = ["the people came home after a long day",
              "why",
              "many words were read out in the old place by the water before night"]
-    after1, after2 = _Collect(1), _Collect(2)
-    tiny_encoder.encode(texts, taps=[after1, after2])
+    after1, after2 = StateCollector(1), StateCollector(2)
+    tone_encoder.encode(texts, taps=[after1, after2])
     rows = list(range(len(texts)))
     states1 = [after1.states[i] for i in rows]
     states2 = [after2.states[i] for i in rows]
-    h1, mask, _ = _batch(states1, [None] * len(texts), rows)  # padded to one width
-    h2, _, _ = _batch(states2, [None] * len(texts), rows)
-    cfg = tiny_encoder.model.config
-    hf_layers = tiny_encoder.model.encoder.layer
+    h1, mask, _ = padded_batch(states1, [None] * len(texts), rows)  # padded to one width
+    h2, _, _ = padded_batch(states2, [None] * len(texts), rows)
+    cfg = tone_encoder.model.config
+    hf_layers = tone_encoder.model.encoder.layer
     layer = BertStyleLayer.from_bert_layer(hf_layers[1], cfg).eval()
     other = BertStyleLayer.from_bert_layer(hf_layers[0], cfg).eval()
     import torch
@@ -218,14 +219,14 @@ def test_train_tone_metrics(design, request, split):
         assert [h["epoch"] for h in result.history] == [1, 2]
 
 
-def test_train_tone_rejects_bad_arguments(split, tiny_encoder):
+def test_train_tone_rejects_bad_arguments(split, tone_encoder):
     train, dev = split
     with pytest.raises(ValueError, match="design"):
-        train_tone(train, dev, tiny_encoder, design="deep", progress=False)
+        train_tone(train, dev, tone_encoder, design="deep", progress=False)
     with pytest.raises(ValueError, match="non-empty"):
-        train_tone(train, [], tiny_encoder, design="frozen", progress=False)
+        train_tone(train, [], tone_encoder, design="frozen", progress=False)
     with pytest.raises(ValueError, match="n_layers"):  # the tiny encoder has 2 layers
-        train_tone(train, dev, tiny_encoder, design="branch", n_layers=2, progress=False)
+        train_tone(train, dev, tone_encoder, design="branch", n_layers=2, progress=False)
 
 
 @pytest.mark.parametrize("design", ["frozen", "branch"])
@@ -244,7 +245,7 @@ def test_save_writes_the_artefact(design, request):
 
 @pytest.mark.parametrize("design,atol", [("frozen", 1e-7), ("branch", 2e-3)])
 def test_loaded_model_scores_like_the_in_memory_one(design, atol, request, tiny_dir,
-                                                    tiny_encoder):
+                                                    tone_encoder):
     result = request.getfixturevalue(f"{design}_result")
     path = request.getfixturevalue(f"{design}_dir")
     loaded = load_tone_model(path)
@@ -252,7 +253,7 @@ def test_loaded_model_scores_like_the_in_memory_one(design, atol, request, tiny_
     assert (loaded.layer, loaded.name) == (result.model.layer, result.model.name)
     from_disk = framing.Analyzer(tiny_dir, tone=str(path), cues=False)
     in_memory = framing.Analyzer(tiny_dir, tone=result.model, cues=False,
-                                 encoder=tiny_encoder)
+                                 encoder=tone_encoder)
     assert from_disk.tone_name == in_memory.tone_name == f"trained:tiny-{design}"
     for target in (None, "Anna"):
         a, b = from_disk.score(ARTICLE, target), in_memory.score(ARTICLE, target)
@@ -521,14 +522,14 @@ def _calibrated_logits(n=4000, seed=0):
 def test_fit_temperature_softens_overconfident_logits():
     z, y = _calibrated_logits()
     over = 4.0 * z
-    t = _fit_temperature(over, y)
+    t = fit_temperature(over, y)
     assert t > 2.5
     assert _nll(over, y, t) < _nll(over, y, 1.0) - 0.05
 
 
 def test_fit_temperature_leaves_calibrated_logits_alone():
     z, y = _calibrated_logits(seed=1)
-    t = _fit_temperature(z, y)
+    t = fit_temperature(z, y)
     assert abs(t - 1.0) < 0.2
     assert _nll(z, y, t) <= _nll(z, y, 1.0) + 1e-9
 
@@ -607,11 +608,11 @@ def _corrupt(kind: str, d: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["invalid-json", "truncated", "pickle-only", "wrong-hidden"])
-def test_analyzer_reports_broken_model_dirs(kind, frozen_dir, tiny_encoder, tmp_path):
+def test_analyzer_reports_broken_model_dirs(kind, frozen_dir, tone_encoder, tmp_path):
     d = _copy_model(frozen_dir, tmp_path / "m")
     _corrupt(kind, d)
     with pytest.raises(ModelLoadError) as info:
-        framing.Analyzer(tone=str(d), encoder=tiny_encoder, cues=False)
+        framing.Analyzer(tone=str(d), encoder=tone_encoder, cues=False)
     assert str(d) in str(info.value)
 
 

@@ -20,7 +20,8 @@ from framing.heads.cues.heads import CueHeads
 from framing.encoding.encoder import Tap
 from framing.errors import ModelLoadError
 from framing.heads.frames.heads import FrameHeads, load_frame_heads
-from framing.heads.tone.model import _classes, encoder_fingerprint, load_tone_model, save_tone_model
+from framing.encoding.fingerprints import encoder_fingerprint
+from framing.heads.tone.model import branch_classes, load_tone_model, save_tone_model
 
 TEXTS = ["The union said talks had collapsed and the strike would go on.",
          "Hospital managers said the pay offer was final.",
@@ -78,7 +79,7 @@ def test_stop_layer_refuses_a_tap_above_it(encoder):
 def branch_dir(encoder, tmp_path_factory):
     import torch
 
-    BertStyleLayer, ToneBranch = _classes()
+    BertStyleLayer, ToneBranch = branch_classes()
     cfg = encoder.model.config
     torch.manual_seed(3)
     module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, 1,
@@ -105,17 +106,19 @@ def _cue_heads(encoder, tone):
     rng = np.random.default_rng(1)
     k = len(cat.ids)
     return CueHeads(list(cat.ids), rng.normal(0, 3, (k, encoder.dim)), rng.normal(0, 0.5, k),
-                    np.ones(k), np.zeros(k), np.full(k, 0.5), cat.sha256,
-                    encoder_fingerprint(encoder), "tiny-cues", None, "tone-branch",
-                    {"name": "tiny-branch", "digest": tone.digest})
+                    np.ones(k), np.zeros(k), np.full(k, 0.5), catalogue_sha256=cat.sha256,
+                    encoder=encoder_fingerprint(encoder), name="tiny-cues",
+                    feature_source="tone-branch",
+                    feature_model={"name": "tiny-branch", "digest": tone.digest})
 
 
 def _frame_heads(encoder, tone, name="tiny-frames"):
     rng = np.random.default_rng(2)
     return FrameHeads(["alpha", "beta"], rng.normal(0, 3, (2, 2 * encoder.dim)),
                       rng.normal(0, 0.5, 2), np.ones(2), np.zeros(2), np.array([0.4, 0.6]),
-                      "mean_top3", ["Alpha", "Beta"], encoder_fingerprint(encoder), None, name,
-                      None, "tone-branch", {"name": "tiny-branch", "digest": tone.digest})
+                      pooling="mean_top3", names=["Alpha", "Beta"],
+                      encoder=encoder_fingerprint(encoder), name=name, feature_source="tone-branch",
+                      feature_model={"name": "tiny-branch", "digest": tone.digest})
 
 
 def _outputs(results):
@@ -169,8 +172,8 @@ def test_analyzer_outputs_do_not_change_with_the_truncated_pass(encoder, branch_
 def test_a_head_on_embeddings_keeps_the_full_pass(encoder, branch_dir, tone, tiny_model_dir):
     rng = np.random.default_rng(4)
     emb_heads = FrameHeads(["gamma"], rng.normal(size=(1, 2 * encoder.dim)), np.zeros(1),
-                           np.ones(1), np.zeros(1), np.array([0.5]), "mean_top3", ["Gamma"],
-                           encoder_fingerprint(encoder), None, "emb-frames")
+                           np.ones(1), np.zeros(1), np.array([0.5]), pooling="mean_top3",
+                           names=["Gamma"], encoder=encoder_fingerprint(encoder), name="emb-frames")
     an = framing.Analyzer(encoder=encoder, tone=str(branch_dir),
                           cue_heads=_cue_heads(encoder, tone),
                           frames=[_frame_heads(encoder, tone), emb_heads])
@@ -213,7 +216,7 @@ def test_branch_frame_heads_save_load_and_check_the_digest(encoder, branch_dir, 
 def test_embedding_frame_heads_load_as_before(encoder, tmp_path):
     rng = np.random.default_rng(5)
     h = FrameHeads(["a"], rng.normal(size=(1, 2 * encoder.dim)), np.zeros(1), np.ones(1),
-                   np.zeros(1), np.array([0.5]), "mean_top3")
+                   np.zeros(1), np.array([0.5]), pooling="mean_top3")
     path = h.save(tmp_path / "e", "# card\n")
     cfg = json.loads((path / "config.json").read_text())
     del cfg["features"], cfg["feature_model"]  # a config written before the field existed

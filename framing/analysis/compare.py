@@ -32,8 +32,10 @@ vs rest, frames vs rest) is corrected on its own with the Benjamini–Hochberg p
 ``p_adj`` holds the adjusted values and ``significant`` says whether ``p_adj < alpha``.
 
 Rows whose ``error`` is set are left out of every estimate and counted in
-``n_excluded``. This module needs numpy, pandas and scipy only: it never imports torch,
-and matplotlib only when a plot is asked for (see :mod:`framing.report`).
+``n_excluded``. The intervals and tests themselves are in :mod:`framing.stats.inference`;
+the Markdown summary in :mod:`framing.analysis.summary`. This module needs numpy, pandas
+and scipy only: it never imports torch, and matplotlib only when a plot is asked for (see
+:mod:`framing.analysis.report`).
 
 Corrected prevalence (adjusted classify-and-count)
 --------------------------------------------------
@@ -51,7 +53,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -59,48 +60,63 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from framing.errors import ColumnError, InputFormatError
+from framing.analysis.summary import period_freq, summary_markdown
+from framing.core.labels import TONE_LABELS_DISPLAY
+from framing.core.resources import SHIPPED_CUE_HEADS, shipped_model_path
+from framing.core.tables import as_bool, detect_format, error_mask
 from framing.pipeline.schema import cue_ids_of, frame_ids_of
+from framing.errors import ColumnError, InputFormatError
+from framing.io.shards import ShardDir, read_scores
+from framing.stats.inference import (
+    adjust_prevalence,
+    bh_adjust,
+    bootstrap_mean_ci,
+    cohens_d,
+    cohens_h,
+    hedges_g,
+    hedges_g_ci,
+    mean_difference_ci,
+    mean_difference_test,
+    newcombe_interval,
+    poisson_rate_interval,
+    ratio_intervals,
+    t_mean_ci,
+    two_proportion_test,
+    wilson_interval,
+)
 
 __all__ = [
+    "ERROR_RATES_FILE",
     "OutletComparison",
     "compare_outlets",
-    "load_scores",
     "load_error_rates",
-    "cue_ids_of",
-    "frame_ids_of",
-    "wilson_interval",
-    "poisson_rate_interval",
-    "newcombe_interval",
-    "bh_adjust",
-    "bootstrap_mean_ci",
-    "cohens_d",
-    "hedges_g",
-    "cohens_h",
-    "adjust_prevalence",
-    "summary_sections",
-    "md_table",
-    "ERROR_RATES_FILE",
+    "load_scores",
 ]
 
+#: Name of the per-cue error-rates file next to a set of cue heads.
 ERROR_RATES_FILE = "error_rates.json"
-TONE_LABELS = ("promotional", "neutral", "critical")
-_FREQ_ALIASES = {"ME": "M", "MS": "M", "QE": "Q", "QS": "Q", "YE": "Y", "YS": "Y",
-                 "A": "Y", "AS": "Y", "BA": "Y", "W-SUN": "W"}
+#: The shipped cue heads (under ``framing.models``), whose error rates are the default.
 
 
 # -- reading ---------------------------------------------------------------------------
 def load_scores(source: Any) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """Read a scores table; return ``(frame, manifest)``.
 
-    ``source`` is a DataFrame (returned as is), a ``.parquet`` / ``.csv`` / ``.tsv`` /
-    ``.jsonl`` file (``.gz`` allowed for text formats), or a directory holding
-    ``part-*.parquet`` shards (read with :func:`framing.read_scores`, rows in input
-order) and optionally ``manifest.json``
-    (returned as a dict, else None). Raises :class:`FileNotFoundError` for a missing
-    path and :class:`InputFormatError` for an unreadable one or an empty directory.
+    ``source`` is a DataFrame (returned as is), an object with ``to_pandas()``, a
+    ``.parquet`` / ``.csv`` / ``.tsv`` / ``.jsonl`` file (``.gz`` allowed for the text
+    formats), or a directory of ``part-NNNNN.parquet`` shards (read with
+    :func:`framing.read_scores`) with an optional ``manifest.json``, returned as a dict
+    (else the manifest is None).
+
+    A file and a directory holding the same scores give the same frame: rows in input
+    order (sorted by the ``row`` column, when there is one) on a fresh index, and ``id``
+    read as text from CSV and JSONL (so ``007`` stays ``007``), as
+    :func:`framing.read_scores` does.
+
+    Raises :class:`TypeError` for another kind of ``source``,
+    :class:`FileNotFoundError` for a missing path and :class:`InputFormatError` for an
+    unreadable file or manifest or a directory without shards.
     """
     if isinstance(source, pd.DataFrame):
         return source, None
@@ -110,59 +126,67 @@ order) and optionally ``manifest.json``
         raise TypeError(f"scores must be a DataFrame or a path, got {type(source).__name__}")
     path = Path(source)
     if path.is_dir():
-        shards = sorted(p for p in path.glob("*.parquet")
-                        if p.is_file() and not p.name.startswith("."))
-        manifest = None
-        mpath = path / "manifest.json"
-        if mpath.is_file():
-            try:
-                manifest = json.loads(mpath.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise InputFormatError(f"{mpath}: unreadable manifest ({exc})") from None
-        if not shards:
-            raise InputFormatError(f"{path}: no *.parquet shards in this directory")
-        from framing.io.shards import read_scores  # complete shards only, rows in input order
-
+        manifest = _read_manifest(path)
+        if not ShardDir(path).shards():
+            raise InputFormatError(f"{path}: no *.parquet shards (part-NNNNN.parquet) in this "
+                                   "directory")
         try:
-            df = read_scores(path)
+            frame = read_scores(path)
         except Exception as exc:
             raise InputFormatError(f"{path}: cannot read the Parquet shards ({exc})") from None
-        return df.reset_index(drop=True), manifest
+        return frame, manifest
     if not path.is_file():
         raise FileNotFoundError(f"Scores not found: {path}")
-    from framing.io.corpus import detect_format
+    return _read_scores_file(path), None
 
+
+def _read_manifest(directory: Path) -> dict[str, Any] | None:
+    """A scores directory's ``manifest.json`` as read (any JSON object), or None."""
+    path = directory / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFormatError(f"{path}: unreadable manifest ({exc})") from None
+
+
+# JSON values are kept as written (no type guessing), so dates stay text as in the shards:
+# pandas 3 leaves them alone once dtype=False, pandas 2 must be told.
+_JSON_AS_WRITTEN: dict[str, Any] = {"dtype": False}
+if int(pd.__version__.split(".")[0]) < 3:
+    _JSON_AS_WRITTEN["convert_dates"] = False
+
+
+def _read_scores_file(path: Path) -> pd.DataFrame:
+    """One scores file, with the row order and ``id`` handling of a scores directory."""
     kind = detect_format(path)
     try:
         if kind == "parquet":
-            df = pd.read_parquet(path)
-        elif kind in ("csv", "tsv"):
-            df = pd.read_csv(path, sep="," if kind == "csv" else "\t")
+            frame = pd.read_parquet(path)
+        elif kind == "jsonl":
+            frame = pd.read_json(path, lines=True, **_JSON_AS_WRITTEN)
+            if "id" in frame.columns:
+                frame["id"] = _as_text(frame["id"])
         else:
-            df = pd.read_json(path, lines=True, dtype=False)
+            frame = pd.read_csv(path, sep="," if kind == "csv" else "\t", dtype={"id": str})
+        return _in_row_order(frame)
     except Exception as exc:
         raise InputFormatError(f"{path}: cannot read the scores table ({exc})") from None
-    return df, None
 
 
-def _as_bool(s: pd.Series) -> pd.Series:
-    """A boolean column from bools, 0/1 or strings such as 'True'/'false' (CSV, JSON).
-    Missing values become False."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.fillna(False).astype(bool)
-    if pd.api.types.is_numeric_dtype(s):
-        return s.fillna(0).astype(float) > 0
-    truthy = {"true", "1", "1.0", "yes", "y", "t"}
-    return s.map(lambda v: isinstance(v, str) and v.strip().lower() in truthy
-                 or (not isinstance(v, str) and bool(v) and v == v and v is not None)
-                 ).astype(bool)
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as strings (``7`` -> ``"7"``); missing values stay missing."""
+    return values.astype(str).where(values.notna())
 
 
-def _error_mask(df: pd.DataFrame) -> pd.Series:
-    if "error" not in df.columns:
-        return pd.Series(False, index=df.index)
-    err = df["error"]
-    return err.notna() & (err.astype(str).str.strip() != "")
+def _in_row_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by the input ``row`` number (stable; unreadable numbers last), on a
+    fresh index."""
+    if "row" in frame.columns and len(frame):
+        frame = frame.sort_values("row", kind="stable", na_position="last",
+                                  key=lambda rows: pd.to_numeric(rows, errors="coerce"))
+    return frame.reset_index(drop=True)
 
 
 def load_error_rates(source: Any) -> dict[str, tuple[float, float]]:
@@ -207,246 +231,32 @@ def load_error_rates(source: Any) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _shipped_error_rates(cue_ids: Sequence[str]
+                         ) -> tuple[dict[str, tuple[float, float]], str | None]:
+    """The shipped cue heads' error rates for ``cue_ids``, if the file is there and names
+    any of them."""
+    try:
+        path = shipped_model_path(SHIPPED_CUE_HEADS) / ERROR_RATES_FILE
+    except ModuleNotFoundError:  # an installation without shipped models
+        return {}, None
+    if not path.is_file():
+        return {}, None
+    try:
+        rates = load_error_rates(path)
+    except (OSError, ValueError):
+        return {}, None
+    wanted = set(cue_ids)
+    rates = {cue: r for cue, r in rates.items() if cue in wanted}
+    return (rates, str(path)) if rates else ({}, None)
+
+
 def _resolve_error_rates(error_rates: Any, cue_ids: Sequence[str]
                          ) -> tuple[dict[str, tuple[float, float]], str | None]:
     if error_rates is None:
-        from framing.heads.cues.heads import shipped_cue_heads_path
-
-        path = shipped_cue_heads_path() / ERROR_RATES_FILE
-        if not path.is_file():
-            return {}, None
-        try:
-            rates = load_error_rates(path)
-        except (OSError, ValueError):
-            return {}, None
-        rates = {c: r for c, r in rates.items() if c in set(cue_ids)}
-        return (rates, str(path)) if rates else ({}, None)
+        return _shipped_error_rates(cue_ids)
     where = str(error_rates) if isinstance(error_rates, (str, os.PathLike)) else "the given mapping"
     rates = load_error_rates(error_rates)
     return rates, (where if rates else None)
-
-
-# -- statistics --------------------------------------------------------------------------
-def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
-
-
-def wilson_interval(x: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for ``x`` successes out of ``n`` (arrays broadcast).
-
-    Returns ``(low, high)`` arrays; NaN where ``n == 0``.
-    """
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = _z(alpha)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-        low = np.clip(centre - half, 0.0, 1.0)
-        high = np.clip(centre + half, 0.0, 1.0)
-    bad = n <= 0
-    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
-
-
-def poisson_rate_interval(k: Any, exposure: Any, alpha: float = 0.05, per: float = 1000.0
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rate ``k / exposure * per`` with the exact (Garwood) Poisson interval.
-
-    Returns ``(rate, low, high)``; NaN where the exposure is 0.
-    """
-    k = np.asarray(k, dtype=float)
-    e = np.asarray(exposure, dtype=float)
-    low_k = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
-    high_k = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(e > 0, per / e, np.nan)
-    return k * scale, low_k * scale, high_k * scale
-
-
-def newcombe_interval(x1: float, n1: float, x2: float, n2: float, alpha: float = 0.05
-                      ) -> tuple[float, float]:
-    """Newcombe's hybrid score interval (from Wilson intervals) for ``p1 - p2``."""
-    if n1 <= 0 or n2 <= 0:
-        return math.nan, math.nan
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = (float(v) for v in wilson_interval(x1, n1, alpha))
-    l2, u2 = (float(v) for v in wilson_interval(x2, n2, alpha))
-    d = p1 - p2
-    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-
-
-def bh_adjust(pvalues: Any) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (NaN entries stay NaN, not counted)."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = stats.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
-    return out
-
-
-def bootstrap_mean_ci(x: Any, *, n_boot: int = 2000, alpha: float = 0.05,
-                      rng: np.random.Generator | int | None = None) -> tuple[float, float]:
-    """Percentile bootstrap interval for the mean of ``x``; ``(nan, nan)`` for n < 2."""
-    x = np.asarray(x, dtype=float)
-    if len(x) < 2:
-        return math.nan, math.nan
-    if np.all(x == x[0]):
-        return float(x[0]), float(x[0])
-    res = stats.bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=1 - alpha,
-                          method="percentile", vectorized=True, rng=_rng(rng),
-                          batch=_batch(len(x)))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def _t_mean_ci(x: np.ndarray, alpha: float) -> tuple[float, float]:
-    n = len(x)
-    if n < 2:
-        return math.nan, math.nan
-    m, se = float(np.mean(x)), float(np.std(x, ddof=1) / math.sqrt(n))
-    h = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
-    return m - h, m + h
-
-
-def _pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
-    na, nb = len(a), len(b)
-    if na + nb <= 2:
-        return math.nan
-    va = np.var(a, ddof=1) if na > 1 else 0.0
-    vb = np.var(b, ddof=1) if nb > 1 else 0.0
-    return math.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
-
-
-def cohens_d(a: Any, b: Any) -> float:
-    """Cohen's d: ``(mean(a) - mean(b)) / pooled SD`` (NaN when the pooled SD is 0)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) == 0 or len(b) == 0:
-        return math.nan
-    s = _pooled_sd(a, b)
-    if not s or math.isnan(s):
-        return math.nan
-    return float((a.mean() - b.mean()) / s)
-
-
-def hedges_g(a: Any, b: Any) -> float:
-    """Hedges' g: Cohen's d times the exact small-sample correction
-    ``J = Γ(df/2) / (sqrt(df/2) Γ((df-1)/2))``, ``df = n_a + n_b - 2``."""
-    d = cohens_d(a, b)
-    df = len(a) + len(b) - 2
-    if math.isnan(d) or df < 2:
-        return math.nan
-    from scipy.special import gammaln
-
-    j = math.exp(gammaln(df / 2) - gammaln((df - 1) / 2)) / math.sqrt(df / 2)
-    return d * j
-
-
-def cohens_h(p1: Any, p2: Any) -> Any:
-    """Cohen's h: ``2 asin(sqrt(p1)) - 2 asin(sqrt(p2))``."""
-    return 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2))
-
-
-def adjust_prevalence(p: Any, tpr: float, fpr: float) -> Any:
-    """Adjusted classify-and-count: ``(p - fpr) / (tpr - fpr)`` clipped to [0, 1].
-
-    NaN when ``tpr <= fpr`` (the detector carries no signal to correct)."""
-    p = np.asarray(p, dtype=float)
-    if not tpr > fpr:
-        return np.full(p.shape, np.nan) if p.shape else math.nan
-    out = np.clip((p - fpr) / (tpr - fpr), 0.0, 1.0)
-    return out if out.shape else float(out)
-
-
-def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
-def _batch(n: int) -> int:
-    # keep bootstrap / permutation work arrays near 8 M floats
-    return max(1, 8_000_000 // max(n, 1))
-
-
-def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
-
-
-def _tone_test(a: np.ndarray, b: np.ndarray, n_permutations: int, max_resample_n: int,
-               rng: np.random.Generator) -> tuple[str, float, float]:
-    """(test name, statistic, p) for a difference in mean tone between two samples."""
-    if len(a) == 0 or len(b) == 0 or len(a) + len(b) < 3:
-        return "none", math.nan, math.nan
-    if len(a) + len(b) <= max_resample_n and n_permutations > 0:
-        diff = float(a.mean() - b.mean())
-        if np.all(np.concatenate([a, b]) == a[0]):
-            return "permutation", diff, 1.0
-        res = stats.permutation_test((a, b), _mean_diff, n_resamples=n_permutations,
-                                     vectorized=True, rng=rng, batch=_batch(len(a) + len(b)))
-        return "permutation", diff, float(res.pvalue)
-    res = stats.ttest_ind(a, b, equal_var=False)
-    return "welch_t", float(res.statistic), float(res.pvalue)
-
-
-def _diff_ci(a: np.ndarray, b: np.ndarray, *, n_boot: int, alpha: float, max_resample_n: int,
-             rng: np.random.Generator) -> tuple[float, float, str]:
-    na, nb = len(a), len(b)
-    if na < 2 or nb < 2:
-        return math.nan, math.nan, "none"
-    if na + nb <= max_resample_n and n_boot > 0:
-        if np.all(a == a[0]) and np.all(b == b[0]):
-            d = float(a[0] - b[0])
-            return d, d, "bootstrap"
-        res = stats.bootstrap((a, b), _mean_diff, n_resamples=n_boot, confidence_level=1 - alpha,
-                              method="percentile", vectorized=True, rng=rng,
-                              batch=_batch(na + nb))
-        return float(res.confidence_interval.low), float(res.confidence_interval.high), "bootstrap"
-    va, vb = np.var(a, ddof=1) / na, np.var(b, ddof=1) / nb
-    se = math.sqrt(va + vb)
-    if se == 0:
-        d = float(a.mean() - b.mean())
-        return d, d, "welch_t"
-    dof = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
-    h = float(stats.t.ppf(1 - alpha / 2, dof)) * se
-    d = float(a.mean() - b.mean())
-    return d - h, d + h, "welch_t"
-
-
-def _proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[str, float, float]:
-    """Pearson chi-square on the 2x2 table (no continuity correction), or Fisher's exact
-    test when an expected count is below 5."""
-    if n1 <= 0 or n2 <= 0:
-        return "none", math.nan, math.nan
-    table = np.array([[x1, n1 - x1], [x2, n2 - x2]], dtype=float)
-    rows, cols = table.sum(1, keepdims=True), table.sum(0, keepdims=True)
-    expected = rows * cols / table.sum()
-    if expected.min() < 5:
-        res = stats.fisher_exact(table.astype(int))
-        return "fisher", float(res.statistic), float(res.pvalue)
-    res = stats.chi2_contingency(table, correction=False)
-    return "chi2", float(res.statistic), float(res.pvalue)
-
-
-def _ratio_cis(x1: int, n1: int, x2: int, n2: int, alpha: float) -> dict[str, float]:
-    """Risk ratio (Katz log interval) and odds ratio (Woolf log interval); 0.5 is added
-    to every cell when any cell is zero (Haldane–Anscombe)."""
-    z = _z(alpha)
-    a, b, c, d = float(x1), float(n1 - x1), float(x2), float(n2 - x2)
-    out = dict.fromkeys(("risk_ratio", "rr_ci_low", "rr_ci_high",
-                         "odds_ratio", "or_ci_low", "or_ci_high"), math.nan)
-    if n1 <= 0 or n2 <= 0:
-        return out
-    if min(a, b, c, d) == 0:
-        if a + c == 0 or b + d == 0:  # nobody (or everybody) has the cue: no ratio
-            return out
-        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
-    rr = (a / (a + b)) / (c / (c + d))
-    se_rr = math.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
-    orr = (a * d) / (b * c)
-    se_or = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-    out.update(risk_ratio=rr, rr_ci_low=rr * math.exp(-z * se_rr), rr_ci_high=rr * math.exp(z * se_rr),
-               odds_ratio=orr, or_ci_low=orr * math.exp(-z * se_or), or_ci_high=orr * math.exp(z * se_or))
-    return out
 
 
 # -- the comparison ------------------------------------------------------------------------
@@ -495,7 +305,8 @@ class OutletComparison:
                 + f"articles={self.n_articles}, "
                 f"excluded={self.n_excluded})")
 
-    # plots and reports live in framing.report (matplotlib is imported only there)
+    # plots and the HTML report live in framing.analysis.report, which imports matplotlib
+    # when a plot is drawn: it is imported here only when one of these is called
     def plot_heatmap(self, path: str | os.PathLike | None = None, **kw: Any):
         """Heatmap of prevalence per group with BH significance marks; a Figure.
         ``kind="cues"`` (default: group x cue) or ``kind="frames"`` (frame x group, one
@@ -532,7 +343,7 @@ class OutletComparison:
     def to_markdown(self, max_pairs: int = 15) -> str:
         """A Markdown summary: per-group tone and shares, cue (and frame) prevalence per
         group, and the pairwise differences that survive the BH correction."""
-        return _markdown(self, max_pairs)
+        return summary_markdown(self, max_pairs)
 
 
 def compare_outlets(
@@ -564,7 +375,8 @@ def compare_outlets(
     cues only). A frame is corrected only when the given rates name it as
     ``scheme:id``.
 
-    Frames (``frame_<scheme>_<id>_present`` columns, see :func:`frame_ids_of`) are
+    Frames (``frame_<scheme>_<id>_present`` columns, see
+    :func:`framing.pipeline.schema.frame_ids_of`) are
     compared as cues are, in the ``frames`` and ``pairwise_frames`` tables; tables
     without frame columns give empty ones.
 
@@ -600,7 +412,7 @@ def compare_outlets(
                      f"{', '.join(f for f in frame_ids if f not in frame_rates)}: their "
                      "corrected prevalence is left blank")
 
-    errors = _error_mask(df)
+    errors = error_mask(df)
     keys = ([within] if within else []) + [by]
     excluded_by_group = (df.loc[errors, keys].astype(str).value_counts()
                          if errors.any() else pd.Series(dtype=int))
@@ -620,7 +432,7 @@ def compare_outlets(
                        for v in data["tone_label"]] if "tone_label" in data else None)
     data["_nsent"] = (pd.to_numeric(data["n_sentences"], errors="coerce").fillna(0)
                       if "n_sentences" in data else np.nan)
-    present = {c: _as_bool(data[f"cue_{c}_present"]).to_numpy() for c in cue_ids}
+    present = {c: as_bool(data[f"cue_{c}_present"]).to_numpy() for c in cue_ids}
     # events for the rate per 1,000 sentences: sentences with the cue when the table
     # counts them (cue_<id>_count), else articles with the cue
     counts = {c: (pd.to_numeric(data[f"cue_{c}_count"], errors="coerce").fillna(0).to_numpy()
@@ -631,7 +443,7 @@ def compare_outlets(
                           counts=counts, basis=basis)
     frame_fam = _Indicators(
         column="frame", labels=frame_ids, rates=frame_rates,
-        present={f: _as_bool(data[f"frame_{sc}_{fid}_present"]).to_numpy()
+        present={f: as_bool(data[f"frame_{sc}_{fid}_present"]).to_numpy()
                  for f, (sc, fid) in zip(frame_ids, frame_pairs)},
         extra={f: {"scheme": sc} for f, (sc, _) in zip(frame_ids, frame_pairs)},
         extra_columns=["scheme"])
@@ -762,7 +574,7 @@ class _Indicators:
 def _GROUP_COLUMNS(keys: list[str]) -> list[str]:
     cols = keys + ["n_articles", "n_excluded", "n_sentences", "tone_n", "tone_mean", "tone_sd",
                    "tone_ci_low", "tone_ci_high", "tone_ci_method"]
-    for lab in TONE_LABELS:
+    for lab in TONE_LABELS_DISPLAY:
         cols += [f"share_{lab}", f"share_{lab}_low", f"share_{lab}_high"]
     return cols + ["tone_diff_vs_rest", "tone_test_vs_rest", "tone_p_vs_rest",
                    "tone_p_adj_vs_rest", "tone_significant_vs_rest"]
@@ -820,7 +632,7 @@ def _mean_ci(x: np.ndarray, ctx: _Ctx) -> tuple[float, float, str]:
     if len(x) <= ctx.max_resample_n and ctx.n_boot > 0:
         low, high = bootstrap_mean_ci(x, n_boot=ctx.n_boot, alpha=ctx.alpha, rng=ctx.rng)
         return low, high, "bootstrap"
-    low, high = _t_mean_ci(x, ctx.alpha)
+    low, high = t_mean_ci(x, ctx.alpha)
     return max(low, -1.0), min(high, 1.0), "t"
 
 
@@ -831,13 +643,14 @@ def _tone_summary(x: np.ndarray, rest: np.ndarray, labels: np.ndarray, ctx: _Ctx
                            "tone_sd": float(np.std(x, ddof=1)) if len(x) > 1 else math.nan}
     out["tone_ci_low"], out["tone_ci_high"], out["tone_ci_method"] = _mean_ci(x, ctx)
     n_lab = int(np.sum(labels != None))  # noqa: E711 (elementwise on an object array)
-    for lab in TONE_LABELS:
+    for lab in TONE_LABELS_DISPLAY:
         k = int(np.sum(labels == lab))
         low, high = wilson_interval(k, n_lab, ctx.alpha)
         out[f"share_{lab}"] = k / n_lab if n_lab else math.nan
         out[f"share_{lab}_low"], out[f"share_{lab}_high"] = float(low), float(high)
     if len(x) and len(rest):
-        test, _, p = _tone_test(x, rest, ctx.n_permutations, ctx.max_resample_n, ctx.rng)
+        test, _, p = mean_difference_test(x, rest, ctx.n_permutations, ctx.max_resample_n,
+                                          ctx.rng)
         out.update(tone_diff_vs_rest=float(x.mean() - rest.mean()), tone_test_vs_rest=test,
                    tone_p_vs_rest=p)
     else:
@@ -878,7 +691,7 @@ def _prevalence_summary(fam: _Indicators, label: str, nsent: np.ndarray, mask: n
     nr = int(rest.sum())
     if nr:
         kr = int(present[rest].sum())
-        test, _, p = _proportion_test(k, n, kr, nr)
+        test, _, p = two_proportion_test(k, n, kr, nr)
         out.update(diff_vs_rest=k / n - kr / nr, test_vs_rest=test, p_vs_rest=p)
     else:
         out.update(diff_vs_rest=math.nan, test_vs_rest="none", p_vs_rest=math.nan)
@@ -891,18 +704,12 @@ def _tone_pair(a: np.ndarray, b: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
                            "mean_a": float(a.mean()) if len(a) else math.nan,
                            "mean_b": float(b.mean()) if len(b) else math.nan}
     out["mean_diff"] = out["mean_a"] - out["mean_b"]
-    out["diff_ci_low"], out["diff_ci_high"], out["diff_ci_method"] = _diff_ci(
+    out["diff_ci_low"], out["diff_ci_high"], out["diff_ci_method"] = mean_difference_ci(
         a, b, n_boot=ctx.n_boot, alpha=ctx.alpha, max_resample_n=ctx.max_resample_n, rng=ctx.rng)
     d, g = cohens_d(a, b), hedges_g(a, b)
     out.update(cohens_d=d, hedges_g=g)
-    if not math.isnan(g):
-        na, nb = len(a), len(b)
-        se = math.sqrt((na + nb) / (na * nb) + g * g / (2 * (na + nb)))
-        z = _z(ctx.alpha)
-        out.update(g_ci_low=g - z * se, g_ci_high=g + z * se)
-    else:
-        out.update(g_ci_low=math.nan, g_ci_high=math.nan)
-    out["test"], out["statistic"], out["p_value"] = _tone_test(
+    out["g_ci_low"], out["g_ci_high"] = hedges_g_ci(g, len(a), len(b), ctx.alpha)
+    out["test"], out["statistic"], out["p_value"] = mean_difference_test(
         a, b, ctx.n_permutations, ctx.max_resample_n, ctx.rng)
     return out
 
@@ -919,9 +726,9 @@ def _prevalence_pair(pa: np.ndarray, pb: np.ndarray, label: str,
                            "diff": p1 - p2, "diff_ci_low": low, "diff_ci_high": high}
     tpr, fpr = rates.get(label, (math.nan, math.nan))
     out["diff_adj"] = (p1 - p2) / (tpr - fpr) if label in rates and tpr > fpr else math.nan
-    out.update(_ratio_cis(xa, na, xb, nb, ctx.alpha))
+    out.update(ratio_intervals(xa, na, xb, nb, ctx.alpha))
     out["cohens_h"] = float(cohens_h(p1, p2))
-    out["test"], out["statistic"], out["p_value"] = _proportion_test(xa, na, xb, nb)
+    out["test"], out["statistic"], out["p_value"] = two_proportion_test(xa, na, xb, nb)
     return out
 
 
@@ -933,9 +740,8 @@ def _periods(values: pd.Series, freq: str) -> pd.Series:
     else:
         dt = pd.to_datetime(values.astype("string"), errors="coerce", utc=True, format="mixed")
         dt = dt.dt.tz_localize(None)
-    f = _FREQ_ALIASES.get(freq.upper(), freq) if freq else "M"
     try:
-        return dt.dt.to_period(f)
+        return dt.dt.to_period(period_freq(freq))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"freq={freq!r} is not a pandas period frequency (try D, W, M, Q or Y): "
                          f"{exc}") from None
@@ -956,13 +762,13 @@ def _over_time(data: pd.DataFrame, keys: list[str], time: str, freq: str, tone: 
         base = dict(zip(keys + ["period"], list(key[:-1]) + [str(key[-1])]))
         x = tone[pos]
         x = x[~np.isnan(x)]
-        low, high = _t_mean_ci(x, ctx.alpha)  # tone lies in [-1, 1]
+        low, high = t_mean_ci(x, ctx.alpha)  # tone lies in [-1, 1]
         rows.append({**base, "measure": "tone", "kind": "tone", "n": len(x),
                      "estimate": float(x.mean()) if len(x) else math.nan,
                      "ci_low": max(low, -1.0), "ci_high": min(high, 1.0)})
         labs = labels[pos]
         n_lab = int(np.sum(labs != None))  # noqa: E711
-        for lab in TONE_LABELS:
+        for lab in TONE_LABELS_DISPLAY:
             k = int(np.sum(labs == lab))
             lo, hi = wilson_interval(k, n_lab, ctx.alpha)
             rows.append({**base, "measure": lab, "kind": "share", "n": n_lab,
@@ -979,153 +785,3 @@ def _over_time(data: pd.DataFrame, keys: list[str], time: str, freq: str, tone: 
                              "adj_ci_low": adj["prevalence_adj_low"],
                              "adj_ci_high": adj["prevalence_adj_high"]})
     return pd.DataFrame(rows, columns=keys + _OVER_TIME_COLUMNS), int((~ok).sum())
-
-
-# -- markdown ------------------------------------------------------------------------------
-def _fmt(v: Any, spec: str = ".2f") -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return format(v, spec)
-
-
-def _pct(v: Any) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f}%"
-
-
-def _stars(p: Any) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
-
-
-def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
-    """A GitHub-flavoured Markdown table (``|`` in cells escaped)."""
-    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    align = align or "l" + "r" * (len(header) - 1)
-    marks = [":--" if a == "l" else "--:" for a in align]
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "| " + " | ".join(marks) + " |"]
-    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _label(cmp: OutletComparison, row: Mapping[str, Any]) -> str:
-    return " / ".join(str(row[k]) for k in cmp.keys)
-
-
-@dataclass
-class Section:
-    """One block of the summary: a title, an optional table and an optional text."""
-
-    title: str
-    header: list[str] = field(default_factory=list)
-    rows: list[list[Any]] = field(default_factory=list)
-    text: str = ""
-    align: str | None = None
-    #: an anchor for the HTML report (``id="summary-<key>"``), or empty
-    key: str = ""
-
-
-def _pair_label(cmp: OutletComparison, r: Mapping[str, Any]) -> str:
-    return (f"{r[cmp.within]}: " if cmp.within else "") + f"{r['group_a']} − {r['group_b']}"
-
-
-def _prevalence_section(cmp: OutletComparison, table: pd.DataFrame, column: str,
-                        ids: Sequence[str]) -> Section:
-    """Share of articles per ``column`` (cue / frame) and group, stars vs the rest."""
-    labels = [_label(cmp, r) for _, r in cmp.groups.iterrows()]
-    has_adj = bool(table["prevalence_adj"].notna().any())
-    rows = []
-    for label in ids:
-        cells = []
-        for _, r in table[table[column] == label].iterrows():
-            cell = _pct(r["prevalence"]) + _stars(r["p_adj_vs_rest"])
-            if has_adj and not pd.isna(r["prevalence_adj"]):
-                cell += f" (adj {_pct(r['prevalence_adj'])})"
-            cells.append(cell)
-        rows.append([label] + cells)
-    return Section(f"{column.capitalize()} prevalence (share of articles; stars: vs the pooled "
-                   "other groups" + ("; adj: corrected for detector errors" if has_adj else "")
-                   + ")", [column] + labels, rows)
-
-
-def _pairwise_section(cmp: OutletComparison, table: pd.DataFrame, column: str,
-                      max_pairs: int) -> Section:
-    """The pairwise differences in a ``column`` (cue / frame) share that survive BH."""
-    s = table[table["significant"].astype(bool)].sort_values("p_adj", kind="stable")
-    if not len(s):
-        return Section(f"Pairwise {column} differences",
-                       text=f"No pairwise {column} difference is significant after the BH "
-                            f"correction ({len(table)} tests).")
-    more = f" (first {max_pairs} of {len(s)})" if len(s) > max_pairs else ""
-    rows = [[_pair_label(cmp, r), r[column], f"{_pct(r['p_a'])} vs {_pct(r['p_b'])}",
-             f"{_fmt(100 * r['diff'], '+.0f')} [{_fmt(100 * r['diff_ci_low'], '+.0f')}, "
-             f"{_fmt(100 * r['diff_ci_high'], '+.0f')}] pts", _fmt(r["cohens_h"], "+.2f"),
-             _fmt(r["p_adj"], ".3f") + _stars(r["p_adj"])]
-            for _, r in s.head(max_pairs).iterrows()]
-    return Section(f"Significant pairwise {column} differences{more}",
-                   ["pair", column, "prevalence", "difference [CI]", "Cohen's h", "p (BH)"],
-                   rows, align="llrrrr")
-
-
-def summary_sections(cmp: OutletComparison, max_pairs: int = 15) -> list[Section]:
-    """The summary as sections, shared by :meth:`OutletComparison.to_markdown` and the
-    HTML report."""
-    pct = int(round(100 * (1 - cmp.alpha)))
-    intro = (f"{cmp.n_articles} articles in {len(cmp.groups)} groups"
-             + (f"; {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "")
-             + f". Intervals are {pct}%; p-values are Benjamini–Hochberg adjusted per family "
-               "of tests; * p<.05, ** p<.01, *** p<.001.")
-    out = [Section(f"Outlet comparison by {cmp.by}" + (f" within {cmp.within}" if cmp.within else ""),
-                   text=intro)]
-    g = cmp.groups
-    rows = []
-    for _, r in g.iterrows():
-        rows.append([_label(cmp, r), int(r["n_articles"]),
-                     f"{_fmt(r['tone_mean'], '+.2f')} [{_fmt(r['tone_ci_low'], '+.2f')}, "
-                     f"{_fmt(r['tone_ci_high'], '+.2f')}]{_stars(r['tone_p_adj_vs_rest'])}",
-                     f"{_pct(r['share_promotional'])} [{_pct(r['share_promotional_low'])}, "
-                     f"{_pct(r['share_promotional_high'])}]",
-                     f"{_pct(r['share_critical'])} [{_pct(r['share_critical_low'])}, "
-                     f"{_pct(r['share_critical_high'])}]"])
-    out.append(Section("Tone per group (stars: vs the pooled other groups)",
-                       ["group", "n", "tone mean [CI]", "promotional [CI]", "critical [CI]"], rows))
-    if len(cmp.cues):
-        out.append(_prevalence_section(cmp, cmp.cues, "cue", cmp.cue_ids))
-    if len(cmp.pairwise_tone):
-        t = cmp.pairwise_tone.sort_values("p_adj", kind="stable")
-        more = f" (first {max_pairs} of {len(t)})" if len(t) > max_pairs else ""
-        rows = [[_pair_label(cmp, r),
-                 f"{_fmt(r['mean_diff'], '+.2f')} [{_fmt(r['diff_ci_low'], '+.2f')}, "
-                 f"{_fmt(r['diff_ci_high'], '+.2f')}]", _fmt(r["hedges_g"], "+.2f"),
-                 _fmt(r["p_adj"], ".3f") + _stars(r["p_adj"])] for _, r in t.head(max_pairs).iterrows()]
-        out.append(Section(f"Pairwise tone differences{more}",
-                           ["pair", "mean diff [CI]", "Hedges' g", "p (BH)"], rows))
-    if len(cmp.pairwise_cues):
-        out.append(_pairwise_section(cmp, cmp.pairwise_cues, "cue", max_pairs))
-    if len(cmp.frames):
-        out.append(_prevalence_section(cmp, cmp.frames, "frame", cmp.frame_ids))
-        out[-1].key = "frames"
-    if len(cmp.pairwise_frames):
-        out.append(_pairwise_section(cmp, cmp.pairwise_frames, "frame", max_pairs))
-        out[-1].key = "pairwise-frames"
-    foot = []
-    if cmp.error_rates_source:
-        foot.append(f"Detector error rates from {cmp.error_rates_source}.")
-    foot += cmp.notes
-    if foot:
-        out.append(Section("Notes", text="\n".join(foot)))
-    return out
-
-
-def _markdown(cmp: OutletComparison, max_pairs: int) -> str:
-    lines: list[str] = []
-    for i, sec in enumerate(summary_sections(cmp, max_pairs)):
-        lines += [("## " if i == 0 else "### ") + sec.title, ""]
-        if sec.title == "Notes":
-            lines += [f"- {t}" for t in sec.text.split("\n")] + [""]
-            continue
-        if sec.text:
-            lines += [sec.text, ""]
-        if sec.header:
-            lines += [md_table(sec.header, sec.rows, sec.align), ""]
-    return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,8 @@
 """Pictures and reports for an :class:`~framing.analysis.compare.OutletComparison`.
 
+This module never imports :mod:`framing.analysis.compare` (the comparison calls into
+it); the written summary it shows comes from :mod:`framing.analysis.summary`.
+
 Plots are drawn on plain :class:`matplotlib.figure.Figure` objects rendered by the Agg
 backend: no pyplot state, no window, and the caller's own pyplot backend is left alone.
 Each plot function returns the Figure and, given ``path``, also writes a PNG there.
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from framing._version import __version__
+from framing.analysis.summary import Section, freq_name, significance_stars, summary_sections
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -60,12 +64,6 @@ def _save(fig: "Figure", path: str | os.PathLike | None) -> None:
 
 def _group_labels(cmp: "OutletComparison", frame: pd.DataFrame) -> list[str]:
     return [" / ".join(str(v) for v in vals) for vals in frame[cmp.keys].itertuples(index=False)]
-
-
-def _stars(p: Any) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
 def _cue_label(cue: str) -> str:
@@ -149,8 +147,9 @@ def _draw_heat(ax, values: np.ndarray, pvals: np.ndarray, cmap: str, *, small: b
             v = values[i, j]
             if np.isnan(v):
                 continue
-            ax.text(j, i, f"{100 * v:.0f}%{_stars(pvals[i, j])}", ha="center", va="center",
-                    fontsize=7 if small else 9, color="white" if v > 0.55 else "#1a1a1a")
+            ax.text(j, i, f"{100 * v:.0f}%{significance_stars(pvals[i, j])}", ha="center",
+                    va="center", fontsize=7 if small else 9,
+                    color="white" if v > 0.55 else "#1a1a1a")
     return im
 
 
@@ -247,7 +246,7 @@ def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     if not math.isnan(total):
         ax.axvline(total, color="#2980b9", linewidth=0.9, linestyle=":",
                    label=f"pooled mean {total:+.2f}")
-    labels = [f"{lab}  (n={int(k)}){_stars(p)}" for lab, k, p in
+    labels = [f"{lab}  (n={int(k)}){significance_stars(p)}" for lab, k, p in
               zip(g["_label"], g["tone_n"], g["tone_p_adj_vs_rest"])]
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, n - 0.3)
@@ -350,7 +349,7 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
         if row < nrows - 1 and (row + 1) * ncols + col >= len(measures):
             axes[row][col].xaxis.set_tick_params(labelbottom=True)
     pct = int(round(100 * (1 - cmp.alpha)))
-    fig.suptitle(f"By {cmp.by} and {cmp.time} ({_freq_name(cmp.freq)}); "
+    fig.suptitle(f"By {cmp.by} and {cmp.time} ({freq_name(cmp.freq)}); "
                  + (f"{'shaded' if show_bands else 'bars'}: {pct}% intervals" if show_bands or show_bars
                     else "intervals left out for legibility (see the over_time table)")
                  + ("; cues corrected for detector errors" if adjusted else ""),
@@ -366,14 +365,6 @@ def _period_key(p: str):
         return (0, pd.Period(p.split("/")[0]).start_time.value, p)
     except (ValueError, TypeError):
         return (1, 0, p)
-
-
-def _freq_name(freq: str | None) -> str:
-    from framing.analysis.compare import _FREQ_ALIASES
-
-    names = {"D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "yearly"}
-    f = (freq or "M").upper()
-    return names.get(_FREQ_ALIASES.get(f, f), f"per {freq}")
 
 
 def _palette(n: int) -> list:
@@ -450,7 +441,7 @@ figcaption{color:#555;font-size:.85rem} pre{background:#f6f8fa;padding:.8rem;ove
 """
 
 
-def _section_html(sec) -> str:
+def _section_html(sec: Section) -> str:
     parts = []
     if sec.text:
         parts.append("".join(f"<p>{html.escape(t)}</p>" for t in sec.text.split("\n")))
@@ -484,8 +475,6 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     ``max_rows`` rows each), settings and the shard manifest if there is one.
 
     Returns the HTML; also writes it to ``path`` when given."""
-    from framing.analysis.compare import summary_sections
-
     title = title or f"Outlet comparison by {cmp.by}"
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = [f"<h1>{html.escape(title)}</h1>",

@@ -22,13 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from framing.analysis.compare import _as_bool, _error_mask, cue_ids_of, load_scores
+from framing.analysis.compare import load_scores
+from framing.core.labels import TONE_LABELS
+from framing.core.tables import as_bool, detect_format, error_mask
+from framing.pipeline.schema import cue_ids_of
 from framing.errors import ColumnError
+from framing.io.readers import read_corpus
 
 __all__ = ["draw_validation_sample", "write_sample", "uncertainty"]
 
 TASKS = ("tone", "cues")
-_TONE_P = ("tone_p_critical", "tone_p_neutral", "tone_p_promotional")
+#: The scores table's tone probability columns, in model output order.
+_TONE_P = tuple(f"tone_p_{label}" for label in TONE_LABELS)
 
 
 def uncertainty(scores: pd.DataFrame, task: str = "tone") -> pd.Series:
@@ -63,7 +68,7 @@ def uncertainty(scores: pd.DataFrame, task: str = "tone") -> pd.Series:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
-def _allocate(sizes: dict[Any, int], n: int) -> dict[Any, int]:
+def allocate(sizes: dict[Any, int], n: int) -> dict[Any, int]:
     """Split ``n`` as evenly as possible over cells, none above its size; what a small
     cell cannot take goes to the others."""
     alloc = {k: 0 for k in sizes}
@@ -96,8 +101,6 @@ def _band_order(key: tuple) -> int:
 
 def _texts(source: Any, keys: list[str], *, text: str, id: str | None,
            format: str | None = None) -> dict[str, str | None]:
-    from framing.io.corpus import read_corpus
-
     wanted = set(keys)
     found: dict[str, str | None] = {}
     for rec in read_corpus(source, text=text, id=id, format=format):
@@ -130,9 +133,9 @@ def draw_validation_sample(
     ``error`` are never drawn. Draws are reproducible for a given ``seed``.
 
     Text comes from the scores table's ``text`` column when it has one, else from
-    ``text_source`` (a corpus file or frame, read with :func:`framing.read_corpus`):
-    rows are matched on the corpus column ``id`` when given, else on the row number
-    the scores table recorded (its ``row`` column).
+    ``text_source`` (a corpus file or frame, read with
+    :func:`framing.io.readers.read_corpus`): rows are matched on the corpus column ``id``
+    when given, else on the row number the scores table recorded (its ``row`` column).
 
     Returns a DataFrame in the harness's format: ``id``, ``outlet``, ``text``, the
     blank answer column (``label`` for tone, ``cues`` for cues: a blank ``cues`` reads
@@ -148,19 +151,19 @@ def draw_validation_sample(
     if by is not None and by not in df.columns:
         raise ColumnError(f"by={by!r} is not a column of the scores table; the columns present "
                           f"are: {', '.join(map(repr, map(str, df.columns)))}")
-    df = df.loc[~_error_mask(df)].reset_index(drop=True)
+    df = df.loc[~error_mask(df)].reset_index(drop=True)
     u = uncertainty(df, task)
     band = _strata(u, n_strata)
     outlet = df[by].astype("string").fillna("(missing)") if by else pd.Series("all", index=df.index)
     cells = {k: np.asarray(v) for k, v in df.groupby([outlet, band], sort=True).indices.items()}
     # even over outlets first, then even over bands within an outlet
     outlets = sorted({k[0] for k in cells})
-    per_outlet = _allocate({o: sum(len(v) for k, v in cells.items() if k[0] == o) for o in outlets}, n)
+    per_outlet = allocate({o: sum(len(v) for k, v in cells.items() if k[0] == o) for o in outlets}, n)
     alloc: dict[Any, int] = {}
     for o in outlets:
         # an odd article goes to the less sure bands first: they teach the most
         mine = sorted((k for k in cells if k[0] == o), key=_band_order, reverse=True)
-        alloc.update(_allocate({k: len(cells[k]) for k in mine}, per_outlet[o]))
+        alloc.update(allocate({k: len(cells[k]) for k in mine}, per_outlet[o]))
     rng = np.random.default_rng(seed)
     picked, weights = [], []
     for key in sorted(cells):
@@ -211,12 +214,12 @@ def _to_harness(sample: pd.DataFrame, df: pd.DataFrame, by: str | None, task: st
         result["pred_tone"] = pd.to_numeric(sample["tone"], errors="coerce").to_numpy()
     if "tone_label" in sample.columns:
         result["pred_label"] = sample["tone_label"].to_numpy(dtype=object)
-    for c in ("critical", "neutral", "promotional"):
+    for c in TONE_LABELS:
         if f"tone_p_{c}" in sample.columns:
             result[f"pred_p_{c}"] = pd.to_numeric(sample[f"tone_p_{c}"], errors="coerce").to_numpy()
     cue_ids = cue_ids_of(df)
     if cue_ids:
-        flags = {c: _as_bool(sample[f"cue_{c}_present"]).to_numpy() for c in cue_ids}
+        flags = {c: as_bool(sample[f"cue_{c}_present"]).to_numpy() for c in cue_ids}
         result["pred_cues"] = [[c for c in cue_ids if flags[c][i]] for i in range(len(sample))]
         probs = {c: pd.to_numeric(sample[f"cue_{c}"], errors="coerce").to_numpy()
                  for c in cue_ids if f"cue_{c}" in sample.columns}
@@ -233,8 +236,6 @@ def _to_harness(sample: pd.DataFrame, df: pd.DataFrame, by: str | None, task: st
 def write_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a sample as JSONL (lists and dicts kept), CSV (they become JSON strings)
     or Parquet, by the extension of ``path``; returns the path."""
-    from framing.io.corpus import detect_format
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     kind = detect_format(path)

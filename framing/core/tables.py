@@ -215,3 +215,6 @@ class ColumnMap:
             error = f"target must be a string, got {type(target).__name__}"
         ok = error is None
         return RowFields(rid, text if ok else None, meta, target if ok else None, error)
+
+
+# -- cue and frame ids of a scores table --------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 from framing.errors import ModelLoadError, ModelNotFoundError
 
 __all__ = ["Encoder", "Tap", "resolve_model", "fit_threads", "available_cpus",
-           "DEFAULT_MODEL_NAME"]
+           "check_local_dir", "DEFAULT_MODEL_NAME"]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
@@ -70,7 +70,9 @@ def resolve_model(model: str | os.PathLike | None, *, allow_network: bool = Fals
     return text
 
 
-def _check_local_dir(path: Path) -> None:
+def check_local_dir(path: Path) -> None:
+    """Raise :class:`ModelLoadError` unless ``path`` is a transformers model directory with
+    safetensors weights (pickled weights are refused, never loaded)."""
     if not (path / "config.json").is_file():
         raise ModelLoadError(f"{path} is not a transformers model directory (no config.json).")
     has_safetensors = any(path.glob("*.safetensors"))
@@ -156,7 +158,7 @@ class Encoder:
         self.device = device
         local = Path(self.location).is_dir()
         if local:
-            _check_local_dir(Path(self.location))
+            check_local_dir(Path(self.location))
         kwargs = {"local_files_only": not allow_network or local}
         from transformers.utils import logging as hf_logging
 
@@ -293,7 +295,7 @@ class Encoder:
     def n_layers(self) -> int:
         return int(self.model.config.num_hidden_layers)
 
-    def _layer_modules(self):
+    def layer_modules(self):
         """The model's embedding module and its list of transformer layers."""
         body = getattr(self.model, "encoder", None)
         layers = getattr(body, "layer", None) or getattr(body, "layers", None)
@@ -312,7 +314,7 @@ class Encoder:
         mask and position handling stay the model's own, whatever the transformers
         version. The hooks live only for this call.
         """
-        emb, layers = self._layer_modules()
+        emb, layers = self.layer_modules()
         states: list = []
 
         def record(_module, _inputs, output):

@@ -27,11 +27,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from framing.errors import ColumnError, InputFormatError
+from framing._version import __version__
+from framing.core.labels import TONE_LABELS
+from framing.core.samples import Samples, load_samples, split_samples
+from framing.heads.calibration import PlattCalibrator, fit_thresholds
 from framing.stats.metrics import (
     Estimate,
     bootstrap_indices,
@@ -40,7 +43,8 @@ from framing.stats.metrics import (
     multilabel_metrics,
     probability_metrics,
     paired_bootstrap,
-    _macro_f1,
+    macro_f1_from_confusion,
+    multilabel_macro_f1_resampler,
 )
 
 __all__ = [
@@ -52,186 +56,9 @@ __all__ = [
     "EvalReport",
     "evaluate",
     "fit_band",
-    "fit_thresholds",
-    "PlattCalibrator",
+    "tone_predictions",
 ]
 
-TONE_LABELS = ("critical", "neutral", "promotional")
-TASKS = ("tone", "cues", "frames")
-
-
-# -- samples -----------------------------------------------------------------------
-@dataclass
-class Samples:
-    """Labelled samples for one task.
-
-    ``labels`` holds a label string per sample (tone) or a list of label ids per sample
-    (cues, frames); ``label_set`` the allowed labels in order.
-    """
-
-    task: str
-    texts: list[str]
-    labels: list[Any]
-    label_set: list[str]
-    ids: list[Any]
-    targets: list[Any] = field(default_factory=list)
-    source: str = "<memory>"
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def subset(self, rows: Sequence[int]) -> "Samples":
-        rows = list(rows)
-        pick = lambda xs: [xs[i] for i in rows]  # noqa: E731
-        return Samples(self.task, pick(self.texts), pick(self.labels), list(self.label_set),
-                       pick(self.ids), pick(self.targets) if self.targets else [], self.source)
-
-    def y_index(self) -> np.ndarray:
-        """Class index per sample (single-label tasks)."""
-        pos = {lab: i for i, lab in enumerate(self.label_set)}
-        return np.array([pos[lab] for lab in self.labels], dtype=int)
-
-    def y_matrix(self) -> np.ndarray:
-        """0/1 matrix ``(n, len(label_set))`` (multi-label tasks)."""
-        pos = {lab: i for i, lab in enumerate(self.label_set)}
-        Y = np.zeros((len(self), len(self.label_set)), dtype=bool)
-        for r, labs in enumerate(self.labels):
-            for lab in labs:
-                Y[r, pos[lab]] = True
-        return Y
-
-
-def _read_table(source: Any, fmt: str | None):
-    import pandas as pd
-
-    if isinstance(source, pd.DataFrame):
-        return source, "<DataFrame>"
-    if hasattr(source, "to_pandas") and not isinstance(source, (str, os.PathLike)):
-        return source.to_pandas(), type(source).__name__
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"Samples file not found: {path}")
-    from framing.io.corpus import detect_format
-
-    kind = detect_format(path, fmt)
-    try:
-        if kind == "jsonl":
-            df = pd.read_json(path, lines=True, dtype=False)
-        elif kind in ("csv", "tsv"):
-            df = pd.read_csv(path, sep="," if kind == "csv" else "\t", dtype=str,
-                             keep_default_na=False)
-        else:
-            df = pd.read_parquet(path)
-    except ValueError as exc:
-        raise InputFormatError(f"{path}: cannot read samples: {exc}") from None
-    return df, str(path)
-
-
-def _as_label_list(value: Any) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        v = value.strip()
-        if v.startswith("["):
-            try:
-                return [str(x) for x in json.loads(v)]
-            except json.JSONDecodeError:
-                pass
-        return [x.strip() for x in v.replace(",", ";").split(";") if x.strip()]
-    return [str(x) for x in value]
-
-
-def load_samples(
-    source: Any,
-    task: str,
-    *,
-    text: str = "text",
-    label: str | None = None,
-    id: str | None = "id",
-    target: str | None = None,
-    target_start: str | None = None,
-    target_end: str | None = None,
-    label_set: Sequence[str] | None = None,
-    label_map: Mapping[Any, str] | None = None,
-    format: str | None = None,
-) -> Samples:
-    """Load labelled samples from JSONL / CSV / Parquet, a DataFrame or a ``datasets.Dataset``.
-
-    ``label`` names the label column (default ``label`` for tone, ``cues`` for cues,
-    ``frames`` for frames); for multi-label tasks it holds a list (or a ``;``-separated
-    string). ``label_map`` renames labels first (e.g. ``{"positive": "promotional"}``);
-    ``label_set`` fixes the allowed labels (default: the three tone labels; for
-    multi-label tasks, those seen in the data). ``target`` names a column with the target
-    mention for target-aware tone; with ``target_start`` and ``target_end`` (character
-    offsets into the text) the mention is located exactly rather than by name.
-
-    Raises :class:`ColumnError` naming missing columns and :class:`ValueError` naming
-    unknown labels.
-    """
-    if task not in TASKS:
-        raise ValueError(f"Unknown task {task!r}; choose one of: {', '.join(TASKS)}")
-    label = label or {"tone": "label", "cues": "cues", "frames": "frames"}[task]
-    df, where = _read_table(source, format)
-    needed = [c for c in (text, label, id, target, target_start, target_end) if c]
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise ColumnError(f"{where}: column(s) {', '.join(map(repr, missing))} not found; the "
-                          f"columns present are: {', '.join(map(repr, map(str, df.columns)))}")
-    texts = df[text].tolist()
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-    if bad:
-        raise ValueError(f"{where}: {len(bad)} sample(s) without text (rows {bad[:10]})")
-    mapping = dict(label_map or {})
-    if task == "tone":
-        labels = [mapping.get(v, mapping.get(str(v), v)) for v in df[label].tolist()]
-        labels = [str(v) for v in labels]
-        allowed = list(label_set) if label_set else list(TONE_LABELS)
-        if not set(allowed) <= set(TONE_LABELS) or len(allowed) < 2:
-            raise ValueError(f"A tone label_set must be two or three of {list(TONE_LABELS)} "
-                             f"(use label_map to rename yours), got {allowed}")
-    else:
-        labels = [[mapping.get(x, x) for x in _as_label_list(v)] for v in df[label].tolist()]
-        seen = sorted({x for labs in labels for x in labs})
-        allowed = list(label_set) if label_set else seen
-    flat = labels if task == "tone" else [x for labs in labels for x in labs]
-    unknown = sorted(set(flat) - set(allowed))
-    if unknown:
-        raise ValueError(f"{where}: unknown label(s) {unknown} in column {label!r}; allowed: "
-                         f"{allowed}" + ("" if task == "tone" else
-                                         " (pass label_set= to name the full set)"))
-    ids = df[id].tolist() if id else list(range(len(df)))
-    targets: list = []
-    if target_start and target_end:
-        from framing.training.tone import _offset
-
-        for r, (a, b) in enumerate(zip(df[target_start].tolist(), df[target_end].tolist())):
-            a, b = _offset(a), _offset(b)
-            if (a is None) != (b is None) or (a is not None and not 0 <= a < b <= len(texts[r])):
-                raise ValueError(f"{where}: row {r + 1}: target offsets do not lie inside the text")
-            targets.append((a, b) if a is not None else None)
-    elif target:
-        targets = [t if isinstance(t, str) and t.strip() else None for t in df[target].tolist()]
-    return Samples(task, texts, labels, allowed, ids, targets, where)
-
-
-def split_samples(samples: Samples, dev_fraction: float = 0.3, seed: int = 13) -> tuple[Samples, Samples]:
-    """Split into ``(dev, eval)`` with a fixed seed, stratified by label (first label for
-    multi-label tasks, ``none`` when a sample has none). Deterministic for a given seed."""
-    if not 0 < dev_fraction < 1:
-        raise ValueError("dev_fraction must be between 0 and 1")
-    rng = np.random.default_rng(seed)
-    strata: dict[str, list[int]] = {}
-    for i, lab in enumerate(samples.labels):
-        key = lab if isinstance(lab, str) else (sorted(lab)[0] if lab else "none")
-        strata.setdefault(key, []).append(i)
-    dev: list[int] = []
-    for key in sorted(strata):
-        rows = np.array(strata[key])
-        rng.shuffle(rows)
-        dev.extend(rows[: int(round(dev_fraction * len(rows)))].tolist())
-    dev_set = set(dev)
-    rest = [i for i in range(len(samples)) if i not in dev_set]
-    return samples.subset(sorted(dev)), samples.subset(rest)
 
 
 # -- scorers -----------------------------------------------------------------------
@@ -312,7 +139,9 @@ class ScorerAdapter:
 
 
 # -- fitting on dev (never on the rows being scored) --------------------------------
-def _tone_pred(values: np.ndarray, band: float, label_set: Sequence[str]) -> np.ndarray:
+def tone_predictions(values: np.ndarray, band: float, label_set: Sequence[str]) -> np.ndarray:
+    """Class index per tone value: critical below ``-band``, promotional above ``band``,
+    neutral between (two classes, split at 0, when ``label_set`` has no neutral)."""
     v = np.nan_to_num(values, nan=0.0)
     if "neutral" not in label_set:  # binary critical / promotional
         lab = np.where(v >= 0, "promotional", "critical")
@@ -335,62 +164,10 @@ def fit_band(values: np.ndarray, y: np.ndarray, label_set: Sequence[str]) -> flo
     best, best_f = 0.0, -1.0
     k = len(label_set)
     for band in np.round(np.arange(0.0, 0.91, 0.02), 2):
-        f = float(_macro_f1(confusion(y, _tone_pred(values, band, label_set), k)))
+        f = float(macro_f1_from_confusion(confusion(y, tone_predictions(values, band, label_set), k)))
         if f > best_f + 1e-12:
             best, best_f = float(band), f
     return best
-
-
-def fit_thresholds(probs: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Per-label probability thresholds maximising F1 on the given (dev) rows.
-
-    A label with no positive in the dev rows keeps 0.5.
-    """
-    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    out = np.full(probs.shape[1], 0.5)
-    for j in range(probs.shape[1]):
-        y = Y[:, j].astype(bool)
-        if not y.any():
-            continue
-        best_f = -1.0
-        for t in grid:
-            p = probs[:, j] >= t
-            tp = (p & y).sum()
-            f = 2 * tp / max(p.sum() + y.sum(), 1)
-            if f > best_f + 1e-12:
-                best_f, out[j] = f, t
-    return out
-
-
-class PlattCalibrator:
-    """Per-label Platt scaling (logistic regression on the logit), fitted on dev rows."""
-
-    def fit(self, probs: np.ndarray, Y: np.ndarray) -> "PlattCalibrator":
-        from sklearn.linear_model import LogisticRegression
-
-        self.params_ = []
-        for j in range(probs.shape[1]):
-            y = Y[:, j].astype(int)
-            if y.min() == y.max():
-                self.params_.append(None)
-                continue
-            lr = LogisticRegression(C=1e4, max_iter=1000)
-            lr.fit(self._logit(probs[:, j])[:, None], y)
-            self.params_.append((float(lr.coef_[0, 0]), float(lr.intercept_[0])))
-        return self
-
-    @staticmethod
-    def _logit(p: np.ndarray) -> np.ndarray:
-        p = np.clip(p, 1e-6, 1 - 1e-6)
-        return np.log(p / (1 - p))
-
-    def transform(self, probs: np.ndarray) -> np.ndarray:
-        out = probs.copy()
-        for j, prm in enumerate(self.params_):
-            if prm is not None:
-                a, b = prm
-                out[:, j] = 1 / (1 + np.exp(-(a * self._logit(probs[:, j]) + b)))
-        return out
 
 
 # -- the report --------------------------------------------------------------------
@@ -416,8 +193,6 @@ class EvalReport:
         return "macro_f1"
 
     def to_dict(self) -> dict[str, Any]:
-        from framing._version import __version__
-
         def plain(obj):
             if isinstance(obj, Estimate):
                 return plain(obj.to_dict())
@@ -659,7 +434,7 @@ def evaluate(
             mistakes[name] = _multilabel_mistakes(samples, y, p.probs, pred, top_mistakes)
         else:
             pred = _argmax_pred(p.probs, samples.label_set) if p.argmax else \
-                _tone_pred(p.values, p.band, samples.label_set)
+                tone_predictions(p.values, p.band, samples.label_set)
             res.update(classification_metrics(y, pred, samples.label_set, idx=idx))
             res["neutral_band"] = None if p.argmax else p.band
             res["label_rule"] = "likeliest class" if p.argmax else "neutral band"
@@ -676,11 +451,11 @@ def evaluate(
         if name == reference:
             continue
         if multi:
-            fa = _ml_macro(y, preds[name])
-            fb = _ml_macro(y, preds[reference])
+            fa = multilabel_macro_f1_resampler(y, preds[name])
+            fb = multilabel_macro_f1_resampler(y, preds[reference])
         else:
-            fa = lambda rows, pr=preds[name]: _macro_f1(confusion(y, pr, k, rows))  # noqa: E731
-            fb = lambda rows, pr=preds[reference]: _macro_f1(confusion(y, pr, k, rows))  # noqa: E731
+            fa = lambda rows, pr=preds[name]: macro_f1_from_confusion(confusion(y, pr, k, rows))  # noqa: E731
+            fb = lambda rows, pr=preds[reference]: macro_f1_from_confusion(confusion(y, pr, k, rows))  # noqa: E731
         comparisons[name] = paired_bootstrap(
             fa, idx, results[name]["macro_f1"].value, results[reference]["macro_f1"].value, fb)
     settings = {"n_boot": n_boot, "seed": seed, "tune": tune, "tuned_on": tuned_on,
@@ -695,19 +470,6 @@ def _p(value: float) -> str:
     if not math.isfinite(value):
         return "p=n/a"
     return "p<0.001" if value < 0.001 else f"p={value:.3f}"
-
-
-def _ml_macro(Y: np.ndarray, P: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    def fn(rows: np.ndarray) -> np.ndarray:
-        t, p = Y[rows], P[rows]
-        tp = (t & p).sum(axis=1).astype(float)
-        fp = (~t & p).sum(axis=1).astype(float)
-        fn_ = (t & ~p).sum(axis=1).astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f1 = np.where(2 * tp + fp + fn_ > 0, 2 * tp / (2 * tp + fp + fn_), 0.0)
-        active = (tp + fp + fn_) > 0
-        return (f1 * active).sum(axis=1) / np.maximum(active.sum(axis=1), 1)
-    return fn
 
 
 def _tone_mistakes(samples: Samples, y, pred, values, top: int) -> list[dict[str, Any]]:

@@ -33,9 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from framing.core.tables import read_table
+from framing.encoding.encoder import Encoder
 from framing.errors import FramingError
+from framing.evaluation.harness import evaluate, load_samples
+from framing.heads.cues.detector import CueDetector
+from framing.heads.cues.heads import shipped_cue_heads_path
+from framing.pipeline.analyzer import Analyzer
+from framing.text.catalogue import load_catalogue, shipped_catalogues, yaml_error_line
 
 __all__ = ["SuiteError", "SuiteResult", "run_suite", "load_suite"]
 
@@ -72,8 +80,6 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
     except FileNotFoundError:
         raise SuiteError(f"{path}: suite file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        from framing.text.catalogue import yaml_error_line
-
         raise SuiteError(f"{path}: invalid suite file: {yaml_error_line(exc)}") from None
     if not isinstance(data, dict):
         raise SuiteError(f"{path}: top level must be a mapping")
@@ -99,11 +105,6 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
-    from framing.pipeline.analyzer import Analyzer
-    from framing.text.catalogue import shipped_catalogues
-    from framing.heads.cues.detector import CueDetector
-    from framing.encoding.encoder import Encoder
-
     encoder = Encoder()
     detectors: dict[tuple, CueDetector] = {}
     built = {}
@@ -123,8 +124,6 @@ def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, A
                                  "patterns or false")
             key = (cues, catalogue)
             if key not in detectors:
-                from framing.heads.cues.heads import shipped_cue_heads_path
-
                 detectors[key] = CueDetector(
                     catalogue, encoder if cues != "patterns" else None,
                     use_similarity=cues != "patterns",
@@ -138,11 +137,6 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
               n_boot: int | None = None) -> SuiteResult:
     """Run every run of the suite at ``path``; write JSON, Markdown and PNG per run and a
     ``summary.md``/``summary.json`` into the suite's output directory (or ``output``)."""
-    import numpy as np
-
-    from framing.text.catalogue import load_catalogue, shipped_catalogues
-    from framing.evaluation.harness import _read_table, evaluate, load_samples
-
     suite = load_suite(path)
     source, root = suite["_source"], suite["_root"]
     out_dir = Path(output) if output is not None else suite["_output"]
@@ -159,7 +153,7 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
             opts["label_set"] = load_catalogue(opts["label_set"]).ids
         data: Any = ds["_path"]
         if ds.get("require"):
-            df, _ = _read_table(data, opts.get("format"))
+            df, _ = read_table(data, opts.get("format"), what="Samples")
             for col in ds["require"]:
                 if col not in df.columns:
                     raise SuiteError(f"{source}: dataset {name!r}: required column {col!r} is "

@@ -1,380 +1,57 @@
-"""Corpus input and output: read articles, score them in batches, write rows.
+"""Scoring a corpus on one machine: read articles, score them in batches, write rows.
 
-Readers stream: JSONL (optionally gzipped), CSV/TSV and Parquet files are read a row
-or a record batch at a time, and a directory of ``.txt`` files a file at a time, so
-memory stays bounded by the chunk size. A bad row (malformed JSON, a wrong number of
-CSV fields, missing or non-string text, invalid UTF-8) becomes a record with
-``error`` set and is written out with that error: no row is dropped. A column the
-caller names that the file lacks stops the run before anything is scored, with a
-:class:`~framing.errors.ColumnError` that lists the columns present.
+Reading is :mod:`framing.io.readers` (streamed, a bad row kept with its ``error``, a
+missing column a :class:`~framing.errors.ColumnError` before anything is scored).
 
-Writers: a directory of Parquet shards (resumable, see :mod:`framing.shards`), or a
+Writers: a directory of Parquet shards (resumable, see :mod:`framing.io.shards`), or a
 single ``.parquet`` / ``.jsonl`` / ``.csv`` file written atomically at the end.
+``engine="ray"`` hands the run to :mod:`framing.io.distributed`.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import hashlib
-import io
 import itertools
 import json
 import os
 import sys
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from framing.errors import ColumnError, InputFormatError, ResumeError
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from framing._version import __version__
+from framing.core.labels import META_FIELDS
+from framing.core.tables import detect_format, open_binary
+from framing.errors import InputFormatError, OutputWriteError, ResumeError
+from framing.io.readers import TXT_SUFFIX, Record, example_corpus_path, read_corpus, txt_files
+from framing.io.runs import (DEFAULT_CACHE_SIZE, DEFAULT_SHARD_SIZE, CorpusSummary,
+                             ScoreOptions, text_key)
+from framing.io.shards import (OutputLock, ShardDir, ShardWriter, analyzer_fingerprint,
+                               arrow_schema, check_manifest, input_fingerprint, now_iso)
+from framing.pipeline.analyzer import Analyzer
 from framing.pipeline.results import ArticleResult, flat_row
 from framing.pipeline.schema import HASH_COLUMN, output_columns
 
-if TYPE_CHECKING:  # pragma: no cover
-    from framing.pipeline.analyzer import Analyzer
-
 __all__ = [
-    "Record",
     "CorpusSummary",
-    "read_corpus",
-    "score_corpus",
+    "Record",
+    "ScoreOptions",
     "example_corpus_path",
-    "detect_format",
+    "read_corpus",
+    "run_local",
+    "score_corpus",
     "text_key",
 ]
 
-META_FIELDS = ("outlet", "date", "title")
-_FORMATS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-    ".csv": "csv", ".tsv": "tsv",
-    ".parquet": "parquet", ".pq": "parquet",
-}
-
-
-@dataclass
-class Record:
-    """One input row: its 1-based ``row`` number, id, text, metadata and any error."""
-
-    row: int
-    id: Any
-    text: Any
-    meta: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    target: str | None = None
-
-
-@dataclass
-class CorpusSummary:
-    """What :func:`score_corpus` did in this run.
-
-    ``rows`` were written by this run (``errors`` of them with an error, ``flagged``
-    with a flag, ``cached`` of them copied from an earlier row with the same text and
-    target instead of being scored again); ``skipped`` rows were already done by an
-    earlier, interrupted run and were left as they were; ``shards`` is the number of
-    shards in the output directory (None for single-file output).
-    """
-
-    output: str
-    rows: int
-    errors: int
-    flagged: int
-    seconds: float
-    skipped: int = 0
-    cached: int = 0
-    shards: int | None = None
-
-    @property
-    def total(self) -> int:
-        """Rows in the output: written now plus already done."""
-        return self.rows + self.skipped
-
-    @property
-    def articles_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else float("nan")
-
-    def __str__(self) -> str:
-        return (f"Scored {self.rows} articles ({self.errors} with errors, {self.flagged} flagged; "
-                f"{self.cached} served from the cache of repeated texts; {self.skipped} skipped "
-                f"as already done) in {self.seconds:.1f} s: {self.articles_per_second:.1f} "
-                f"articles/s -> {self.output}")
-
-
-def example_corpus_path() -> Path:
-    """Path of the example corpus shipped with the package (48 articles, 4 outlets)."""
-    return Path(str(resources.files("framing") / "data" / "example_news.jsonl"))
-
-
-def detect_format(path: str | os.PathLike, explicit: str | None = None) -> str:
-    """Return ``jsonl``, ``csv``, ``tsv`` or ``parquet`` for ``path`` (``.gz`` allowed)."""
-    if explicit:
-        fmt = explicit.lower()
-        if fmt not in set(_FORMATS.values()):
-            raise InputFormatError(f"Unknown format {explicit!r}; use jsonl, csv, tsv or parquet")
-        return fmt
-    name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    ext = os.path.splitext(name)[1]
-    if ext not in _FORMATS:
-        raise InputFormatError(
-            f"Cannot tell the format of {path} from its extension; name it .jsonl, .csv, .tsv or "
-            ".parquet, or pass format=...")
-    return _FORMATS[ext]
-
-
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
-
-
-class _Columns:
-    def __init__(self, text: str, id: str | None, meta: dict[str, str],
-                 target: str | None = None) -> None:
-        self.text, self.id, self.meta, self.target = text, id, meta, target
-
-    def required(self) -> list[str]:
-        return [self.text] + ([self.id] if self.id else []) + list(self.meta.values()) + \
-            ([self.target] if self.target else [])
-
-    def check(self, present: list[str], source: str) -> None:
-        missing = [c for c in self.required() if c not in present]
-        if missing:
-            raise ColumnError(
-                f"{source}: column(s) {', '.join(map(repr, missing))} not found; the columns "
-                f"present are: {', '.join(map(repr, present)) or '(none)'}")
-
-    def record(self, row: int, obj: dict[str, Any]) -> Record:
-        rid = _plain(obj.get(self.id)) if self.id else row
-        meta = {k: _plain(obj.get(c)) for k, c in self.meta.items()}
-        error = None
-        if self.text not in obj:
-            error = f"missing field {self.text!r}"
-        text = _plain(obj.get(self.text))
-        if error is None and text is None:
-            error = f"missing text ({self.text!r} is null)"
-        elif error is None and not isinstance(text, str):
-            error = f"text must be a string, got {type(text).__name__}"
-        elif error is None and _has_bad_bytes(text):
-            error = "invalid UTF-8 in text"
-        target = _plain(obj.get(self.target)) if self.target else None
-        if isinstance(target, str) and not target.strip():
-            target = None
-        if error is None and target is not None and not isinstance(target, str):
-            error = f"target must be a string, got {type(target).__name__}"
-        return Record(row, rid, text if error is None else None, meta, error,
-                      target if error is None else None)
-
-
-def _plain(value: Any) -> Any:
-    """Missing values of tables (NaN, NaT, pandas NA) become None; 3.0 becomes 3."""
-    if value is None or isinstance(value, (str, bool)):
-        return value
-    if isinstance(value, float):
-        if value != value:
-            return None
-        return int(value) if value.is_integer() else value
-    try:
-        import pandas as pd
-
-        if pd.isna(value) is True:
-            return None
-    except (ImportError, TypeError, ValueError):
-        pass
-    return value
-
-
-def _has_bad_bytes(s: str) -> bool:
-    # surrogateescape maps undecodable bytes to U+DC80..U+DCFF
-    return any("\udc80" <= ch <= "\udcff" for ch in s) if not s.isascii() else False
-
-
-def _read_jsonl(path: Path, cols: _Columns) -> Iterator[Record]:
-    checked = False
-    with _open_binary(path) as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            if lineno == 1:  # a UTF-8 byte-order mark (Windows editors) is not content
-                raw = raw.removeprefix(b"\xef\xbb\xbf")
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield Record(lineno, None, None, {}, "invalid UTF-8 on this line")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Record(lineno, None, None, {}, f"malformed JSON line: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                yield Record(lineno, None, None, {},
-                             f"JSON line is a {type(obj).__name__}, not an object")
-                continue
-            if not checked:
-                cols.check(list(obj), str(path))
-                checked = True
-            yield cols.record(lineno, obj)
-
-
-def _read_csv(path: Path, cols: _Columns, delimiter: str) -> Iterator[Record]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with _open_binary(path) as fb:
-        fh = io.TextIOWrapper(fb, encoding="utf-8", errors="surrogateescape", newline="")
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
-        cols.check(header, str(path))
-        row = 1
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                row += 1
-                yield Record(row, None, None, {}, f"malformed CSV row: {exc}")
-                continue
-            row += 1
-            if not values or (len(values) == 1 and not values[0].strip()):
-                continue
-            if len(values) != len(header):
-                yield Record(row, None, None, {},
-                             f"malformed CSV row: {len(values)} fields, header has {len(header)}")
-                continue
-            yield cols.record(row, dict(zip(header, values)))
-
-
-def _read_parquet(path: Path, cols: _Columns, batch_rows: int) -> Iterator[Record]:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as exc:
-        raise InputFormatError(f"{path}: not a readable Parquet file ({exc})") from None
-    cols.check(pf.schema_arrow.names, str(path))
-    row = 0
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(cols.required()))):
-        for obj in batch.to_pylist():
-            row += 1
-            yield cols.record(row, obj)
-
-
-TXT_SUFFIX = ".txt"
-
-
-def _txt_files(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
-    """``(id, path)`` of the ``.txt`` files under ``root``: the id is the path relative
-    to the top folder, ``/``-separated, without the extension. Hidden files and folders
-    are left out; folder symlinks are not followed. Order: each folder's entries sorted
-    by name, depth first (so the order is fixed by the names alone)."""
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from _txt_files(Path(entry.path), f"{prefix}{entry.name}/")
-        elif entry.name.lower().endswith(TXT_SUFFIX) and entry.is_file():
-            yield prefix + entry.name[: -len(TXT_SUFFIX)], Path(entry.path)
-
-
-def _read_txt_dir(root: Path) -> Iterator[Record]:
-    for row, (rid, path) in enumerate(_txt_files(root), start=1):
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            yield Record(row, rid, None, {}, f"cannot read {path}: {exc.strerror or exc}")
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield Record(row, rid, None, {}, f"invalid UTF-8 in the file (byte {exc.start})")
-            continue
-        yield Record(row, rid, text.removeprefix("\ufeff"))
-
-
-def _read_frame(frame: Any, cols: _Columns) -> Iterator[Record]:
-    names = list(getattr(frame, "column_names", None) or getattr(frame, "columns", []))
-    cols.check([str(c) for c in names], type(frame).__name__)
-    if hasattr(frame, "to_dict") and hasattr(frame, "iloc"):  # pandas
-        rows = frame.to_dict("records")
-    else:  # datasets.Dataset and other row iterables
-        rows = iter(frame)
-    for row, obj in enumerate(rows, start=1):
-        yield cols.record(row, obj)
-
-
-def read_corpus(
-    source: Any,
-    *,
-    text: str = "text",
-    id: str | None = None,
-    outlet: str | None = None,
-    date: str | None = None,
-    title: str | None = None,
-    target: str | None = None,
-    format: str | None = None,
-    batch_rows: int = 1024,
-) -> Iterator[Record]:
-    """Stream :class:`Record` objects from a file, a directory of ``.txt`` files, a pandas
-    DataFrame or a ``datasets.Dataset``.
-
-    ``text``, ``id``, ``outlet``, ``date``, ``title`` and ``target`` name the source
-    columns; without ``id`` the row number is the id. A directory yields one record per
-    ``.txt`` file (sorted by path; the id is the path relative to the directory without
-    ``.txt``, the text the file's content; a file that is not valid UTF-8 gives a record
-    with ``error`` set); it has no columns, so ``id`` and the metadata options do not
-    apply to it. Raises :class:`ColumnError` (listing the columns present) when a named
-    column is absent, :class:`InputFormatError` for an unknown format (or column options
-    given for a directory), :class:`FileNotFoundError` for a missing file. Bad rows are
-    yielded with ``error`` set, never skipped.
-    """
-    meta = {k: v for k, v in (("outlet", outlet), ("date", date), ("title", title)) if v}
-    cols = _Columns(text, id, meta, target)
-    if not isinstance(source, (str, os.PathLike)):
-        yield from _read_frame(source, cols)
-        return
-    path = Path(source)
-    if path.is_dir():
-        given = [n for n, v in (("id", id), ("outlet", outlet), ("date", date),
-                                ("title", title), ("target", target)) if v]
-        if given:
-            raise InputFormatError(
-                f"{path} is a directory of .txt files, which has no columns: the id is each "
-                f"file's relative path and the text its content, so {', '.join(given)} cannot "
-                "be given")
-        yield from _read_txt_dir(path)
-        return
-    if not path.is_file():
-        raise FileNotFoundError(f"Corpus file not found: {path}")
-    fmt = detect_format(path, format)
-    if fmt == "jsonl":
-        yield from _read_jsonl(path, cols)
-    elif fmt in ("csv", "tsv"):
-        yield from _read_csv(path, cols, "," if fmt == "csv" else "\t")
-    else:
-        yield from _read_parquet(path, cols, batch_rows)
-
 
 # -- writing ---------------------------------------------------------------------------
-DEFAULT_SHARD_SIZE = 2048
-DEFAULT_CACHE_SIZE = 200_000
 FILE_CACHE_LIMIT = 10_000  # single-file output keeps cached scores in memory
-
-
-def _arrow_schema(columns: list[tuple[str, str]]):
-    import pyarrow as pa
-
-    types = {"int64": pa.int64(), "string": pa.string(), "float64": pa.float64(),
-             "bool": pa.bool_()}
-    return pa.schema([(c, types[t]) for c, t in columns])
 
 
 class _Writer:
@@ -386,9 +63,7 @@ class _Writer:
         self._pq = None
         self._fh = None
         if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            self.schema = _arrow_schema(columns)
+            self.schema = arrow_schema(columns)
             self._pq = pq.ParquetWriter(path, self.schema, compression="zstd")
         elif fmt == "jsonl":
             self._fh = open(path, "w", encoding="utf-8")
@@ -401,8 +76,6 @@ class _Writer:
     def write(self, rows: list[dict[str, Any]]) -> None:
         rows = [{k: r.get(k) for k in self.names} for r in rows]
         if self._pq is not None:
-            import pyarrow as pa
-
             self._pq.write_table(pa.Table.from_pylist(rows, schema=self.schema))
         elif self.fmt == "jsonl":
             for r in rows:
@@ -420,17 +93,15 @@ class _Writer:
 def _count_rows(source: Any, fmt: str | None) -> int | None:
     try:
         if fmt == "parquet":
-            import pyarrow.parquet as pq
-
             return pq.ParquetFile(source).metadata.num_rows
         if fmt == "jsonl":
             n = 0
-            with _open_binary(Path(source)) as fh:
+            with open_binary(source) as fh:
                 for line in fh:
                     n += bool(line.strip())
             return n
         if fmt == "txt":
-            return sum(1 for _ in _txt_files(Path(source)))
+            return sum(1 for _ in txt_files(source))
         if fmt is None and hasattr(source, "__len__"):
             return len(source)
     except Exception:
@@ -439,13 +110,6 @@ def _count_rows(source: Any, fmt: str | None) -> int | None:
 
 
 # -- the cache of repeated texts -----------------------------------------------------------
-def text_key(text: str, target: str | None) -> str:
-    """sha256 (hex) of an article's text, stripped of surrounding whitespace, and its
-    target: two rows with the same key get the same scores."""
-    payload = json.dumps([text.strip(), target], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class _LRU:
     """Least-recently-remembered map with a fixed capacity; keys are the first 64 bits of
     a text key (the full key is checked on every hit, so a collision costs a rescoring,
@@ -520,8 +184,6 @@ class _ShardCache:
     def _load(self, shard: int):
         if shard in self._tables:
             return self._tables[shard]
-        import pyarrow.parquet as pq
-
         try:
             table = pq.read_table(self._shards.shard_path(shard),
                                   columns=self._cols + [HASH_COLUMN])
@@ -547,7 +209,7 @@ class _ShardCache:
 
 # -- scoring -------------------------------------------------------------------------------
 def _failed(analyzer: Any, error: str, rid: Any) -> ArticleResult:
-    make = getattr(analyzer, "_failed", None)
+    make = getattr(analyzer, "failed_result", None)
     if make is not None:
         return make(error, rid, None)
     return ArticleResult(None, None, {}, [], tone_scorer=None, flags=["error"], error=error,
@@ -631,8 +293,6 @@ class _ChunkScorer:
 def _progress_bar(progress: bool, total: int | None, initial: int = 0):
     if not progress:
         return None
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, initial=initial, unit="article", desc="scoring", file=sys.stderr,
                 dynamic_ncols=True)
 
@@ -682,7 +342,7 @@ def score_corpus(
     ``part-00000.parquet``, ``part-00001.parquet``, ... of ``shard_size`` input records
     each, every shard written to a ``.tmp`` file, flushed to disk and renamed into place
     once complete, next to a ``manifest.json`` saying what was scored with what (see
-    :mod:`framing.shards`). Otherwise ``out``'s extension (or ``out_format``) picks a
+    :mod:`framing.io.shards`). Otherwise ``out``'s extension (or ``out_format``) picks a
     single Parquet, JSONL or CSV file, written to a temporary file and moved into place
     at the end, so an interrupted run never leaves a partial file under the final name
     (and nothing to resume); a second process writing the same file is refused too.
@@ -727,41 +387,35 @@ def score_corpus(
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
-    for name, value, low in (("chunk_size", chunk_size, 1), ("shard_size", shard_size, 1),
-                             ("cache_size", cache_size, 0)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    options = ScoreOptions(
+        text=text, id=id, outlet=outlet, date=date, title=title, target=target, format=format,
+        out_format=out_format, chunk_size=chunk_size, shard_size=shard_size, evidence=evidence,
+        progress=progress, resume=resume, overwrite=overwrite, cache_size=cache_size)
     if engine == "ray":
-        from framing.io.distributed import score_corpus_ray
+        from framing.io.distributed import run_ray  # Ray is an optional, heavy extra
 
-        return score_corpus_ray(
-            source, out, text=text, id=id, outlet=outlet, date=date, title=title, target=target,
-            analyzer=analyzer, format=format, out_format=out_format, chunk_size=chunk_size,
-            shard_size=shard_size, evidence=evidence, progress=progress, resume=resume,
-            overwrite=overwrite, cache_size=cache_size, ray_address=ray_address)
-    opts = dict(text=text, id=id, outlet=outlet, date=date, title=title, target=target)
-    shards = _is_shard_output(out, out_format)
-    ofmt = None if shards else detect_format(out, out_format)
+        return run_ray(source, out, options, analyzer=analyzer, ray_address=ray_address)
+    return run_local(source, out, options, analyzer)
+
+
+def run_local(source: Any, out: str | os.PathLike, options: ScoreOptions,
+              analyzer: "Analyzer | Callable[[], Analyzer] | None" = None) -> CorpusSummary:
+    """:func:`score_corpus` on this machine, its keyword arguments gathered in ``options``."""
+    shards = _is_shard_output(out, options.out_format)
+    ofmt = None if shards else detect_format(out, options.out_format)
     if isinstance(source, (str, os.PathLike)):
-        in_fmt = "txt" if Path(source).is_dir() else detect_format(source, format)
+        in_fmt = "txt" if Path(source).is_dir() else detect_format(source, options.format)
     else:
         in_fmt = None
-    records = read_corpus(source, format=format, **opts)
+    records = read_corpus(source, format=options.format, **options.column_options())
     first = next(records, None)  # raises ColumnError/FileNotFoundError before any work
     records = itertools.chain([first] if first is not None else [], records)
-    meta_keys = [k for k, v in (("outlet", outlet), ("date", date), ("title", title),
-                                ("target", target)) if v]
     if shards:
-        return _score_to_shards(source, Path(out), records, opts, meta_keys, analyzer, in_fmt,
-                                format, chunk_size, shard_size, evidence, progress, resume,
-                                overwrite, cache_size)
-    return _score_to_file(source, Path(out), ofmt, records, meta_keys, analyzer, in_fmt,
-                          chunk_size, evidence, progress, cache_size)
+        return _score_to_shards(source, Path(out), records, options, analyzer, in_fmt)
+    return _score_to_file(source, Path(out), ofmt, records, options, analyzer, in_fmt)
 
 
 def _build_analyzer(analyzer: Any) -> Any:
-    from framing.pipeline.analyzer import Analyzer
-
     if analyzer is None:
         return Analyzer()
     if not isinstance(analyzer, Analyzer) and not hasattr(analyzer, "score_many") \
@@ -778,11 +432,10 @@ def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _score_to_file(source, out: Path, ofmt: str, records, meta_keys, analyzer, in_fmt,
-                   chunk_size, evidence, progress, cache_size) -> CorpusSummary:
-    from framing.errors import OutputWriteError
-    from framing.io.shards import OutputLock
-
+def _score_to_file(source, out: Path, ofmt: str, records: Iterator[Record],
+                   options: ScoreOptions, analyzer, in_fmt: str | None) -> CorpusSummary:
+    meta_keys = options.columns.meta_keys
+    evidence, cache_size = options.evidence, options.cache_size
     if out.is_dir():
         raise InputFormatError(f"{out} is a directory; name a file ending .parquet, .jsonl or "
                                ".csv, or pass out_format='shards' to write shards into it")
@@ -805,12 +458,12 @@ def _score_to_file(source, out: Path, ofmt: str, records, meta_keys, analyzer, i
         if isinstance(exc, OSError):
             raise OutputWriteError(f"Cannot write {tmp}: {exc.strerror or exc}") from exc
         raise
-    bar = _progress_bar(progress, _count_rows(source, in_fmt))
+    bar = _progress_bar(options.progress, _count_rows(source, in_fmt))
     n = errors = flagged = cached = 0
     start = time.perf_counter()
     writing = False  # whether an OSError comes from writing the output (not from reading)
     try:
-        for chunk in _chunks(records, chunk_size):
+        for chunk in _chunks(records, options.chunk_size):
             done = scorer.score(chunk)
             writing = True
             writer.write(done.rows)
@@ -846,13 +499,11 @@ def _score_to_file(source, out: Path, ofmt: str, records, meta_keys, analyzer, i
 
 
 # -- scores directories ------------------------------------------------------------
-def _score_to_shards(source, out: Path, records, opts, meta_keys, analyzer, in_fmt, format,
-                     chunk_size, shard_size, evidence, progress, resume, overwrite,
-                     cache_size) -> CorpusSummary:
-    from framing._version import __version__
-    from framing.errors import OutputWriteError
-    from framing.io.shards import (OutputLock, ShardDir, ShardWriter, analyzer_fingerprint,
-                         check_manifest, input_fingerprint, now_iso)
+def _score_to_shards(source, out: Path, records: Iterator[Record], options: ScoreOptions,
+                     analyzer, in_fmt: str | None) -> CorpusSummary:
+    meta_keys = options.columns.meta_keys
+    shard_size, evidence, cache_size = options.shard_size, options.evidence, options.cache_size
+    overwrite = options.overwrite
 
     if out.exists() and not out.is_dir():
         raise InputFormatError(f"{out} exists and is not a directory; a scores directory "
@@ -870,9 +521,10 @@ def _score_to_shards(source, out: Path, records, opts, meta_keys, analyzer, in_f
             "kind": "framing-scores", "manifest_version": 1, "framing_version": __version__,
             "created": now_iso(), "updated": None, "status": "running",
             "input": input_fingerprint(source, in_fmt, suffix=TXT_SUFFIX),
-            "columns": dict(opts),
-            "parameters": {"shard_size": shard_size, "evidence": evidence, "format": format,
-                           "chunk_size": chunk_size, "cache_size": cache_size},
+            "columns": options.column_options(),
+            "parameters": {"shard_size": shard_size, "evidence": evidence,
+                           "format": options.format, "chunk_size": options.chunk_size,
+                           "cache_size": cache_size},
             "analyzer": None, "schema": None, "progress": {"shards": 0, "rows": 0},
         }
         old = None if overwrite else shard_dir.read_manifest()
@@ -884,7 +536,7 @@ def _score_to_shards(source, out: Path, records, opts, meta_keys, analyzer, in_f
             raise ResumeError(f"{out} holds shards but no manifest.json, so what they hold "
                               "cannot be checked; pass overwrite=True (--overwrite) to replace "
                               "them, or write to another directory")
-        elif old is not None and existing and not resume:
+        elif old is not None and existing and not options.resume:
             raise ResumeError(f"{out} already holds {len(existing)} shard(s) of an earlier run "
                               "and resume=False (--no-resume) was given; pass overwrite=True "
                               "(--overwrite) to replace them, or write to another directory")
@@ -908,7 +560,7 @@ def _score_to_shards(source, out: Path, records, opts, meta_keys, analyzer, in_f
                                   "overwrite=True (--overwrite) to start afresh")
         shard_dir.write_manifest(manifest)
 
-        schema = _arrow_schema(columns)
+        schema = arrow_schema(columns)
         scorer = _ChunkScorer(analyzer, evidence, columns, meta_keys, None)
         cache = _ShardCache(cache_size, shard_dir, scorer.score_cols) if cache_size else None
         scorer.cache = cache
@@ -920,9 +572,9 @@ def _score_to_shards(source, out: Path, records, opts, meta_keys, analyzer, in_f
                               "(--overwrite) to start afresh")
         index = len(existing)
         manifest["progress"] = {"shards": index, "rows": skipped}
-        bar = _progress_bar(progress, _count_rows(source, in_fmt), skipped)
+        bar = _progress_bar(options.progress, _count_rows(source, in_fmt), skipped)
         n = errors = flagged = cached = 0
-        step = min(chunk_size, shard_size)
+        step = min(options.chunk_size, shard_size)
         while True:
             writer = ShardWriter(shard_dir.shard_path(index), schema)
             if cache is not None:
@@ -971,8 +623,6 @@ def _skip_done(shard_dir, existing: list[tuple[int, Path]], records: Iterator[Re
     """Consume the records the complete shards already hold, checking that each is the
     same row with the same text (row number and text hash), and replay the shards' text
     hashes into the cache. Returns their count."""
-    import pyarrow.parquet as pq
-
     skipped = 0
     for expected, (index, path) in enumerate(existing):
         if index != expected:

@@ -8,9 +8,10 @@ that :func:`framing.read_scores` reads back.
 
 The models are built once per actor, in the worker process, from keyword arguments
 (``analyzer_kwargs``) or a zero-argument factory, so nothing heavy is shipped from the
-driver. As on one machine, a bad row (missing or non-string text, malformed JSON or
-CSV line, bad target) comes out as a row with ``error`` set: none is dropped and none
-stops the run.
+driver. Files are read on the workers with the readers of :mod:`framing.io.readers`
+and checked with the same :class:`~framing.core.tables.ColumnMap` as on one machine,
+so a bad row (missing or non-string text, malformed JSON or CSV line, bad target)
+comes out as a row with ``error`` set: none is dropped and none stops the run.
 
 Ray is an optional extra (``pip install "framing[ray]"``): this module imports without
 it, and its functions raise :class:`~framing.errors.MissingExtraError` when it is absent.
@@ -18,43 +19,41 @@ it, and its functions raise :class:`~framing.errors.MissingExtraError` when it i
 
 from __future__ import annotations
 
-import csv
 import inspect
 import io
-import json
 import os
-import re
-import sys
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from framing.io.corpus import CorpusSummary, _plain, detect_format
-from framing.pipeline.schema import output_columns
-from framing.errors import ColumnError, InputFormatError, MissingExtraError, ResumeError
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from framing.core.tables import ColumnMap, RowFields, detect_format, plain
+from framing.errors import InputFormatError, MissingExtraError, ResumeError
+from framing.io.readers import (TXT_SUFFIX, SourceRow, decode_txt, delimited_rows, jsonl_rows,
+                                parquet_rows)
+from framing.io.runs import DEFAULT_SHARD_SIZE, CorpusSummary, ScoreOptions
+from framing.io.shards import MANIFEST, arrow_schema, shard_index, shard_name
+from framing.pipeline.analyzer import Analyzer
 from framing.pipeline.results import flat_row
+from framing.pipeline.schema import output_columns
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pyarrow as pa
     import ray.data
 
-    from framing.pipeline.analyzer import Analyzer
-
-__all__ = ["AnalyzerActor", "score_dataset", "score_corpus_ray"]
+__all__ = ["AnalyzerActor", "file_rows", "list_input_files", "run_ray", "score_corpus_ray",
+           "score_dataset"]
 
 # Columns of the rows the file reader hands to the actors: already checked, plain values.
 _ROW, _ID, _TEXT, _TARGET, _ERROR = ("__framing_row", "__framing_id", "__framing_text",
                                      "__framing_target", "__framing_error")
 _META_PREFIX = "__framing_meta_"
-_META_FIELDS = ("outlet", "date", "title")
-try:  # the single-machine scores directory's shard size, where that module defines it
-    from framing.io.corpus import DEFAULT_SHARD_SIZE as _DEFAULT_SHARD_SIZE
-except ImportError:  # pragma: no cover
-    _DEFAULT_SHARD_SIZE = 2048
-_ARROW_TYPES = {"int64": "int64", "string": "string", "float64": "float64", "bool": "bool_"}
 
 
 def _require_ray():
@@ -69,77 +68,45 @@ def _require_ray():
     return ray
 
 
-# -- rows: checking the named columns, as framing.corpus does on one machine -----------
+# -- rows: the checked fields of one input row, as Ray passes them on ---------------------
+# The local reader keeps a Record; here a row is a flat dict of strings and numbers (one
+# Arrow schema for every block), so ids and metadata become strings already.
 def _text_or_none(value: Any) -> str | None:
-    value = _plain(value)
+    value = plain(value)
     return None if value is None else value if isinstance(value, str) else str(value)
 
 
-class _Fields:
-    """The caller's column names, and the check that turns one input row into plain fields."""
+def _checked_row(columns: ColumnMap, fields: RowFields, row: int | None) -> dict[str, Any]:
+    """The row the actors take for ``fields`` (from :meth:`ColumnMap.parse`)."""
+    rec = {_ROW: row, _ID: None if fields.id is None else str(fields.id), _TEXT: fields.text,
+           _TARGET: fields.target, _ERROR: fields.error}
+    for key in columns.meta:
+        rec[_META_PREFIX + key] = _text_or_none(fields.meta.get(key))
+    return rec
 
-    def __init__(self, text: str = "text", id: str | None = None, outlet: str | None = None,
-                 date: str | None = None, title: str | None = None,
-                 target: str | None = None) -> None:
-        if not isinstance(text, str) or not text:
-            raise ValueError("text must name the column that holds the article text")
-        self.text, self.id, self.target = text, id, target
-        self.meta = {k: v for k, v in zip(_META_FIELDS, (outlet, date, title)) if v}
 
-    @property
-    def meta_keys(self) -> list[str]:
-        """Metadata columns of the output, in the order :func:`framing.score_corpus` uses."""
-        return list(self.meta) + (["target"] if self.target else [])
+def _unreadable_row(columns: ColumnMap, error: str, row: int | None,
+                    rid: str | None) -> dict[str, Any]:
+    """The row the actors take for an input row that could not be read."""
+    rec = {_ROW: row, _ID: rid, _TEXT: None, _TARGET: None, _ERROR: error}
+    rec.update({_META_PREFIX + k: None for k in columns.meta})
+    return rec
 
-    def required(self) -> list[str]:
-        return list(dict.fromkeys([self.text] + ([self.id] if self.id else []) +
-                                  list(self.meta.values()) + ([self.target] if self.target else [])))
 
-    def check(self, present: Sequence[str], source: str) -> None:
-        missing = [c for c in self.required() if c not in present]
-        if missing:
-            raise ColumnError(
-                f"{source}: column(s) {', '.join(map(repr, missing))} not found; the columns "
-                f"present are: {', '.join(map(repr, present)) or '(none)'}")
-
-    def record(self, obj: Mapping[str, Any], row: int | None = None,
+def _parse_row(columns: ColumnMap, obj: Mapping[str, Any], row: int | None = None,
                default_id: str | None = None) -> dict[str, Any]:
-        """One input row as plain fields; ``error`` says why it cannot be scored (or None)."""
-        rid = _plain(obj.get(self.id)) if self.id else default_id
-        error = None
-        if self.text not in obj:
-            error = f"missing field {self.text!r}"
-        text = _plain(obj.get(self.text))
-        if error is None and text is None:
-            error = f"missing text ({self.text!r} is null)"
-        elif error is None and not isinstance(text, str):
-            error = f"text must be a string, got {type(text).__name__}"
-        elif error is None and not text.isascii() and \
-                any("\udc80" <= ch <= "\udcff" for ch in text):  # surrogateescape'd bytes
-            error = "invalid UTF-8 in text"
-        target = _plain(obj.get(self.target)) if self.target else None
-        if isinstance(target, str) and not target.strip():
-            target = None
-        if error is None and target is not None and not isinstance(target, str):
-            error = f"target must be a string, got {type(target).__name__}"
-        rec = {_ROW: row, _ID: None if rid is None else str(rid),
-               _TEXT: text if error is None else None,
-               _TARGET: target if error is None else None, _ERROR: error}
-        for key, col in self.meta.items():
-            rec[_META_PREFIX + key] = _text_or_none(obj.get(col))
-        return rec
+    return _checked_row(columns, columns.parse(obj, default_id=default_id), row)
 
-    def failed(self, error: str, row: int | None, default_id: str | None) -> dict[str, Any]:
-        rec = {_ROW: row, _ID: default_id, _TEXT: None, _TARGET: None, _ERROR: error}
-        rec.update({_META_PREFIX + k: None for k in self.meta})
-        return rec
 
-    def canonical_schema(self) -> "pa.Schema":
-        import pyarrow as pa
+def _row_schema(columns: ColumnMap) -> "pa.Schema":
+    return pa.schema([(_ROW, pa.int64()), (_ID, pa.string()), (_TEXT, pa.string()),
+                      (_TARGET, pa.string()), (_ERROR, pa.string())] +
+                     [(_META_PREFIX + k, pa.string()) for k in columns.meta])
 
-        return pa.schema([(_ROW, pa.int64()), (_ID, pa.string()), (_TEXT, pa.string()),
-                          (_TARGET, pa.string()), (_ERROR, pa.string())] +
-                         [(_META_PREFIX + k, pa.string()) for k in self.meta])
+
+def _actor_columns(columns: ColumnMap) -> dict[str, Any]:
+    """``columns`` as the column keywords of :class:`AnalyzerActor`."""
+    return {"text": columns.text, "id": columns.id, "target": columns.target, **columns.meta}
 
 
 # -- the actor ---------------------------------------------------------------------------
@@ -161,39 +128,33 @@ class AnalyzerActor:
                  text: str = "text", id: str | None = None, outlet: str | None = None,
                  date: str | None = None, title: str | None = None, target: str | None = None,
                  evidence: bool = True) -> None:
-        import pyarrow as pa
-
-        from framing.pipeline.analyzer import Analyzer
-
         if analyzer_factory is not None:
             self.analyzer = analyzer_factory()
         else:
             self.analyzer = Analyzer(**(analyzer_kwargs or {}))
-        self.fields = _Fields(text, id, outlet, date, title, target)
+        self.column_map = ColumnMap.from_fields(text, id, outlet, date, title, target)
         self.evidence = bool(evidence)
-        self.columns = output_columns(self.analyzer.cue_ids, self.fields.meta_keys, self.evidence,
-                                getattr(self.analyzer, "frame_ids", []))
+        self.columns = output_columns(self.analyzer.cue_ids, self.column_map.meta_keys,
+                                      self.evidence, getattr(self.analyzer, "frame_ids", []))
         self.names = [c for c, _ in self.columns]
-        self.schema = pa.schema([(c, getattr(pa, _ARROW_TYPES[t])()) for c, t in self.columns])
+        self.schema = arrow_schema(self.columns)
 
     def __call__(self, batch: Any) -> "pa.Table":
-        import pyarrow as pa
-
         rows = self.score_records(self._records(batch))
         return pa.Table.from_pylist([{k: r.get(k) for k in self.names} for r in rows],
                                     schema=self.schema)
 
     def _records(self, batch: Any) -> list[dict[str, Any]]:
         if _ERROR in batch.columns:  # from the file reader: checked already
-            records = [{k: _plain(v) for k, v in obj.items()} for obj in batch.to_dict("records")]
+            records = [{k: plain(v) for k, v in obj.items()} for obj in batch.to_dict("records")]
             for rec in records:
                 rec[_ROW] = None if rec[_ROW] is None else int(rec[_ROW])
             return records
-        present = [c for c in self.fields.required() if c in batch.columns]
-        return [self.fields.record(obj) for obj in batch[present].to_dict("records")]
+        present = [c for c in self.column_map.required() if c in batch.columns]
+        return [_parse_row(self.column_map, obj) for obj in batch[present].to_dict("records")]
 
     def score_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Scores rows of plain fields (see :meth:`_Fields.record`); one output row each."""
+        """Scores checked rows (as the file reader passes them on); one output row each."""
         an = self.analyzer
         good = [i for i, r in enumerate(records) if r[_ERROR] is None]
         results: dict[int, Any] = {}
@@ -211,16 +172,16 @@ class AnalyzerActor:
                                                    targets=[records[i][_TARGET]],
                                                    errors="flag")[0]
                     except Exception as exc:
-                        results[i] = an._failed(f"{type(exc).__name__}: {exc}",
-                                                records[i][_ID], None)
+                        results[i] = an.failed_result(f"{type(exc).__name__}: {exc}",
+                                                      records[i][_ID], None)
         rows = []
         for i, rec in enumerate(records):
             res = results.get(i)
             if res is None:
-                res = an._failed(rec[_ERROR] or "unreadable row", rec[_ID], None)
+                res = an.failed_result(rec[_ERROR] or "unreadable row", rec[_ID], None)
             row = flat_row(res, an.cue_ids, evidence=self.evidence,
                            frame_ids=getattr(an, "frame_ids", []))
-            for key in self.fields.meta:
+            for key in self.column_map.meta:
                 row[key] = rec.get(_META_PREFIX + key)
             row["target"] = rec[_TARGET]
             row["row"] = rec[_ROW]
@@ -235,9 +196,8 @@ def _analyzer_args(analyzer: Any, analyzer_kwargs: dict[str, Any] | None) -> dic
     if analyzer is not None and analyzer_kwargs is not None:
         raise ValueError("pass analyzer or analyzer_kwargs, not both")
     if analyzer is None or isinstance(analyzer, Mapping):
-        return {"analyzer_kwargs": dict(analyzer if analyzer is not None else analyzer_kwargs or {})}
-    from framing.pipeline.analyzer import Analyzer
-
+        given = analyzer if analyzer is not None else analyzer_kwargs
+        return {"analyzer_kwargs": dict(given or {})}
     if isinstance(analyzer, Analyzer) or not callable(analyzer):
         raise TypeError(
             "With Ray each worker builds its own Analyzer: pass analyzer_kwargs (the keyword "
@@ -306,15 +266,25 @@ def score_dataset(
     ``analyzer`` that is an Analyzer instance (it cannot be shared between workers).
     """
     ray = _require_ray()
-    fields = _Fields(text, id, outlet, date, title, target)
+    columns = ColumnMap.from_fields(text, id, outlet, date, title, target)
+    return _scored(ray, ds, columns, analyzer=analyzer, analyzer_kwargs=analyzer_kwargs,
+                   batch_size=batch_size, concurrency=concurrency,
+                   num_cpus_per_actor=num_cpus_per_actor,
+                   num_gpus_per_actor=num_gpus_per_actor, evidence=evidence)
+
+
+def _scored(ray: Any, ds: "ray.data.Dataset", columns: ColumnMap, *, analyzer: Any,
+            analyzer_kwargs: dict[str, Any] | None, batch_size: int,
+            concurrency: int | tuple[int, int] | None, num_cpus_per_actor: float,
+            num_gpus_per_actor: float, evidence: bool) -> "ray.data.Dataset":
+    """:func:`score_dataset` for a checked column map."""
     names = _schema_names(ds)
     if names is not None and _ERROR not in names:
-        fields.check(names, "ray.data.Dataset")
+        columns.check(names, "ray.data.Dataset")
     if int(batch_size) < 1:
         raise ValueError("batch_size must be at least 1")
     ctor = _analyzer_args(analyzer, analyzer_kwargs)
-    ctor.update(text=text, id=id, outlet=outlet, date=date, title=title, target=target,
-                evidence=evidence)
+    ctor.update(_actor_columns(columns), evidence=evidence)
     same_rows = {"udf_modifying_row_count": False} \
         if "udf_modifying_row_count" in inspect.signature(ds.map_batches).parameters else {}
     if names is None or _ERROR not in names:
@@ -323,7 +293,7 @@ def score_dataset(
         # checked rows all have the same plain types. Light work: no CPU reserved (see
         # _read_files).
         ds = ds.map_batches(_check_udf, batch_size=None, batch_format="pandas",
-                            fn_kwargs={"fields": fields}, num_cpus=0, **same_rows)
+                            fn_kwargs={"columns": columns}, num_cpus=0, **same_rows)
     options: dict[str, Any] = {"num_cpus": num_cpus_per_actor, **same_rows}
     if num_gpus_per_actor:
         options["num_gpus"] = num_gpus_per_actor
@@ -332,29 +302,21 @@ def score_dataset(
                           **options)
 
 
-def _check_udf(batch: Any, *, fields: _Fields) -> "pa.Table":
-    """Ray Data UDF: the rows of a block of the caller's dataset as checked plain fields."""
-    import pyarrow as pa
-
-    present = [c for c in fields.required() if c in batch.columns]
-    return pa.Table.from_pylist([fields.record(obj) for obj in batch[present].to_dict("records")],
-                                schema=fields.canonical_schema())
+def _check_udf(batch: Any, *, columns: ColumnMap) -> "pa.Table":
+    """Ray Data UDF: the rows of a block of the caller's dataset as checked rows."""
+    present = [c for c in columns.required() if c in batch.columns]
+    return pa.Table.from_pylist([_parse_row(columns, obj)
+                                 for obj in batch[present].to_dict("records")],
+                                schema=_row_schema(columns))
 
 
 # -- reading files on the workers ------------------------------------------------------------
-_TXT = ".txt"
-_SHARD_RX = re.compile(r"^part-\d{5,}\.parquet$")
-_MANIFEST = "manifest.json"
-
-
 def _is_uri(path: str) -> bool:
     return "://" in path
 
 
 def _filesystem(path: str):
     """A pyarrow filesystem and the path on it, for a local path or a URI (s3://, gs://, ...)."""
-    import pyarrow.fs as pafs
-
     return pafs.FileSystem.from_uri(path if _is_uri(path) else os.path.abspath(path))
 
 
@@ -363,7 +325,8 @@ def _path_key(rel: str) -> list[str]:
     return rel.split("/")
 
 
-def _list_inputs(source: Any, format: str | None, fields: _Fields) -> list[dict[str, Any]]:
+def list_input_files(source: Any, format: str | None,
+                     columns: ColumnMap) -> list[dict[str, Any]]:
     """The input files, as ``{"path", "format", "row", "id"}``.
 
     A directory gives its JSONL / CSV / TSV / Parquet files (of ``format``, if given),
@@ -372,8 +335,6 @@ def _list_inputs(source: Any, format: str | None, fields: _Fields) -> list[dict[
     :func:`framing.read_corpus` reads such a directory). Hidden files and folders, and
     files named ``_*`` (``_SUCCESS``), are left out.
     """
-    import pyarrow.fs as pafs
-
     paths = [os.fspath(p) for p in source] if isinstance(source, (list, tuple)) \
         else [os.fspath(source)]
     if not paths:
@@ -396,7 +357,7 @@ def _list_inputs(source: Any, format: str | None, fields: _Fields) -> list[dict[
             if entry.type != pafs.FileType.File or \
                     any(part.startswith(".") for part in rel.split("/")):
                 continue
-            if entry.base_name.lower().endswith(_TXT):
+            if entry.base_name.lower().endswith(TXT_SUFFIX):
                 txt.append((rel, scheme + entry.path))
                 continue
             try:
@@ -410,16 +371,17 @@ def _list_inputs(source: Any, format: str | None, fields: _Fields) -> list[dict[
             items += [{"path": p, "format": detect_format(p, format), "row": None, "id": None}
                       for _, p in sorted(corpus, key=lambda x: _path_key(x[0]))]
             continue
-        given = [n for n, v in (("id", fields.id), ("outlet", fields.meta.get("outlet")),
-                                ("date", fields.meta.get("date")),
-                                ("title", fields.meta.get("title")), ("target", fields.target))
+        given = [n for n, v in (("id", columns.id), ("outlet", columns.meta.get("outlet")),
+                                ("date", columns.meta.get("date")),
+                                ("title", columns.meta.get("title")),
+                                ("target", columns.target))
                  if v]
         if txt and given:
             raise InputFormatError(
                 f"{path} is a directory of .txt files, which has no columns: the id is each "
                 f"file's relative path and the text its content, so {', '.join(given)} cannot "
                 "be given")
-        items += [{"path": p, "format": "txt", "row": k, "id": rel[:-len(_TXT)]}
+        items += [{"path": p, "format": "txt", "row": k, "id": rel[:-len(TXT_SUFFIX)]}
                   for k, (rel, p) in enumerate(sorted(txt, key=lambda x: _path_key(x[0])),
                                                start=1)]
     if not items:
@@ -428,125 +390,70 @@ def _list_inputs(source: Any, format: str | None, fields: _Fields) -> list[dict[
     return items
 
 
-def _file_records(path: str, fmt: str, fields: _Fields, *, prefix: str = "",
-                  strict: bool = False, batch_rows: int = 1024, row: int | None = None,
-                  rid: str | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of one file as plain fields, numbered as :func:`framing.read_corpus` numbers them
-    (JSONL: line number; CSV/TSV: line number, the header being 1; Parquet: record number;
-    a ``.txt`` file is one article, whose ``row`` and ``rid`` the caller gives).
+def _checked_rows(rows: Iterable[SourceRow], columns: ColumnMap,
+                  prefix: str) -> Iterator[dict[str, Any]]:
+    """The reader's rows as checked rows. Without ``id`` the id is ``prefix`` + row number;
+    as on one machine an unreadable row has no id, except that with several files
+    (``prefix`` set) the file's path and the row number stand in, so that the row can
+    still be found."""
+    for src in rows:
+        if src.error is not None:
+            yield _unreadable_row(columns, src.error, src.row,
+                                  f"{prefix}{src.row}" if prefix else None)
+        else:
+            yield _parse_row(columns, src.values, src.row, f"{prefix}{src.row}")
+
+
+def file_rows(path: str, fmt: str, columns: ColumnMap, *, prefix: str = "",
+              strict: bool = False, batch_rows: int = 1024, row: int | None = None,
+              rid: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of one file (a local path or a URI) as the checked rows the actors take
+    (dicts of ``__framing_row``, ``__framing_id``, ``__framing_text``, ``__framing_target``,
+    ``__framing_error`` and ``__framing_meta_<key>``, ids and metadata as strings), read
+    by the readers of :func:`framing.read_corpus` and numbered as it numbers them
+    (JSONL: line number; CSV/TSV: line number, the header being 1; Parquet: record
+    number; a ``.txt`` file is one article, whose ``row`` and ``rid`` the caller gives).
 
     Without ``id`` the id is ``prefix`` + row number. ``strict`` raises
     :class:`ColumnError` when the first object or the header lacks a named column;
     otherwise such rows come out with ``error`` set.
     """
     fs, inner = _filesystem(path)
-
-    def default_id(row: int) -> str | None:
-        return None if fields.id else f"{prefix}{row}"
-
-    def failed_id(row: int) -> str | None:
-        # as on one machine, an unreadable line has no id; with several files the file's
-        # path and the line number stand in, so that the row can still be found
-        return f"{prefix}{row}" if prefix else None
-
     if fmt == "txt":
         try:
             with fs.open_input_stream(inner, compression=None) as fh:
                 raw = fh.read()
         except OSError as exc:
-            yield fields.failed(f"cannot read {path}: {exc}", row, rid)
+            yield _unreadable_row(columns, f"cannot read {path}: {exc}", row, rid)
             return
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield fields.failed(f"invalid UTF-8 in the file (byte {exc.start})", row, rid)
-            return
-        yield fields.record({fields.text: text.removeprefix("\ufeff")}, row, rid)
+        text, error = decode_txt(raw)
+        if error is not None:
+            yield _unreadable_row(columns, error, row, rid)
+        else:
+            yield _parse_row(columns, {columns.text: text}, row, rid)
         return
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         with fs.open_input_file(inner) as fh:
-            pf = pq.ParquetFile(fh)
-            names = pf.schema_arrow.names
-            if strict:
-                fields.check(names, path)
-            cols = [c for c in fields.required() if c in names]
-            n = 0
-            # with none of the named columns present, read them all so the rows still count
-            for batch in pf.iter_batches(batch_size=batch_rows, columns=cols or None):
-                for obj in batch.to_pylist():
-                    n += 1
-                    yield fields.record(obj, n, default_id(n))
+            yield from _checked_rows(parquet_rows(fh, columns, path, batch_rows=batch_rows,
+                                                  check=strict), columns, prefix)
         return
     with io.BufferedReader(fs.open_input_stream(inner)) as fb:  # .gz is decompressed
         if fmt == "jsonl":
-            checked = not strict
-            for n, raw in enumerate(fb, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield fields.failed("invalid UTF-8 on this line", n, failed_id(n))
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield fields.failed(f"malformed JSON line: {exc.msg} (column {exc.colno})",
-                                        n, failed_id(n))
-                    continue
-                if not isinstance(obj, dict):
-                    yield fields.failed(f"JSON line is a {type(obj).__name__}, not an object",
-                                        n, failed_id(n))
-                    continue
-                if not checked:
-                    fields.check(list(obj), path)
-                    checked = True
-                yield fields.record(obj, n, default_id(n))
-            return
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-        fh = io.TextIOWrapper(fb, encoding="utf-8", errors="surrogateescape", newline="")
-        reader = csv.reader(fh, delimiter="," if fmt == "csv" else "\t")
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
-        if strict:
-            fields.check(header, path)
-        n = 1
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                n += 1
-                yield fields.failed(f"malformed CSV row: {exc}", n, failed_id(n))
-                continue
-            n += 1
-            if not values or (len(values) == 1 and not values[0].strip()):
-                continue
-            if len(values) != len(header):
-                yield fields.failed(
-                    f"malformed CSV row: {len(values)} fields, header has {len(header)}",
-                    n, failed_id(n))
-                continue
-            yield fields.record(dict(zip(header, values)), n, default_id(n))
+            rows = jsonl_rows(fb, columns, path, check=strict)
+        else:
+            rows = delimited_rows(fb, columns, path, "," if fmt == "csv" else "\t", check=strict)
+        yield from _checked_rows(rows, columns, prefix)
 
 
-def _read_files_udf(batch: Any, *, fields: _Fields, batch_rows: int,
+def _read_files_udf(batch: Any, *, columns: ColumnMap, batch_rows: int,
                     many: bool) -> Iterator["pa.Table"]:
     """Ray Data UDF: the rows of the batch's files, in tables of ``batch_rows`` rows."""
-    import pyarrow as pa
-
-    schema = fields.canonical_schema()
+    schema = _row_schema(columns)
     chunk: list[dict[str, Any]] = []
     for item in batch.to_dict("records"):
         path, fmt = str(item["path"]), str(item["format"])
-        row, rid = _plain(item["row"]), _plain(item["id"])
-        for rec in _file_records(path, fmt, fields, prefix=f"{path}:" if many else "",
+        row, rid = plain(item["row"]), plain(item["id"])
+        for rec in file_rows(path, fmt, columns, prefix=f"{path}:" if many else "",
                                  batch_rows=batch_rows, row=row, rid=rid):
             chunk.append(rec)
             if len(chunk) >= batch_rows:
@@ -556,7 +463,7 @@ def _read_files_udf(batch: Any, *, fields: _Fields, batch_rows: int,
         yield pa.Table.from_pylist(chunk, schema=schema)
 
 
-def _read_files(ray: Any, items: list[dict[str, Any]], fields: _Fields,
+def _read_files(ray: Any, items: list[dict[str, Any]], columns: ColumnMap,
                 batch_rows: int = 1024) -> "ray.data.Dataset":
     """A dataset of checked input rows, read on the workers: one task per corpus file, or
     blocks of ``.txt`` files."""
@@ -567,11 +474,11 @@ def _read_files(ray: Any, items: list[dict[str, Any]], fields: _Fields,
     # on them for ever.
     return listing.map_batches(_read_files_udf, batch_size=None if txt else 1,
                                batch_format="pandas", num_cpus=0,
-                               fn_kwargs={"fields": fields, "batch_rows": batch_rows,
+                               fn_kwargs={"columns": columns, "batch_rows": batch_rows,
                                           "many": len(items) > 1 and not txt})
 
 
-def _plan_source(ray: Any, source: Any, fields: _Fields,
+def _plan_source(ray: Any, source: Any, columns: ColumnMap,
                  format: str | None) -> Callable[[], "ray.data.Dataset"]:
     """Check ``source`` (a path / URI / directory / list of them, a ``ray.data.Dataset``,
     a pandas DataFrame or a ``datasets.Dataset``) and return what makes its Ray dataset.
@@ -583,16 +490,16 @@ def _plan_source(ray: Any, source: Any, fields: _Fields,
     if isinstance(source, (str, os.PathLike)) or (
             isinstance(source, (list, tuple)) and
             all(isinstance(s, (str, os.PathLike)) for s in source)):
-        items = _list_inputs(source, format, fields)
+        items = list_input_files(source, format, columns)
         if items[0]["format"] != "txt":
-            next(_file_records(items[0]["path"], items[0]["format"], fields, strict=True,
+            next(file_rows(items[0]["path"], items[0]["format"], columns, strict=True,
                                batch_rows=1), None)
-        return lambda: _read_files(ray, items, fields)
+        return lambda: _read_files(ray, items, columns)
     if hasattr(source, "iloc") and hasattr(source, "columns"):  # pandas
-        fields.check([str(c) for c in source.columns], type(source).__name__)
+        columns.check([str(c) for c in source.columns], type(source).__name__)
         return lambda: ray.data.from_pandas(source)
     if hasattr(source, "column_names") and hasattr(source, "features"):  # datasets.Dataset
-        fields.check(list(source.column_names), type(source).__name__)
+        columns.check(list(source.column_names), type(source).__name__)
         return lambda: ray.data.from_huggingface(source)
     raise TypeError("source must be a path, a URI, a directory or list of them, a "
                     "ray.data.Dataset, a pandas DataFrame or a datasets.Dataset, not "
@@ -603,8 +510,6 @@ def _plan_source(ray: Any, source: Any, fields: _Fields,
 def _old_scores(fs: Any, inner: str, out: str, overwrite: bool, resume: bool) -> list[str]:
     """Shards and manifest already in the output directory (to delete once the new ones
     are written); raises if there are some and ``overwrite`` is false."""
-    import pyarrow.fs as pafs
-
     info = fs.get_file_info(inner)
     if info.type == pafs.FileType.NotFound:
         return []
@@ -613,7 +518,7 @@ def _old_scores(fs: Any, inner: str, out: str, overwrite: bool, resume: bool) ->
                                "(Parquet shards), so name a directory")
     old = [e.path for e in fs.get_file_info(pafs.FileSelector(inner))
            if e.type == pafs.FileType.File and
-           (_SHARD_RX.match(e.base_name) or e.base_name == _MANIFEST)]
+           (shard_index(e.base_name) is not None or e.base_name == MANIFEST)]
     if old and not overwrite:
         raise ResumeError(
             f"{out} already holds scores; engine='ray' does not "
@@ -676,15 +581,39 @@ def score_corpus_ray(
 
     If Ray is not running, it is started (``ray.init(address=ray_address)``: None
     starts a local instance, or joins the cluster named by ``RAY_ADDRESS``) and shut
-    down at the end. Returns a :class:`~framing.io.corpus.CorpusSummary`. Raises
+    down at the end. Returns a :class:`~framing.io.runs.CorpusSummary`. Raises
     :class:`MissingExtraError` without Ray; :class:`ColumnError` when the first file
     (or the table) lacks a named column, and :class:`InputFormatError` for an output
     other than a Parquet directory, both before Ray starts.
     """
-    ray = _require_ray()
-    import pyarrow.fs as pafs
+    options = ScoreOptions(
+        text=text, id=id, outlet=outlet, date=date, title=title, target=target, format=format,
+        out_format=out_format, chunk_size=chunk_size,
+        shard_size=DEFAULT_SHARD_SIZE if shard_size is None else shard_size,
+        evidence=evidence, progress=progress, resume=resume, overwrite=overwrite,
+        cache_size=0 if cache_size is None else cache_size)
+    return run_ray(source, out, options, analyzer=analyzer, analyzer_kwargs=analyzer_kwargs,
+                   concurrency=concurrency, num_cpus_per_actor=num_cpus_per_actor,
+                   num_gpus_per_actor=num_gpus_per_actor, ray_address=ray_address)
 
+
+def run_ray(
+    source: Any,
+    out: str | os.PathLike,
+    options: ScoreOptions,
+    *,
+    analyzer: "Callable[[], Analyzer] | Mapping[str, Any] | None" = None,
+    analyzer_kwargs: dict[str, Any] | None = None,
+    concurrency: int | tuple[int, int] | None = None,
+    num_cpus_per_actor: float = 1,
+    num_gpus_per_actor: float = 0,
+    ray_address: str | None = None,
+) -> CorpusSummary:
+    """:func:`score_corpus_ray` with the options it shares with :func:`framing.score_corpus`
+    gathered in ``options`` (``cache_size`` is not used: a Ray run scores every text)."""
+    ray = _require_ray()
     out_str = os.fspath(out)
+    out_format = options.out_format
     if out_format is not None and out_format.lower() not in ("parquet", "shards", "directory",
                                                              "dir"):
         raise InputFormatError(
@@ -694,15 +623,11 @@ def score_corpus_ray(
         raise InputFormatError(
             f"engine='ray' writes a directory of Parquet shards; {out_str} names a "
             f"{Path(out_str.rstrip('/')).suffix} file")
-    for name, value in (("chunk_size", chunk_size), ("shard_size", shard_size)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 1):
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    fields = _Fields(text, id, outlet, date, title, target)
-    make_dataset = _plan_source(ray, source, fields, format)
+    columns = options.columns
+    make_dataset = _plan_source(ray, source, columns, options.format)
     _analyzer_args(analyzer, analyzer_kwargs)  # refuse an Analyzer instance before Ray starts
     fs, inner = _filesystem(out_str)
-    old = _old_scores(fs, inner, out_str, overwrite, resume)
+    old = _old_scores(fs, inner, out_str, options.overwrite, options.resume)
     parent, name = inner.rstrip("/").rsplit("/", 1) if "/" in inner.rstrip("/") \
         else ("", inner.rstrip("/"))
     tmp_inner = f"{parent}/.{name}.partial-{uuid.uuid4().hex[:8]}"
@@ -715,16 +640,15 @@ def score_corpus_ray(
         warnings.warn("Ray is already initialised; ray_address is ignored", stacklevel=2)
     ctx = ray.data.DataContext.get_current()
     bars = ctx.enable_progress_bars
-    ctx.enable_progress_bars = bool(progress)
+    ctx.enable_progress_bars = bool(options.progress)
     start = time.perf_counter()
     try:
-        scored = score_dataset(make_dataset(), text=text, id=id, outlet=outlet, date=date,
-                               title=title, target=target, analyzer=analyzer,
-                               analyzer_kwargs=analyzer_kwargs, batch_size=chunk_size,
-                               concurrency=concurrency, num_cpus_per_actor=num_cpus_per_actor,
-                               num_gpus_per_actor=num_gpus_per_actor, evidence=evidence)
+        scored = _scored(ray, make_dataset(), columns, analyzer=analyzer,
+                         analyzer_kwargs=analyzer_kwargs, batch_size=options.chunk_size,
+                         concurrency=concurrency, num_cpus_per_actor=num_cpus_per_actor,
+                         num_gpus_per_actor=num_gpus_per_actor, evidence=options.evidence)
         write_args = inspect.signature(scored.write_parquet).parameters
-        rows_per_file = shard_size or _DEFAULT_SHARD_SIZE
+        rows_per_file = options.shard_size
         sizing = {"min_rows_per_file": rows_per_file} if "min_rows_per_file" in write_args \
             else {"num_rows_per_file": rows_per_file} if "num_rows_per_file" in write_args else {}
         tmp_uri = _with_scheme(out_str, tmp_inner)
@@ -735,7 +659,7 @@ def score_corpus_ray(
         fs.create_dir(inner, recursive=True)
         shards = []
         for k, path in enumerate(written):
-            shards.append(f"{inner.rstrip('/')}/part-{k:05d}.parquet")
+            shards.append(f"{inner.rstrip('/')}/{shard_name(k)}")
             fs.move(path, shards[-1])
         seconds = time.perf_counter() - start
     finally:
@@ -758,22 +682,19 @@ def _with_scheme(uri: str, inner: str) -> str:
 
 def _count(fs: Any, shards: list[str]) -> tuple[int, int, int]:
     """(rows, rows with an error, rows flagged without an error) of the written shards."""
-    import pyarrow.compute as pc
-    import pyarrow.dataset as pads
-
-    if not shards:
-        return 0, 0, 0
-    table = pads.dataset(shards, filesystem=fs, format="parquet").to_table(
-        columns=["error", "flags"])
-    has_error = pc.is_valid(table["error"])
-    flagged = pc.and_(pc.invert(has_error), pc.not_equal(pc.fill_null(table["flags"], ""), ""))
-    return (table.num_rows, int(pc.sum(has_error.cast("int64")).as_py() or 0),
-            int(pc.sum(flagged.cast("int64")).as_py() or 0))
+    n = errors = flagged = 0
+    for path in shards:
+        with fs.open_input_file(path) as fh:
+            table = pq.ParquetFile(fh).read(columns=["error", "flags"])
+        has_error = pc.is_valid(table["error"])
+        flag = pc.and_(pc.invert(has_error), pc.not_equal(pc.fill_null(table["flags"], ""), ""))
+        n += table.num_rows
+        errors += int(pc.sum(has_error.cast("int64")).as_py() or 0)
+        flagged += int(pc.sum(flag.cast("int64")).as_py() or 0)
+    return n, errors, flagged
 
 
 def _list_parquet(fs: Any, inner: str) -> list[str]:
-    import pyarrow.fs as pafs
-
     if fs.get_file_info(inner).type == pafs.FileType.NotFound:  # an empty corpus: no shard
         return []
     return sorted(e.path for e in fs.get_file_info(pafs.FileSelector(inner, recursive=True))

@@ -13,7 +13,7 @@ renamed into place, so a shard under its final name is always complete: a run ki
 at any moment leaves complete shards plus at most one stray ``.tmp`` file, which the
 next run deletes. Progress is what the complete shards hold; nothing else needs to
 survive a crash. Every row carries its input ``row`` number and ``text_sha256``, the hash
-of its text and target (:func:`framing.io.corpus.text_key`; null for an unreadable row):
+of its text and target (:func:`framing.io.runs.text_key`; null for an unreadable row):
 a resumed run checks both against the input row by row, and reuses the hashes to serve
 repeated texts from the cache.
 
@@ -34,16 +34,17 @@ repeated texts from the cache.
   ``chunk_size``, ``cache_size``, ``batch_size`` (recorded only: they change speed, not
   which rows are written).
 - ``analyzer``: ``Analyzer.config()`` (encoder, tone scorer, cue detector, catalogue and
-  its sha256, ``max_chars``, ...) plus ``model_files``: per model directory (``encoder``,
-  ``tone``, ``cue_heads``) its ``path``, ``files``, ``bytes`` and a sha256 over every
-  file's bytes.
+  its sha256, ``max_chars``, ...) plus ``model_files``: per artefact the analyzer loaded
+  (``encoder``, ``tone``, ``cue_heads``, ``frames:<scheme>`` for each scheme's frame
+  heads; see ``Analyzer.artefact_paths()``) its ``path`` and, for a local directory,
+  ``files``, ``bytes`` and a sha256 over every file's bytes.
 - ``schema``: the output columns in order.
 
 Resuming compares everything above except times, ``status``, ``progress``, the input's
 ``source`` and ``mtime`` (so a moved or copied input still resumes), the recorded-only
 parameters and model paths.
 
-This module knows nothing of models or scoring; :mod:`framing.corpus` drives it.
+This module knows nothing of models or scoring; :mod:`framing.io.corpus` drives it.
 """
 
 from __future__ import annotations
@@ -58,10 +59,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from framing.errors import InputFormatError, OutputLockedError, OutputWriteError, ResumeError
 
-__all__ = ["read_scores", "ShardDir", "ShardWriter", "OutputLock", "file_fingerprint",
-           "dir_fingerprint", "input_fingerprint", "analyzer_fingerprint", "check_manifest"]
+__all__ = ["read_scores", "ShardDir", "ShardWriter", "OutputLock", "arrow_schema",
+           "file_fingerprint", "dir_fingerprint", "input_fingerprint", "analyzer_fingerprint",
+           "check_manifest", "shard_index", "shard_name"]
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -72,7 +78,23 @@ _HEAD = 1 << 20  # bytes hashed at each end of an input file
 
 
 def shard_name(index: int) -> str:
+    """File name of shard ``index``."""
     return f"part-{index:05d}.parquet"
+
+
+def shard_index(name: str) -> int | None:
+    """The index of the shard named ``name``, or None when it names no shard."""
+    m = _SHARD_RX.match(name)
+    return int(m.group(1)) if m else None
+
+
+_ARROW_TYPES = {"int64": "int64", "string": "string", "float64": "float64", "bool": "bool_"}
+
+
+def arrow_schema(columns: list[tuple[str, str]]):
+    """The ``pyarrow.Schema`` of output columns given as ``(name, type)`` (see
+    :func:`framing.pipeline.schema.output_columns`)."""
+    return pa.schema([(c, getattr(pa, _ARROW_TYPES[t])()) for c, t in columns])
 
 
 def now_iso() -> str:
@@ -324,9 +346,6 @@ class ShardWriter:
             "resume.")
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         table = pa.Table.from_pylist(rows, schema=self.schema)
         try:
             if self._writer is None:
@@ -339,8 +358,6 @@ class ShardWriter:
     def commit(self) -> None:
         try:
             if self._writer is None:  # pragma: no cover - commit is called after rows
-                import pyarrow.parquet as pq
-
                 self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
             self._writer.close()
             self._writer = None
@@ -379,9 +396,9 @@ class ShardDir:
             return []
         found = []
         for entry in os.scandir(self.path):
-            m = _SHARD_RX.match(entry.name)
-            if m and entry.is_file():
-                found.append((int(m.group(1)), Path(entry.path)))
+            index = shard_index(entry.name)
+            if index is not None and entry.is_file():
+                found.append((index, Path(entry.path)))
         return sorted(found)
 
     def read_manifest(self) -> dict[str, Any] | None:
@@ -408,7 +425,8 @@ class ShardDir:
         if self.path.is_dir():
             for entry in os.scandir(self.path):
                 if entry.name.endswith(".tmp") and (
-                        _SHARD_RX.match(entry.name[:-4]) or entry.name == MANIFEST + ".tmp"):
+                        shard_index(entry.name[:-4]) is not None
+                        or entry.name == MANIFEST + ".tmp"):
                     _unlink_quietly(Path(entry.path))
                     gone.append(entry.name)
         return gone
@@ -444,13 +462,8 @@ def read_scores(path: str | os.PathLike, columns: list[str] | None = None):
     Raises :class:`FileNotFoundError` when ``path`` does not exist and
     :class:`~framing.errors.InputFormatError` for a file of unknown format.
     """
-    import pandas as pd
-
     path = Path(path)
     if path.is_dir():
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         d = ShardDir(path)
         tables = [pq.read_table(p, columns=columns) for _, p in d.shards()]
         if tables:
@@ -506,8 +519,6 @@ def input_fingerprint(source: Any, kind: str | None, *, suffix: str = ".txt") ->
         info["fingerprint"] = fingerprint
     elif hasattr(source, "iloc"):  # pandas: a hash of every value and the index
         try:
-            import pandas as pd
-
             values = pd.util.hash_pandas_object(source, index=True).to_numpy()
             info["sha256"] = hashlib.sha256(values.tobytes()).hexdigest()
         except (TypeError, ValueError):
@@ -515,12 +526,9 @@ def input_fingerprint(source: Any, kind: str | None, *, suffix: str = ".txt") ->
     return info
 
 
-def analyzer_fingerprint(analyzer: Any) -> dict[str, Any]:
-    """The manifest's ``analyzer`` entry: ``analyzer.config()`` (or its class, for an
-    object without one) plus content hashes of its local model directories."""
-    config = getattr(analyzer, "config", None)
-    info: dict[str, Any] = dict(config()) if callable(config) else {
-        "class": f"{type(analyzer).__module__}.{type(analyzer).__qualname__}"}
+def _probed_artefacts(analyzer: Any) -> dict[str, Any]:
+    """Where the model artefacts of an object without ``artefact_paths()`` (a stand-in
+    for an Analyzer) live, read from the attributes an Analyzer has."""
     tone = getattr(analyzer, "tone_scorer", None)
     places = {
         "encoder": getattr(getattr(analyzer, "encoder", None), "location", None),
@@ -528,6 +536,24 @@ def analyzer_fingerprint(analyzer: Any) -> dict[str, Any]:
         "cue_heads": getattr(getattr(getattr(analyzer, "cue_detector", None), "heads", None),
                              "path", None),
     }
+    for scorer in getattr(analyzer, "frame_scorers", None) or []:
+        place = getattr(scorer, "artefact_path", None)
+        if place is not None:
+            places[f"frames:{getattr(scorer, 'scheme', '?')}"] = place
+    return {k: v for k, v in places.items() if v is not None}
+
+
+def analyzer_fingerprint(analyzer: Any) -> dict[str, Any]:
+    """The manifest's ``analyzer`` entry: ``analyzer.config()`` (or its class, for an
+    object without one) plus, under ``model_files``, content hashes of every local model
+    directory it loaded (``analyzer.artefact_paths()``: encoder, tone model, cue heads,
+    each scheme's frame heads); an artefact that is no local directory (a hub id) is
+    recorded by name."""
+    config = getattr(analyzer, "config", None)
+    info: dict[str, Any] = dict(config()) if callable(config) else {
+        "class": f"{type(analyzer).__module__}.{type(analyzer).__qualname__}"}
+    listed = getattr(analyzer, "artefact_paths", None)
+    places = dict(listed()) if callable(listed) else _probed_artefacts(analyzer)
     files = {}
     for what, place in places.items():
         if place is None:

@@ -11,14 +11,20 @@ from __future__ import annotations
 import numbers
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from framing.text.catalogue import Catalogue
-from framing.heads.cues.detector import CueDetector
+from framing._version import __version__
+from framing.core.labels import TONE_LABELS
 from framing.encoding.encoder import Encoder
+from framing.heads.cues.detector import CueDetector
+from framing.heads.frames.scorers import make_frame_scorers
+from framing.heads.tone.factory import make_tone_scorer
+from framing.heads.tone.scorers import ToneScorer, aggregate_probabilities, aggregate_tone, tone_label
+from framing.pipeline.onnx_backend import OnnxBranchRunner
 from framing.pipeline.results import (
     ArticleResult,
     CueResult,
@@ -28,9 +34,8 @@ from framing.pipeline.results import (
     Span,
     ToneEvidence,
 )
+from framing.text.catalogue import Catalogue
 from framing.text.prepare import PreparedText, detect_language, prepare
-from framing.heads.tone.scorers import LABELS as TONE_LABELS
-from framing.heads.tone.scorers import ToneScorer, aggregate_probabilities, aggregate_tone, make_tone_scorer, tone_label
 
 __all__ = ["Analyzer"]
 
@@ -135,8 +140,6 @@ class Analyzer:
         elif cue_detector is not None:  # one branch pass for tone and cues when they share it
             cue_detector.use_tone_model(self.tone_scorer)
         self.cue_detector = cue_detector
-        from framing.heads.frames.scorers import make_frame_scorers
-
         self.frame_scorers = make_frame_scorers(frames, self.encoder, tone_model=self.tone_scorer)
         self.batch_size = int(batch_size)
         self.max_chars = max_chars
@@ -151,19 +154,17 @@ class Analyzer:
         self.backend = backend
         self._onnx = None
         if backend == "onnx":
-            if not getattr(self.tone_scorer, "uses_hidden_states", False) or \
+            if not self.needs.tone_reads_states or \
                     self.tone_scorer.layer >= self.encoder.n_layers:
                 raise ValueError("backend='onnx' serves the trained tone branch; this "
                                  f"analyzer's tone scorer is {self.tone_name!r}")
-            from framing.pipeline.onnx_backend import OnnxBranchRunner
-
             self._onnx = OnnxBranchRunner(self.encoder, self.tone_scorer)
         self.warm_up()
 
     def warm_up(self) -> "Analyzer":
         """Fit what the components fit lazily (exemplar and prototype embeddings) now, so
         that the first call's time and throughput figures measure scoring alone."""
-        if self.cue_detector is not None and not self.cue_detector._fitted:
+        if self.cue_detector is not None and not self.cue_detector.fitted:
             self.cue_detector.fit()
         self.score_many(["A short sentence to warm the models up."], errors="raise")
         return self
@@ -185,10 +186,13 @@ class Analyzer:
     def tone_name(self) -> str | None:
         return self.tone_scorer.name if self.tone_scorer is not None else None
 
+    @property
+    def needs(self) -> "PassNeeds":
+        """What this analyzer's components declare they read (see :class:`PassNeeds`)."""
+        return PassNeeds.of(self.tone_scorer, self.cue_detector, self.frame_scorers)
+
     def config(self) -> dict[str, Any]:
         """What this analyzer is made of, for manifests and reports."""
-        from framing._version import __version__
-
         cat = self.catalogue
         return {
             "framing_version": __version__,
@@ -273,131 +277,166 @@ class Analyzer:
         is not a string, or a malformed target, gives a result with ``error`` set
         instead of an exception; ``errors="raise"`` raises :class:`TypeError` /
         :class:`ValueError`.
+
+        The steps: :meth:`_prepare_batch` (check and segment each input) ->
+        :meth:`_plan_pass` (what the one encoder pass must yield for the heads) ->
+        :meth:`_encode` -> :meth:`_run_heads` (tone, cues, frames per sentence) ->
+        :meth:`_assemble` per article.
         """
         if errors not in ("flag", "raise"):
             raise ValueError("errors must be 'flag' or 'raise'")
-        texts = list(texts)
+        batch = self._prepare_batch(list(texts), targets, ids, errors)
+        plan = self._plan_pass(batch)
+        encoded = self._encode(batch, plan, batch_size or self.batch_size)
+        sentences = self._run_heads(batch, plan, encoded)
+        pos = 0
+        for i in batch.order:
+            k = len(batch.prepared[i].sentences)
+            batch.results[i] = self._assemble(batch.prepared[i],
+                                              sentences.slice(pos, k, batch.target_spans),
+                                              batch.targets[i], batch.ids[i],
+                                              self._score_frames(batch, encoded, pos, k))
+            pos += k
+        return batch.results  # type: ignore[return-value]
+
+    # -- the steps of score_many -------------------------------------------------------
+    def _prepare_batch(self, texts: list[Any], targets: Sequence[Target] | None,
+                       ids: Sequence[Any] | None, errors: str) -> "_Batch":
+        """Check every input and segment the good ones; a bad input gets its failed
+        result here (or raises, with ``errors="raise"``)."""
         n = len(texts)
         targets = list(targets) if targets is not None else [None] * n
         ids = list(ids) if ids is not None else [None] * n
         if len(targets) != n or len(ids) != n:
             raise ValueError("targets and ids must have one entry per text")
-        results: list[ArticleResult | None] = [None] * n
-        prepared: dict[int, PreparedText] = {}
+        batch = _Batch(targets, ids, [None] * n)
         for i, text in enumerate(texts):
             try:
                 targets[i] = self._check_target(targets[i])
             except (TypeError, ValueError) as exc:  # a bad target spoils only its own row
                 if errors == "raise":
                     raise
-                results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i], None)
+                batch.results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i], None)
                 continue
             if not isinstance(text, str):
                 what = "missing text (None)" if text is None else \
                     f"text must be str, not {type(text).__name__}"
                 if errors == "raise":
                     raise TypeError(what)
-                results[i] = self.failed_result(what, ids[i], targets[i])
+                batch.results[i] = self.failed_result(what, ids[i], targets[i])
                 continue
             try:
-                prepared[i] = self.prepare(text)
+                batch.prepared[i] = self.prepare(text)
             except Exception as exc:  # never lose a row to an unexpected text
                 if errors == "raise":
                     raise
-                results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i], targets[i])
-
-        order = list(prepared)
-        cleans: list[str] = []
-        target_spans: dict[int, list[tuple[int, int]]] = {}  # sentence position -> spans
-        for i in order:
-            by_sentence = self._target_spans(prepared[i], targets[i])
-            for j, sent in enumerate(prepared[i].sentences):
+                batch.results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i],
+                                                      targets[i])
+        for i in batch.order:
+            by_sentence = self._target_spans(batch.prepared[i], targets[i])
+            for j, sent in enumerate(batch.prepared[i].sentences):
                 if j in by_sentence:
-                    target_spans[len(cleans)] = by_sentence[j]
-                cleans.append(sent.clean)
-        tone, cues = self.tone_scorer, self.cue_detector
-        tap = None
-        if tone is not None and getattr(tone, "uses_hidden_states", False) and cleans:
-            tap = tone.make_tap({pos: [None, *spans] for pos, spans in target_spans.items()})
-        # tone branches whose pooled sentence states cue or frame heads read (the tone
-        # model's own tap serves them when it is the pinned branch)
-        cue_branch = cues.feature_model if cues is not None and cues.use_similarity and \
-            cues.needs_branch_features else None
-        frame_branch = [getattr(f, "feature_model", None) for f in self.frame_scorers]
-        branches = [m for m in [cue_branch, *frame_branch] if m is not None]
-        ftaps: dict[int, Any] = {}
-        for m in branches if cleans else ():
-            if id(m) not in ftaps:
-                ftaps[id(m)] = tap if tap is not None and tap.model is m else m.make_tap({})
-                ftaps[id(m)].keep_features = True
-        for f, m in zip(self.frame_scorers, frame_branch):
-            if id(m) in ftaps and getattr(f, "feature_source", "") == "layer+tone-branch":
-                ftaps[id(m)].keep_layer_states = True
-        cue_layer = cue_branch is not None and cues.heads.features == "layer+tone-branch"
-        if cue_layer and id(cue_branch) in ftaps:
-            ftaps[id(cue_branch)].keep_layer_states = True
-        taps = ([tap] if tap is not None else []) + [t for t in ftaps.values() if t is not tap]
-        # the base encoder's final-layer embedding, for heads that read it
-        need_emb = (cues is not None and cues.use_similarity and cue_branch is None) or \
-            (tone is not None and tone.uses_embeddings) or \
-            any(m is None for m in frame_branch)
-        stop = None
-        if taps and not need_emb and self.truncated_pass:
-            stop = max(t.layer for t in taps)  # the layers above would be computed for nothing
-        if self._onnx is not None and stop is not None and taps == [tap]:
+                    batch.target_spans[len(batch.cleans)] = by_sentence[j]
+                batch.cleans.append(sent.clean)
+        return batch
+
+    def _plan_pass(self, batch: "_Batch") -> "_Plan":
+        """What the encoder pass must produce: taps into the layer states for the tone
+        branch and for heads that read a branch's states, the final-layer embedding for
+        heads that read it, and the layer at which the pass may stop."""
+        plan = _Plan()
+        if not batch.cleans:
+            return plan
+        tone, needs = self.tone_scorer, self.needs
+        if needs.tone_reads_states:
+            plan.tone_tap = tone.make_tap(
+                {pos: [None, *spans] for pos, spans in batch.target_spans.items()})
+        for m in needs.branches:
+            if id(m) not in plan.feature_taps:
+                tap = plan.tone_tap if plan.tone_tap is not None and plan.tone_tap.model is m \
+                    else m.make_tap({})
+                tap.keep_features = True
+                plan.feature_taps[id(m)] = tap
+        for m in needs.layer_branches:
+            plan.feature_taps[id(m)].keep_layer_states = True
+        plan.taps = ([plan.tone_tap] if plan.tone_tap is not None else []) + \
+            [t for t in plan.feature_taps.values() if t is not plan.tone_tap]
+        plan.need_embedding = needs.embedding
+        if plan.taps and not needs.embedding and self.truncated_pass:
+            plan.stop_layer = max(t.layer for t in plan.taps)  # layers above are not read
+        return plan
+
+    def _encode(self, batch: "_Batch", plan: "_Plan", batch_size: int) -> "_Encoded":
+        """The one encoder pass over the batch's sentences (the ONNX graph when it serves
+        the whole plan); returns the final-layer embeddings (when needed) and the pooled
+        branch states per branch."""
+        cleans = batch.cleans
+        emb = None
+        if self._onnx is not None and plan.stop_layer is not None and plan.taps == [plan.tone_tap]:
             # one graph: the encoder up to the branch, the branch and its head
-            emb = self._onnx.run(cleans, tap, batch_size or self.batch_size)
-        else:
-            emb = self.encoder.encode(cleans, batch_size or self.batch_size, taps=taps,
-                                      stop_layer=stop) if (need_emb or taps) and cleans else None
-        if stop is not None:
+            self._onnx.run(cleans, plan.tone_tap, batch_size)
+        elif (plan.need_embedding or plan.taps) and cleans:
+            emb = self.encoder.encode(cleans, batch_size, taps=plan.taps,
+                                      stop_layer=plan.stop_layer)
+        if plan.stop_layer is not None:
             emb = None  # pooled intermediate states, not sentence embeddings
-        feats = {k: np.stack([t.features[p] for p in range(len(cleans))])
-                 for k, t in ftaps.items()}
-        layer_feats = {k: np.concatenate([np.stack([t.layer_states[p] for p in range(len(cleans))]),
+        n = len(cleans)
+        feats = {k: np.stack([t.features[p] for p in range(n)])
+                 for k, t in plan.feature_taps.items()}
+        layer_feats = {k: np.concatenate([np.stack([t.layer_states[p] for p in range(n)]),
                                           feats[k]], axis=1)
-                       for k, t in ftaps.items() if t.keep_layer_states}
+                       for k, t in plan.feature_taps.items() if t.keep_layer_states}
+        return _Encoded(emb, feats, layer_feats)
+
+    def _rows_for(self, model: Any, source: str, encoded: "_Encoded") -> np.ndarray | None:
+        """The sentence rows a head reads: the embeddings, or a branch's states (with the
+        shared layer's states first for ``layer+tone-branch``)."""
+        if model is None:
+            return encoded.embeddings
+        table = encoded.layer_features if source == "layer+tone-branch" else encoded.features
+        return table.get(id(model))
+
+    def _run_heads(self, batch: "_Batch", plan: "_Plan", encoded: "_Encoded") -> "_SentenceScores":
+        """Tone (per sentence, and toward each target mention) and cue probabilities for
+        every sentence of the batch."""
+        cleans, tone, cues, needs = batch.cleans, self.tone_scorer, self.cue_detector, self.needs
+        n = len(cleans)
         if cues is not None:
             cue_probs, matches = cues.predict(
-                cleans, emb, features=(layer_feats if cue_layer else feats).get(id(cue_branch)))
+                cleans, encoded.embeddings,
+                features=self._rows_for(needs.cue_branch, needs.cue_source, encoded)
+                if needs.cue_branch is not None else None)
         else:
-            cue_probs, matches = np.zeros((len(cleans), 0)), [[] for _ in cleans]
-        tones = np.full(len(cleans), np.nan)
-        probs = None
-        target_probs: dict[int, np.ndarray] = {}
-        if tone is not None and cleans:
-            if tap is not None:
-                probs = np.stack([tap.out[(pos, None)] for pos in range(len(cleans))])
-                for pos, spans in target_spans.items():
-                    target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
-            elif hasattr(tone, "sentence_probabilities"):
-                probs = np.asarray(tone.sentence_probabilities(
-                    cleans, emb if tone.uses_embeddings else None), dtype=float)
-            else:
-                tones = np.asarray(tone.sentence_tone(
-                    cleans, emb if tone.uses_embeddings else None), dtype=float)
-            if probs is not None:
-                tones = probs[:, 2] - probs[:, 0]
-                for pos in target_spans:
-                    target_probs.setdefault(pos, probs[pos])
-            tones = np.clip(np.nan_to_num(tones), -1.0, 1.0)
+            cue_probs, matches = np.zeros((n, 0)), [[] for _ in cleans]
+        out = _SentenceScores(cue_probs, matches, np.full(n, np.nan))
+        if tone is None or not n:
+            return out
+        tap = plan.tone_tap
+        emb = encoded.embeddings if tone.uses_embeddings else None
+        if tap is not None:
+            out.tone_probs = np.stack([tap.out[(pos, None)] for pos in range(n)])
+            for pos, spans in batch.target_spans.items():
+                out.target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
+        elif needs.tone_gives_probabilities:
+            out.tone_probs = np.asarray(tone.sentence_probabilities(cleans, emb), dtype=float)
+        else:
+            out.tones = np.asarray(tone.sentence_tone(cleans, emb), dtype=float)
+        if out.tone_probs is not None:
+            out.tones = out.tone_probs[:, 2] - out.tone_probs[:, 0]
+            for pos in batch.target_spans:
+                out.target_probs.setdefault(pos, out.tone_probs[pos])
+        out.tones = np.clip(np.nan_to_num(out.tones), -1.0, 1.0)
+        return out
 
-        pos = 0
-        for i in order:
-            k = len(prepared[i].sentences)
-            local = {p - pos: target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
-            frame_out = []
-            for f, m in zip(self.frame_scorers, frame_branch):
-                src = emb if m is None else layer_feats.get(id(m)) \
-                    if getattr(f, "feature_source", "") == "layer+tone-branch" else feats.get(id(m))
-                rows = src[pos:pos + k] if src is not None else np.zeros((0, self.encoder.dim))
-                frame_out.append((f, *f.score(rows, cleans[pos:pos + k])))
-            results[i] = self._assemble(prepared[i], cue_probs[pos:pos + k], matches[pos:pos + k],
-                                        tones[pos:pos + k],
-                                        probs[pos:pos + k] if probs is not None else None,
-                                        local, targets[i], ids[i], frame_out)
-            pos += k
-        return results  # type: ignore[return-value]
+    def _score_frames(self, batch: "_Batch", encoded: "_Encoded", pos: int, k: int) -> list:
+        """Each frame scheme's article and per-sentence probabilities for the article whose
+        sentences are rows ``pos .. pos + k`` of the batch."""
+        out = []
+        for f in self.frame_scorers:
+            src = self._rows_for(f.feature_model, f.feature_source, encoded)
+            rows = src[pos:pos + k] if src is not None else np.zeros((0, self.encoder.dim))
+            out.append((f, *f.score(rows, batch.cleans[pos:pos + k])))
+        return out
 
     @staticmethod
     def _target_spans(prep: PreparedText, target: Target) -> dict[int, list[tuple[int, int]]]:
@@ -422,7 +461,6 @@ class Analyzer:
     # -- assembly --------------------------------------------------------------------
     def _empty_cues(self) -> dict[str, CueResult]:
         cues = self.catalogue.cues if self.catalogue is not None else ()
-        thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
         return {c.id: CueResult(c.id, c.name, 0.0, False) for c in cues}
 
     def failed_result(self, error: str, id: Any = None, target: Target = None) -> ArticleResult:
@@ -431,9 +469,12 @@ class Analyzer:
         return ArticleResult(None, None, self._empty_cues(), [], tone_scorer=self.tone_name,
                              target=target, flags=["error"], error=error, id=id)
 
-    def _assemble(self, prep: PreparedText, probs: np.ndarray, matches, tones: np.ndarray,
-                  tone_probs: np.ndarray | None, target_probs: dict[int, np.ndarray | None],
-                  target: Target, id: Any, frame_out=()) -> ArticleResult:
+    def _assemble(self, prep: PreparedText, scores: "_SentenceScores", target: Target, id: Any,
+                  frame_out=()) -> ArticleResult:
+        """One article's result from its sentences' scores: cue probabilities and evidence,
+        tone (toward the target's mentions when there is a target), flags and frames."""
+        probs, matches, tones = scores.cue_probs, scores.matches, scores.tones
+        tone_probs, target_probs = scores.tone_probs, scores.target_probs
         flags: list[str] = []
         sents = prep.sentences
         if not sents:
@@ -498,7 +539,7 @@ class Analyzer:
             class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
                 tone_probs[tone_idx], tones[tone_idx]))))
         label = tone_label(tone, band)
-        if class_probs is not None and getattr(self.tone_scorer, "label_by_argmax", False):
+        if class_probs is not None and self.needs.tone_label_by_argmax:
             label = max(class_probs, key=class_probs.get)  # calibrated: the likeliest class
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
         order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
@@ -531,3 +572,105 @@ class Analyzer:
     @staticmethod
     def _tone_ev(s, value: float) -> ToneEvidence:
         return ToneEvidence(s.index, s.start, s.end, s.text, float(value))
+
+
+# -- what the steps of score_many pass along ---------------------------------------------
+@dataclass
+class PassNeeds:
+    """What the components of an analyzer read from the one encoder pass, as they declare
+    it: a tone scorer's ``uses_embeddings`` / ``uses_hidden_states`` /
+    ``label_by_argmax`` and ``sentence_probabilities``; a cue detector's
+    ``needs_branch_features`` and its heads' ``feature_source``; each frame scorer's
+    ``feature_model`` and ``feature_source``. Read once per call, in one place."""
+
+    tone_reads_states: bool = False
+    tone_gives_probabilities: bool = False
+    tone_label_by_argmax: bool = False
+    #: the tone branch cue heads read (None: they read the embedding, or there are none)
+    cue_branch: Any = None
+    cue_source: str = "embedding"
+    #: tone branches whose pooled states some head reads, and those whose shared-layer
+    #: states are needed too
+    branches: list[Any] = field(default_factory=list)
+    layer_branches: list[Any] = field(default_factory=list)
+    #: whether some component reads the encoder's final-layer sentence embedding
+    embedding: bool = False
+
+    @classmethod
+    def of(cls, tone: Any, cues: Any, frames: Sequence[Any]) -> "PassNeeds":
+        needs = cls()
+        if tone is not None:
+            needs.tone_reads_states = bool(getattr(tone, "uses_hidden_states", False))
+            needs.tone_gives_probabilities = hasattr(tone, "sentence_probabilities")
+            needs.tone_label_by_argmax = bool(getattr(tone, "label_by_argmax", False))
+            needs.embedding = bool(tone.uses_embeddings)
+        if cues is not None and cues.use_similarity:
+            if cues.needs_branch_features:
+                needs.cue_branch = cues.feature_model
+                needs.cue_source = cues.heads.feature_source
+            else:
+                needs.embedding = True
+        reads = [(needs.cue_branch, needs.cue_source)] if needs.cue_branch is not None else []
+        for f in frames:
+            if f.feature_model is None:
+                needs.embedding = True
+            else:
+                reads.append((f.feature_model, f.feature_source))
+        for model, source in reads:
+            if all(m is not model for m in needs.branches):
+                needs.branches.append(model)
+            if source == "layer+tone-branch" and all(m is not model for m in needs.layer_branches):
+                needs.layer_branches.append(model)
+        return needs
+
+
+@dataclass
+class _Batch:
+    """The inputs of one score_many call: checked targets and ids, a result slot per
+    input (filled early for a bad input), prepared texts and their sentences in order."""
+
+    targets: list[Any]
+    ids: list[Any]
+    results: list[ArticleResult | None]
+    prepared: dict[int, PreparedText] = field(default_factory=dict)
+    cleans: list[str] = field(default_factory=list)
+    #: batch sentence position -> target mention spans in that sentence's clean text
+    target_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def order(self) -> list[int]:
+        """Input positions that were prepared, in input order."""
+        return list(self.prepared)
+
+
+@dataclass
+class _Plan:
+    tone_tap: Any = None
+    feature_taps: dict[int, Any] = field(default_factory=dict)
+    taps: list[Any] = field(default_factory=list)
+    need_embedding: bool = False
+    stop_layer: int | None = None
+
+
+@dataclass
+class _Encoded:
+    embeddings: np.ndarray | None
+    features: dict[int, np.ndarray]
+    layer_features: dict[int, np.ndarray]
+
+
+@dataclass
+class _SentenceScores:
+    cue_probs: np.ndarray
+    matches: list[Any]
+    tones: np.ndarray
+    tone_probs: np.ndarray | None = None
+    target_probs: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def slice(self, pos: int, k: int, target_spans: dict[int, Any]) -> "_SentenceScores":
+        """The scores of sentences ``pos .. pos + k`` (one article), target positions local."""
+        local = {p - pos: self.target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
+        return _SentenceScores(self.cue_probs[pos:pos + k], self.matches[pos:pos + k],
+                               self.tones[pos:pos + k],
+                               self.tone_probs[pos:pos + k] if self.tone_probs is not None else None,
+                               local)

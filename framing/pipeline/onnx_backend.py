@@ -24,7 +24,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from framing._version import __version__
+from framing.encoding.fingerprints import encoder_fingerprint
 from framing.errors import ModelLoadError
+from framing.heads.tone.model import branch_classes
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -56,16 +59,14 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
     """A plain torch module: embeddings + encoder layers 1..k + the tone branch."""
     import torch
 
-    from framing.heads.tone.model import _classes
-
-    BertStyleLayer, _ = _classes()
+    BertStyleLayer, _ = branch_classes()
     nn = torch.nn
-    model, cfg = encoder.model, encoder.model.config
+    cfg = encoder.model.config
     if getattr(cfg, "position_embedding_type", "absolute") != "absolute" or \
             getattr(cfg, "hidden_act", "gelu") != "gelu":
         raise ModelLoadError("the ONNX backend supports BERT-style encoders with absolute "
                              "positions and gelu activations")
-    emb, layers = encoder._layer_modules()
+    emb, layers = encoder.layer_modules()
 
     class Graph(nn.Module):
         def __init__(self) -> None:
@@ -171,9 +172,6 @@ class OnnxBranchRunner:
                               "pip install 'framing[onnx]'")
         import onnxruntime as ort
         import torch
-
-        from framing._version import __version__
-        from framing.heads.tone.model import encoder_fingerprint
 
         if not getattr(tone, "digest", None):
             raise ModelLoadError("backend='onnx' needs a saved tone model (its weights digest "

@@ -22,6 +22,8 @@ __all__ = [
     "expected_calibration_error",
     "reliability_bins",
     "paired_bootstrap",
+    "macro_f1_from_confusion",
+    "multilabel_macro_f1_resampler",
 ]
 
 
@@ -80,7 +82,9 @@ def _prf(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return p, r, f, true
 
 
-def _macro_f1(cm: np.ndarray) -> np.ndarray:
+def macro_f1_from_confusion(cm: np.ndarray) -> np.ndarray:
+    """Macro-F1 of a confusion matrix ``(k, k)`` (or a stack ``(..., k, k)``, one value
+    each)."""
     # classes absent from both truth and prediction are left out, as scikit-learn does
     _, _, f, true = _prf(cm)
     present = (true + cm.sum(axis=-2)) > 0
@@ -121,7 +125,7 @@ def classification_metrics(
     return {
         "n": n,
         "accuracy": _interval(acc, accb),
-        "macro_f1": _interval(float(_macro_f1(cm)), _macro_f1(cmb)),
+        "macro_f1": _interval(float(macro_f1_from_confusion(cm)), macro_f1_from_confusion(cmb)),
         "per_class": per_class,
         "confusion": cm.tolist(),
         "labels": list(labels),
@@ -271,3 +275,20 @@ def paired_bootstrap(
     else:
         tail = np.mean(diffs >= 0)
     return {"difference": _interval(d, diffs), "p_value": float(min(1.0, 2 * tail))}
+
+
+def multilabel_macro_f1_resampler(Y: np.ndarray, P: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A function of bootstrap row indices ``(n_boot, n)`` giving the multi-label
+    macro-F1 of predictions ``P`` against truth ``Y`` (both boolean ``(n, k)``) on each
+    resample, as :func:`paired_bootstrap` wants it. Labels with no true or predicted
+    positive in a resample are left out of its mean."""
+    def fn(rows: np.ndarray) -> np.ndarray:
+        t, p = Y[rows], P[rows]
+        tp = (t & p).sum(axis=1).astype(float)
+        fp = (~t & p).sum(axis=1).astype(float)
+        fn_ = (t & ~p).sum(axis=1).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f1 = np.where(2 * tp + fp + fn_ > 0, 2 * tp / (2 * tp + fp + fn_), 0.0)
+        active = (tp + fp + fn_) > 0
+        return (f1 * active).sum(axis=1) / np.maximum(active.sum(axis=1), 1)
+    return fn

@@ -12,21 +12,22 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from framing.text.catalogue import Catalogue, load_catalogue
+from framing.core.samples import load_samples
+from framing.encoding.encoder import Encoder
+from framing.encoding.fingerprints import encoder_fingerprint
 from framing.heads.cues.heads import CueHeads, fit_cue_heads
+from framing.stats.metrics import multilabel_metrics
+from framing.text.catalogue import Catalogue, load_catalogue
 from framing.text.prepare import normalise
-from framing.heads.tone.model import encoder_fingerprint
 
-if TYPE_CHECKING:  # pragma: no cover
-    from framing.encoding.encoder import Encoder
 
-__all__ = ["train_cue_heads", "CueTrainingResult", "MIN_POSITIVES"]
+__all__ = ["train_cue_heads", "CueTrainingArgs", "CueTrainingResult", "MIN_POSITIVES"]
 
 #: positives a cue needs in the training part (exemplars included) to get a head
 MIN_POSITIVES = 5
@@ -54,29 +55,38 @@ class CueTrainingResult:
 
 
 def _labelled(data: Any, catalogue: Catalogue, text: str, label: str):
-    from framing.evaluation.harness import load_samples
-
     samples = load_samples(data, "cues", text=text, label=label, id=None,
                            label_set=catalogue.ids)
     texts = [normalise(t, html=False)[0] for t in samples.texts]
     return texts, samples.y_matrix().astype(bool)
 
 
+@dataclass
+class CueTrainingArgs:
+    """How :func:`train_cue_heads` trains (every field is also a keyword of that function)."""
+
+    dev_fraction: float = 0.2
+    text: str = "text"
+    label: str = "cues"
+    use_exemplars: bool = True
+    C: float = 4.0
+    seed: int = 13
+    name: str | None = None
+
+
 def train_cue_heads(
     catalogue: str | os.PathLike | Catalogue | None,
     data: Any,
+    args: CueTrainingArgs | None = None,
     *,
     encoder: "Encoder | None" = None,
     dev: Any = None,
-    dev_fraction: float = 0.2,
-    text: str = "text",
-    label: str = "cues",
-    use_exemplars: bool = True,
-    C: float = 4.0,
-    seed: int = 13,
-    name: str | None = None,
+    **options: Any,
 ) -> CueTrainingResult:
     """Fit calibrated heads for every cue of ``catalogue`` on labelled sentences.
+
+    How it trains is ``args`` (:class:`CueTrainingArgs`), with any of its fields given as
+    keywords overriding it; an unknown keyword raises :class:`TypeError`.
 
     ``data`` (and ``dev``): JSONL / CSV / Parquet / DataFrame / ``datasets.Dataset`` with
     a text column and a cue column holding a list (or ``;``-separated string) of the
@@ -90,9 +100,9 @@ def train_cue_heads(
     cue with fewer than :data:`MIN_POSITIVES` training positives or no dev positive;
     :class:`~framing.errors.ColumnError` for missing columns.
     """
-    from framing.encoding.encoder import Encoder
-    from framing.stats.metrics import multilabel_metrics
-
+    a = replace(args or CueTrainingArgs(), **options)
+    dev_fraction, text, label, use_exemplars = a.dev_fraction, a.text, a.label, a.use_exemplars
+    C, seed, name = a.C, a.seed, a.name
     t0 = time.perf_counter()
     cat = load_catalogue(catalogue)
     ids = cat.ids

@@ -11,20 +11,25 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from framing.core.labels import TONE_LABELS as LABELS
+from framing.core.samples import parse_offset
+from framing.core.tables import read_table
+from framing.encoding.fingerprints import encoder_fingerprint
+from framing.errors import ColumnError
+from framing.stats.metrics import classification_metrics, expected_calibration_error
 from framing.text.prepare import PreparedText, normalise
+from framing.heads.calibration import fit_temperature
 from framing.heads.tone.model import (
-    LABELS,
     FrozenToneHead,
+    ToneModelConfig,
     TrainedTone,
-    _Config,
-    _classes,
-    encoder_fingerprint,
+    branch_classes,
     save_tone_model,
     target_token_mask,
 )
@@ -38,6 +43,7 @@ __all__ = [
     "newsmtsc_examples",
     "split_examples",
     "train_tone",
+    "ToneTrainingArgs",
     "TrainingResult",
 ]
 
@@ -84,11 +90,7 @@ def load_tone_examples(
     :class:`~framing.errors.ColumnError` for missing columns and :class:`ValueError`
     naming the row for unknown labels or a target not found in its text.
     """
-    from framing.evaluation.harness import _read_table
-
-    df, where = _read_table(path, format)
-    from framing.errors import ColumnError
-
+    df, where = read_table(path, format, what="Training data")
     missing = [c for c in (text, label) if c not in df.columns]
     if missing:
         raise ColumnError(f"{where}: column(s) {missing} not found; present: {list(df.columns)}")
@@ -105,7 +107,7 @@ def load_tone_examples(
             raise ValueError(f"{where}: row {i + 1}: {exc}") from None
         span = None
         tgt = row.get(target) if target else None
-        a, b = (_offset(row.get(target_start)), _offset(row.get(target_end))) if has_offsets \
+        a, b = (parse_offset(row.get(target_start)), parse_offset(row.get(target_end))) if has_offsets \
             else (None, None)
         if a is not None or b is not None:
             if a is None or b is None or not 0 <= a < b <= len(t):
@@ -120,20 +122,6 @@ def load_tone_examples(
             span = (m.start(), m.end())
         out.append(ToneExample(t, y, span, group=str(i)))
     return out
-
-
-def _offset(value: Any) -> int | None:
-    """A character offset from a table cell: None for blank / missing, else an int."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, str):
-        if not value.strip():
-            return None
-        value = float(value)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a character offset") from None
 
 
 def newsmtsc_examples(path: str | os.PathLike, *, sentence_level: bool = True) -> list[ToneExample]:
@@ -172,7 +160,7 @@ def split_examples(examples: Sequence[ToneExample], dev_fraction: float = 0.15,
 
 
 # -- encoder states -----------------------------------------------------------------
-class _Collect:
+class StateCollector:
     """A tap that keeps each text's token states (float16) and offsets."""
 
     def __init__(self, layer: int) -> None:
@@ -202,14 +190,15 @@ def _clean_examples(examples: Sequence[ToneExample]) -> tuple[list[str], list]:
 
 
 def _states(encoder: "Encoder", texts: list[str], layer: int, batch_size: int = 64):
-    tap = _Collect(layer)
+    tap = StateCollector(layer)
     distinct = list(dict.fromkeys(texts))
     encoder.encode(distinct, batch_size, taps=[tap])
     by_text = {t: tap.states[i] for i, t in enumerate(distinct)}
     return [by_text[t] for t in texts]
 
 
-def _batch(states, spans, rows):
+def padded_batch(states, spans, rows):
+    """Token states of ``rows`` padded to one width: ``(states, mask, target mask)`` tensors."""
     torch = __import__("torch")
     width = max(states[i][0].shape[0] for i in rows)
     dim = states[rows[0]][0].shape[1]
@@ -240,47 +229,48 @@ class TrainingResult:
                                card or default_card(self.config, self.metrics))
 
 
-def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising negative log-likelihood on dev logits (grid, then refine)."""
-    def nll(t: float) -> float:
-        z = logits / t
-        z = z - z.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return float(-logp[np.arange(len(y)), y].mean())
-
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
-    best = min(grid, key=nll)
-    fine = np.linspace(best * 0.9, best * 1.1, 41)
-    return float(min(fine, key=nll))
-
-
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
 
+@dataclass
+class ToneTrainingArgs:
+    """How :func:`train_tone` trains (every field is also a keyword of that function)."""
+
+    #: ``"branch"`` (fine-tuned copies of the top layers) or ``"frozen"`` (a head on the
+    #: last layer's states)
+    design: str = "branch"
+    n_layers: int = 2
+    epochs: int = 4
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    batch_size: int = 32
+    #: inverse regularisation of the frozen design's logistic head
+    C: float = 1.0
+    seed: int = 13
+    name: str = "tone"
+    progress: bool = True
+    cue_weight: float = 1.0
+    cue_batch_size: int = 16
+
+
 def train_tone(
     train: Sequence[ToneExample],
     dev: Sequence[ToneExample],
     encoder: "Encoder",
+    args: ToneTrainingArgs | None = None,
     *,
-    design: str = "branch",
-    n_layers: int = 2,
-    epochs: int = 4,
-    lr: float = 5e-5,
-    head_lr: float = 1e-3,
-    batch_size: int = 32,
-    C: float = 1.0,
-    seed: int = 13,
-    name: str = "tone",
-    progress: bool = True,
     cue_texts: Sequence[str] | None = None,
     cue_labels: np.ndarray | None = None,
-    cue_weight: float = 1.0,
-    cue_batch_size: int = 16,
+    **options: Any,
 ) -> TrainingResult:
     """Train a tone model on ``train``, calibrate and measure it on ``dev``.
+
+    How it trains is ``args`` (:class:`ToneTrainingArgs`), with any of its fields given
+    as keywords overriding it (``train_tone(tr, dv, enc, epochs=2)``); an unknown keyword
+    raises :class:`TypeError`.
 
     ``design="frozen"``: :class:`FrozenToneHead` on the last layer's states.
     ``design="branch"``: copies of the encoder's top ``n_layers`` layers plus a target
@@ -297,8 +287,11 @@ def train_tone(
     """
     import torch
 
-    from framing.stats.metrics import classification_metrics, expected_calibration_error
 
+    a = replace(args or ToneTrainingArgs(), **options)
+    design, n_layers, epochs, lr, head_lr = a.design, a.n_layers, a.epochs, a.lr, a.head_lr
+    batch_size, C, seed, name, progress = a.batch_size, a.C, a.seed, a.name, a.progress
+    cue_weight, cue_batch_size = a.cue_weight, a.cue_batch_size
     if design not in ("frozen", "branch"):
         raise ValueError("design must be 'frozen' or 'branch'")
     if not train or not dev:
@@ -311,7 +304,7 @@ def train_tone(
         raise ValueError(f"n_layers must be between 1 and {total_layers - 1}")
     layer = total_layers - n_branch
     cfg = encoder.model.config
-    BertStyleLayer, ToneBranch = _classes()
+    BertStyleLayer, ToneBranch = branch_classes()
     module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size,
                         n_branch, getattr(cfg, "layer_norm_eps", 1e-12))
 
@@ -342,7 +335,7 @@ def train_tone(
         with torch.inference_mode():
             for b in range(0, len(dev), 128):
                 rows = list(range(b, min(b + 128, len(dev))))
-                h, m, t = _batch(dv_states, dv_spans, rows)
+                h, m, t = padded_batch(dv_states, dv_spans, rows)
                 outs.append(module(h, m, t).numpy())
         return np.concatenate(outs)
 
@@ -353,7 +346,7 @@ def train_tone(
             with torch.inference_mode():
                 for b in range(0, len(states), 256):
                     rows = list(range(b, min(b + 256, len(states))))
-                    h, m, t = _batch(states, spans, rows)
+                    h, m, t = padded_batch(states, spans, rows)
                     out.append(module.features(h, m, t).numpy())
             return np.concatenate(out)
 
@@ -392,14 +385,14 @@ def train_tone(
             rng.shuffle(batches)
             total = 0.0
             for rows in batches:
-                h, m, t = _batch(tr_states, tr_spans, list(rows))
+                h, m, t = padded_batch(tr_states, tr_spans, list(rows))
                 loss = loss_fn(module(h, m, t), torch.from_numpy(y_tr[rows]))
                 if multitask:
                     if len(cue_order) < cue_batch_size:
                         cue_order.extend(rng.permutation(len(cue_y)).tolist())
                     crow = cue_order[:cue_batch_size]
                     del cue_order[:cue_batch_size]
-                    ch, cm, ct = _batch(cue_states, [None] * len(cue_states), crow)
+                    ch, cm, ct = padded_batch(cue_states, [None] * len(cue_states), crow)
                     sent = module.features(ch, cm, ct)[:, :cfg.hidden_size]
                     loss = loss + cue_weight * cue_loss_fn(cue_head(module.dropout(sent)),
                                                            torch.from_numpy(cue_y[crow]))
@@ -417,7 +410,7 @@ def train_tone(
     t_train = time.perf_counter() - t1
 
     logits = dev_logits()
-    temperature = _fit_temperature(logits, y_dv)
+    temperature = fit_temperature(logits, y_dv)
     p_before, p_after = _softmax(logits), _softmax(logits / temperature)
     onehot = np.eye(3)[y_dv]
     dev_metrics = classification_metrics(y_dv, logits.argmax(1), LABELS, n_boot=1000, seed=seed)
@@ -451,7 +444,7 @@ def train_tone(
         "dev_metrics": {"macro_f1": metrics["dev_macro_f1"], "ece_before": metrics["ece_before"],
                         "ece_after": metrics["ece_after"]},
     }
-    model = TrainedTone(module.eval(), _Config(layer, n_branch, cfg.hidden_size,
+    model = TrainedTone(module.eval(), ToneModelConfig(layer, n_branch, cfg.hidden_size,
                                                cfg.num_attention_heads, cfg.intermediate_size,
                                                config["eps"], temperature, name, config["encoder"]))
     return TrainingResult(model, config, metrics, history)

@@ -39,14 +39,14 @@ def build_model_dirs(root: Path, tiny_model_dir: Path) -> dict[str, Path]:
 
     from framing.heads.cues.heads import CueHeads
     from framing.heads.frames.heads import FrameHeads
-    from framing.heads.tone.model import _classes, save_tone_model
+    from framing.heads.tone.model import branch_classes, save_tone_model
 
     dirs = {}
     enc = root / "encoder"
     shutil.copytree(tiny_model_dir, enc)
     dirs["encoder"] = enc
 
-    _, branch = _classes()
+    _, branch = branch_classes()
     torch.manual_seed(0)
     dirs["tone-model"] = save_tone_model(
         root / "tone-model", branch(32, 2, 37, 1, 1e-12),

@@ -268,7 +268,7 @@ def test_suite_scorer_catalogue_cannot_leave_the_root(tmp_path, monkeypatch):
     path = _suite(root, scorers="{a: {tone: null, cues: patterns, catalogue: ../cat.yaml}}")
     import framing.evaluation.suite as suite
 
-    monkeypatch.setattr(framing.encoder, "Encoder", lambda *a, **k: None)  # no model needed
+    monkeypatch.setattr(suite, "Encoder", lambda *a, **k: None)  # no model needed
     with pytest.raises(SuiteError, match="leaves the suite root"):
         suite.run_suite(path, output=tmp_path / "out")
 

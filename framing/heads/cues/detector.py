@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from framing.text.catalogue import Catalogue, load_catalogue
-from framing.heads.cues.heads import BRANCH_FEATURES
 from framing.errors import ModelLoadError
+from framing.heads.cues.heads import CueHeads, is_cue_heads_dir, load_cue_heads, shipped_cue_heads_path
+from framing.heads.tone.factory import resolve_feature_model
+from framing.text.catalogue import Catalogue, load_catalogue
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -38,33 +39,6 @@ class PatternMatch:
     start: int
     end: int
     pattern: str
-
-
-def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
-                          what: str = "Heads"):
-    """The trained tone branch whose sentence states ``heads`` read (cue or frame heads
-    with ``features="tone-branch"`` and the branch's weights digest in ``feature_model``).
-
-    ``tone_model`` is used when its weights are the pinned ones; otherwise the shipped
-    tone model is tried. Raises :class:`ModelLoadError` when neither matches.
-    """
-    from framing.heads.tone.scorers import shipped_tone_model_path
-    from framing.heads.tone.model import is_tone_model_dir, load_tone_model
-
-    want = heads.feature_model.get("digest")
-    if tone_model is not None and getattr(tone_model, "digest", None) == want:
-        return tone_model
-    path = shipped_tone_model_path()
-    if is_tone_model_dir(path):
-        model = load_tone_model(path)
-        if model.digest == want:
-            if encoder is not None:
-                model.check_encoder(encoder)
-            return model
-    raise ModelLoadError(
-        f"{what} {heads.path or heads.name} read the sentence states of tone model "
-        f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
-        "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -89,7 +63,7 @@ class CueDetector:
     top_k:
         How many nearest exemplars the positive similarity averages over.
     heads:
-        Trained cue heads (:mod:`framing.cue_heads`) to use instead of exemplar
+        Trained cue heads (:mod:`framing.heads.cues.heads`) to use instead of exemplar
         similarity: a :class:`~framing.heads.cues.heads.CueHeads`, a directory, or ``"auto"``
         for the shipped heads when the catalogue and encoder are the ones they were
         trained for (otherwise few-shot similarity). ``None``: few-shot similarity.
@@ -123,11 +97,9 @@ class CueDetector:
         self._tone_model = tone_model
         self.heads = self._resolve_heads(heads) if use_similarity else None
         self._tone_model = None
-        self._fitted = self.heads is not None
+        self.fitted = self.heads is not None
 
     def _resolve_heads(self, heads: Any):
-        from framing.heads.cues.heads import CueHeads, is_cue_heads_dir, load_cue_heads, shipped_cue_heads_path
-
         if heads is None:
             return None
         if isinstance(heads, str) and heads == "auto":
@@ -158,14 +130,14 @@ class CueDetector:
         weights are the ones the heads pin; otherwise the shipped tone model is tried.
         Raises :class:`ModelLoadError` when neither matches.
         """
-        if heads.features not in BRANCH_FEATURES:
+        if not heads.reads_branch:
             return None
         return resolve_feature_model(heads, self.encoder, tone_model, what="Cue heads")
 
     def use_tone_model(self, tone_model: Any) -> None:
         """Read tone-branch features from ``tone_model`` when its weights are the pinned ones
         (lets an analyzer share one branch pass between tone and cues)."""
-        if self.heads is not None and self.heads.features in BRANCH_FEATURES and \
+        if self.heads is not None and self.heads.reads_branch and \
                 getattr(tone_model, "digest", None) == self.heads.feature_model.get("digest"):
             self.feature_model = tone_model
 
@@ -192,7 +164,7 @@ class CueDetector:
     def fit(self) -> "CueDetector":
         """Encode the exemplars and fit each cue's similarity model (leave-one-out)."""
         if not self.use_similarity:
-            self._fitted = True
+            self.fitted = True
             return self
         cues = self.catalogue.cues
         texts: list[str] = []
@@ -223,7 +195,7 @@ class CueDetector:
                 feats.append((f_pos, f_neg))
                 labels.append(1 if t in positives else 0)
             self._coef[ci] = self._fit_logistic(np.asarray(feats), np.asarray(labels))
-        self._fitted = True
+        self.fitted = True
         return self
 
     def _topk_mean(self, sims: np.ndarray) -> float:
@@ -267,7 +239,7 @@ class CueDetector:
             return np.zeros((n, k))
         if self.heads is not None:
             return self.heads.predict_proba(embeddings)
-        if not self._fitted:
+        if not self.fitted:
             self.fit()
         out = np.zeros((n, k))
         for ci in range(k):
@@ -303,7 +275,7 @@ class CueDetector:
             if features is None:
                 features = self.feature_model.sentence_features(
                     self.encoder, list(sentences),
-                    with_layer=self.heads.features == "layer+tone-branch")
+                    with_layer=self.heads.feature_source == "layer+tone-branch")
             probs = self.heads.predict_proba(features) if n else np.zeros((0, len(self.ids)))
         elif self.use_similarity:
             if embeddings is None:

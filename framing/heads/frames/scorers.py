@@ -2,7 +2,7 @@
 
 - ``"narrative"``: the five generic news frames (conflict, economic, human interest,
   morality, resolution) from trained heads over the article's pooled sentence
-  embeddings (:mod:`framing.frames`; shipped heads trained on the narrative-frames
+  embeddings (:mod:`framing.heads.frames.heads`; shipped heads trained on the narrative-frames
   corpus, or a directory of heads you trained).
 - ``"policy"``: the fourteen policy frames of the Media Frames Corpus codebook, from the
   project's exemplar catalogue ``policy_frames`` scored few-shot per sentence; an
@@ -19,13 +19,18 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from framing.core.labels import FRAME_SCHEMES
+from framing.errors import ModelLoadError
+from framing.heads.cues.detector import CueDetector
+from framing.heads.frames.heads import FrameHeads, is_frame_heads_dir, load_frame_heads
+from framing.heads.tone.factory import resolve_feature_model
+
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
 
 __all__ = ["FrameScorer", "HeadsFrameScorer", "CatalogueFrameScorer", "make_frame_scorers",
            "FRAME_SCHEMES"]
 
-FRAME_SCHEMES = ("narrative", "policy")
 
 
 class FrameScorer:
@@ -61,14 +66,10 @@ class HeadsFrameScorer(FrameScorer):
 
     def __init__(self, heads: Any, encoder: "Encoder", scheme: str = "narrative", *,
                  tone_model: Any = None) -> None:
-        from framing.heads.frames.heads import BRANCH_FEATURES
-
         heads.check(encoder)  # a branch's states have the encoder's width too
         self.feature_model = None
-        self.feature_source = getattr(heads, "feature_source", "embedding")
-        if self.feature_source in BRANCH_FEATURES:
-            from framing.heads.cues.detector import resolve_feature_model
-
+        self.feature_source = heads.feature_source
+        if heads.reads_branch:
             self.feature_model = resolve_feature_model(heads, encoder, tone_model,
                                                        what="Frame heads")
         self.heads = heads
@@ -96,8 +97,6 @@ class CatalogueFrameScorer(FrameScorer):
     """An exemplar catalogue scored few-shot per sentence; article = best sentence."""
 
     def __init__(self, catalogue: Any, encoder: "Encoder", scheme: str = "policy") -> None:
-        from framing.heads.cues.detector import CueDetector
-
         self.detector = CueDetector(catalogue, encoder, heads=None).fit()
         cat = self.detector.catalogue
         self.scheme = scheme
@@ -115,8 +114,6 @@ class CatalogueFrameScorer(FrameScorer):
 
 
 def _one(spec: Any, encoder: "Encoder", tone_model: Any = None) -> FrameScorer:
-    from framing.heads.frames.heads import FrameHeads, is_frame_heads_dir, load_frame_heads
-
     if isinstance(spec, FrameScorer):
         return spec
     if isinstance(spec, FrameHeads):
@@ -144,8 +141,6 @@ def make_frame_scorers(frames: Any, encoder: "Encoder", *,
     if frames is None or frames is False:
         return []
     if isinstance(frames, str) and frames == "auto":  # narrative, where the heads fit the encoder
-        from framing.errors import ModelLoadError
-
         try:
             return [_one("narrative", encoder, tone_model)]
         except ModelLoadError:

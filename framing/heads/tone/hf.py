@@ -29,9 +29,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from framing.encoding.encoder import _check_local_dir, resolve_model
+from framing.encoding.encoder import check_local_dir, resolve_model
 from framing.errors import ModelLoadError
-from framing.heads.tone.scorers import LABELS
+from framing.core.labels import TONE_LABELS as LABELS
 
 __all__ = [
     "HFToneClassifier",
@@ -100,7 +100,7 @@ class _HFSequenceModel:
         self.location = resolve_model(model, allow_network=allow_network)
         local = Path(self.location).is_dir()
         if local:
-            _check_local_dir(Path(self.location))
+            check_local_dir(Path(self.location))
         self.model_name = str(model)
         self.name = f"{self._prefix}:{Path(self.location).name if local else self.location}"
         self.batch_size = int(batch_size)

@@ -31,55 +31,30 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
+from framing.heads.artefact import has_format
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
 
 __all__ = [
-    "LABELS",
     "TrainedTone",
+    "ToneModelConfig",
     "FrozenToneHead",
+    "branch_classes",
     "load_tone_model",
     "is_tone_model_dir",
-    "encoder_fingerprint",
+    "save_tone_model",
+    "target_token_mask",
+    "weights_digest",
 ]
 
-LABELS = ("critical", "neutral", "promotional")
 FORMAT = "framing-tone"
 Span = tuple[int, int] | None
 
 
-def encoder_fingerprint(encoder: "Encoder") -> dict[str, Any]:
-    """What a trained head needs to know about its encoder to refuse a mismatch."""
-    cfg = encoder.model.config
-    keys = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
-            "intermediate_size", "vocab_size")
-    desc = {k: getattr(cfg, k, None) for k in keys}
-    # a cheap content hash: the first and last layers' weights, rounded
-    import torch
-
-    with torch.no_grad():
-        params = list(encoder.model.parameters())
-        probe = torch.cat([params[0].flatten()[:4096], params[-1].flatten()[:4096]]).float().cpu()
-    digest = hashlib.sha256(np.round(probe.numpy(), 4).tobytes()).hexdigest()[:16]
-    return {"name": encoder.model_name, **desc, "weights_digest": digest}
-
-
 # -- the torch modules --------------------------------------------------------------
-def fingerprint_mismatch(want: dict[str, Any] | None, encoder: "Encoder") -> str | None:
-    """None when ``encoder`` matches the fingerprint ``want`` a model was trained on (or
-    ``want`` is empty); otherwise a phrase naming both encoders and what differs."""
-    if not want:
-        return None
-    have = encoder_fingerprint(encoder)
-    diff = [k for k in want if k != "name" and want.get(k) != have.get(k)]
-    if not diff:
-        return None
-    return (f"were trained on encoder {want.get('name')!r}, not on {have.get('name')!r} "
-            f"(differs in {', '.join(diff)})")
-
-
 def _torch():
     import torch
 
@@ -172,7 +147,9 @@ def _make_layer_class():
 _CLASSES = None
 
 
-def _classes():
+def branch_classes():
+    """``(BertStyleLayer, ToneBranch)``: the torch module classes of a tone branch, built
+    on first use so that importing this module does not import torch."""
     global _CLASSES
     if _CLASSES is None:
         _CLASSES = _make_layer_class()
@@ -203,7 +180,9 @@ def target_token_mask(offsets: Sequence[tuple[int, int]], span: Span, n_tokens: 
 
 # -- the scorer ---------------------------------------------------------------------
 @dataclass
-class _Config:
+class ToneModelConfig:
+    """The shape and calibration of a trained tone branch, as its config.json records them."""
+
     layer: int
     n_layers: int
     hidden: int
@@ -227,7 +206,7 @@ class TrainedTone:
     uses_hidden_states = True
     label_by_argmax = True  # calibrated probabilities: the label is the likeliest class
 
-    def __init__(self, module, config: _Config, path: str | None = None) -> None:
+    def __init__(self, module, config: ToneModelConfig, path: str | None = None) -> None:
         self.module = module.eval()
         self.config = config
         self.path = path
@@ -432,8 +411,6 @@ def save_tone_model(path: str | os.PathLike, module, config: dict[str, Any], car
 
 def is_tone_model_dir(path: str | os.PathLike) -> bool:
     """True if ``path`` is a directory holding a framing tone model."""
-    from framing.heads.artefact import has_format
-
     return has_format(path, FORMAT)
 
 
@@ -462,7 +439,7 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
         extra = f" (found {', '.join(pickles)}, which framing refuses to load)" if pickles else ""
         raise ModelLoadError(f"{path}: no model.safetensors{extra}")
     try:
-        cfg = _Config(int(raw["layer"]), int(raw["n_layers"]), int(raw["hidden"]),
+        cfg = ToneModelConfig(int(raw["layer"]), int(raw["n_layers"]), int(raw["hidden"]),
                       int(raw["heads"]), int(raw["intermediate"]), float(raw.get("eps", 1e-12)),
                       float(raw.get("temperature", 1.0)), str(raw.get("name", path.name)),
                       dict(raw.get("encoder", {})), float(raw.get("neutral_band", 0.1)))
@@ -474,7 +451,7 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
-    _, ToneBranch = _classes()
+    _, ToneBranch = branch_classes()
     module = ToneBranch(cfg.hidden, cfg.heads, cfg.intermediate, cfg.n_layers, cfg.eps)
     scales = {k[: -len(_SCALE)]: v for k, v in state.items() if k.endswith(_SCALE)}
     try:

@@ -14,10 +14,11 @@ Trained scorers plug in through the same :class:`ToneScorer` interface.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from framing.core.labels import TONE_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -26,16 +27,14 @@ __all__ = [
     "ToneScorer",
     "SimilarityToneBaseline",
     "VaderToneBaseline",
-    "TONE_SCORERS",
-    "make_tone_scorer",
-    "shipped_tone_model_path",
     "tone_label",
     "aggregate_tone",
     "aggregate_probabilities",
     "LABELS",
 ]
 
-LABELS = ("critical", "neutral", "promotional")
+#: the tone classes, in model output order (defined in :mod:`framing.core.labels`)
+LABELS = TONE_LABELS
 
 
 @runtime_checkable
@@ -181,79 +180,3 @@ class VaderToneBaseline:
 
     def sentence_tone(self, sentences: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         return np.array([self._vader.polarity_scores(s)["compound"] for s in sentences], dtype=float)
-
-
-TONE_SCORERS = {
-    "similarity": SimilarityToneBaseline,
-    "vader": VaderToneBaseline,
-}
-
-
-SHIPPED_TONE_MODEL = "tone-newsmtsc"
-
-
-def shipped_tone_model_path():
-    """Directory of the tone model shipped inside the package (``framing.models``)."""
-    from importlib import resources
-    from pathlib import Path
-
-    return Path(str(resources.files("framing.models") / SHIPPED_TONE_MODEL))
-
-
-def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder | None", *,
-                     label_map: dict[str, str] | None = None,
-                     allow_network: bool = False) -> ToneScorer:
-    """Build a tone scorer from a name, a model directory, or return a ready one.
-
-    Names: ``"trained"`` (the shipped NewsMTSC model, the default), ``"similarity"`` and
-    ``"vader"`` (baselines). A directory holding a framing tone model (written by
-    ``framing train tone``) is loaded and checked against ``encoder``; any other model
-    directory is taken as a Hugging Face sequence classifier mapped to tone labels
-    through ``label_map`` (see :mod:`framing.hf_tone`); ``"nli:DIR"`` takes a zero-shot NLI
-    model, refused unless its config has an entailment label; a hub id works with
-    ``allow_network=True``.
-
-    Raises :class:`ValueError` for an unknown name, and the loaders' errors
-    (:class:`~framing.errors.ModelLoadError`, :class:`~framing.errors.ModelNotFoundError`).
-    """
-    from pathlib import Path
-
-    from framing.errors import ModelNotFoundError
-
-    if not isinstance(spec, (str, os.PathLike)):
-        if not isinstance(spec, ToneScorer):
-            raise TypeError("tone must be a scorer name, a model directory, or an object with "
-                            "sentence_tone()")
-        if encoder is not None and hasattr(spec, "check_encoder"):
-            spec.check_encoder(encoder)
-        return spec
-    key = str(spec).lower().removeprefix("baseline-")
-    if key.startswith("nli:"):  # a zero-shot NLI model directory (needs an entailment label)
-        from framing.heads.tone.hf import load_hf_tone
-
-        return load_hf_tone(str(spec)[4:], nli=True, allow_network=allow_network)
-    if key == "vader":
-        return VaderToneBaseline()
-    if key == "similarity":
-        return SimilarityToneBaseline(encoder)
-    from framing.heads.tone.model import is_tone_model_dir, load_tone_model
-
-    path = shipped_tone_model_path() if key in ("trained", "default") else Path(spec)
-    if key in ("trained", "default") and not is_tone_model_dir(path):
-        raise ModelNotFoundError(f"The shipped tone model is missing from {path}; reinstall "
-                                 "framing, or choose tone='similarity' or tone='vader'")
-    if path.is_dir():
-        if is_tone_model_dir(path):
-            model = load_tone_model(path)
-            if encoder is not None:
-                model.check_encoder(encoder)
-            return model
-        from framing.heads.tone.hf import load_hf_tone
-
-        return load_hf_tone(path, label_map=label_map, allow_network=allow_network)
-    if allow_network and "/" in str(spec) and not Path(spec).exists():
-        from framing.heads.tone.hf import load_hf_tone
-
-        return load_hf_tone(str(spec), label_map=label_map, allow_network=True)
-    raise ValueError(f"Unknown tone scorer {str(spec)!r}: not one of trained, similarity, vader, "
-                     "and not a model directory")

@@ -1,0 +1,148 @@
+"""Calibration and decision thresholds, and the one recipe every logistic head is fitted by.
+
+The recipe (used for cue heads and frame heads alike): a class-balanced logistic
+regression per label, Platt scaling fitted on held-out scores (a dev split or
+out-of-fold predictions), folded into the head as an affine map of its raw score, and a
+per-label threshold that maximises F1 on the same held-out rows.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "PlattCalibrator",
+    "fit_thresholds",
+    "fit_logistic",
+    "sigmoid",
+    "platt_affine",
+    "calibrate_and_threshold",
+    "check_binary_labels",
+    "fit_temperature",
+]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function, clipped so that large scores do not overflow."""
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class PlattCalibrator:
+    """Per-label Platt scaling (logistic regression on the logit), fitted on dev rows.
+
+    After :meth:`fit`, ``params_[j]`` is ``(a, c)`` for label ``j``, or None when the
+    dev rows hold only one class for it (that label is left as it is).
+    """
+
+    def fit(self, probs: np.ndarray, Y: np.ndarray) -> "PlattCalibrator":
+        from sklearn.linear_model import LogisticRegression
+
+        self.params_: list[tuple[float, float] | None] = []
+        for j in range(probs.shape[1]):
+            y = Y[:, j].astype(int)
+            if y.min() == y.max():
+                self.params_.append(None)
+                continue
+            lr = LogisticRegression(C=1e4, max_iter=1000)
+            lr.fit(self.logit(probs[:, j])[:, None], y)
+            self.params_.append((float(lr.coef_[0, 0]), float(lr.intercept_[0])))
+        return self
+
+    @staticmethod
+    def logit(p: np.ndarray) -> np.ndarray:
+        """``log(p / (1 - p))`` with ``p`` clipped away from 0 and 1."""
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def transform(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated copies of ``probs`` (``(n, k)``)."""
+        out = probs.copy()
+        for j, prm in enumerate(self.params_):
+            if prm is not None:
+                a, b = prm
+                out[:, j] = 1 / (1 + np.exp(-(a * self.logit(probs[:, j]) + b)))
+        return out
+
+
+def fit_thresholds(probs: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Per-label probability thresholds (a 0.05 grid) maximising F1 on the given (dev)
+    rows. A label with no positive in those rows keeps 0.5."""
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    out = np.full(probs.shape[1], 0.5)
+    for j in range(probs.shape[1]):
+        y = Y[:, j].astype(bool)
+        if not y.any():
+            continue
+        best_f = -1.0
+        for t in grid:
+            p = probs[:, j] >= t
+            tp = (p & y).sum()
+            f = 2 * tp / max(p.sum() + y.sum(), 1)
+            if f > best_f + 1e-12:
+                best_f, out[j] = f, t
+    return out
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float, seed: int, max_iter: int = 3000,
+                 standardise: bool = False) -> tuple[np.ndarray, float]:
+    """A class-balanced logistic regression of ``y`` (0/1) on ``X``; returns ``(w, b)``
+    that apply to raw features. With ``standardise`` the fit runs on z-scored columns
+    and the scaling is folded back into ``w`` and ``b``."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=C, max_iter=max_iter, class_weight="balanced", random_state=seed)
+    if not standardise:
+        lr.fit(X, y)
+        return lr.coef_[0].copy(), float(lr.intercept_[0])
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd[sd < 1e-8] = 1.0
+    lr.fit((X - mu) / sd, y)
+    w = lr.coef_[0] / sd
+    return w, float(lr.intercept_[0] - w @ mu)
+
+
+def platt_affine(raw_scores: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Platt scaling of raw logistic scores ``(n, k)`` against labels ``Y``, as the affine
+    map ``(a, c)`` of the raw score (``p = sigmoid(a * z + c)``): Platt on the logit of
+    ``sigmoid(z)`` is affine in ``z``. A label with one class in ``Y`` keeps ``a = 1, c = 0``."""
+    k = raw_scores.shape[1]
+    cal = PlattCalibrator().fit(sigmoid(raw_scores), Y)
+    a, c = np.ones(k), np.zeros(k)
+    for j, prm in enumerate(cal.params_):
+        if prm is not None:
+            a[j], c[j] = prm
+    return a, c
+
+
+def calibrate_and_threshold(raw_scores: np.ndarray, Y: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The second half of the recipe on held-out raw scores ``(n, k)``: returns the Platt
+    parameters ``(a, c)`` and the F1-maximising thresholds of the calibrated probabilities."""
+    a, c = platt_affine(raw_scores, Y)
+    thresholds = fit_thresholds(sigmoid(a * raw_scores + c), np.asarray(Y).astype(bool))
+    return a, c, thresholds
+
+
+def check_binary_labels(Y: np.ndarray, ids: Sequence[str], what: str) -> None:
+    """Raise :class:`ValueError` naming the first label without both classes in ``Y``."""
+    for j, label in enumerate(ids):
+        col = np.asarray(Y[:, j]).astype(int)
+        if col.min() == col.max():
+            raise ValueError(f"{what} {label!r} needs positive and negative training rows")
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising negative log-likelihood on dev logits (grid, then refine)."""
+    def nll(t: float) -> float:
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
+    best = min(grid, key=nll)
+    fine = np.linspace(best * 0.9, best * 1.1, 41)
+    return float(min(fine, key=nll))

@@ -1,0 +1,104 @@
+"""Building a tone scorer from what a user names: ``"trained"`` (the shipped model), a
+baseline's name, a tone-model directory, a Hugging Face classifier, or a ready object."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from framing.core.resources import SHIPPED_TONE_MODEL, shipped_model_path
+from framing.errors import ModelLoadError, ModelNotFoundError
+from framing.heads.tone.hf import load_hf_tone
+from framing.heads.tone.model import is_tone_model_dir, load_tone_model
+from framing.heads.tone.scorers import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
+
+if TYPE_CHECKING:  # pragma: no cover
+    from framing.encoding.encoder import Encoder
+
+__all__ = ["TONE_SCORERS", "SHIPPED_TONE_MODEL", "make_tone_scorer", "resolve_feature_model",
+           "shipped_tone_model_path"]
+
+
+TONE_SCORERS = {
+    "similarity": SimilarityToneBaseline,
+    "vader": VaderToneBaseline,
+}
+
+
+
+
+def shipped_tone_model_path():
+    """Directory of the tone model shipped inside the package (``framing.models``)."""
+    return shipped_model_path(SHIPPED_TONE_MODEL)
+
+
+def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder | None", *,
+                     label_map: dict[str, str] | None = None,
+                     allow_network: bool = False) -> ToneScorer:
+    """Build a tone scorer from a name, a model directory, or return a ready one.
+
+    Names: ``"trained"`` (the shipped NewsMTSC model, the default), ``"similarity"`` and
+    ``"vader"`` (baselines). A directory holding a framing tone model (written by
+    ``framing train tone``) is loaded and checked against ``encoder``; any other model
+    directory is taken as a Hugging Face sequence classifier mapped to tone labels
+    through ``label_map`` (see :mod:`framing.heads.tone.hf`); ``"nli:DIR"`` takes a zero-shot NLI
+    model, refused unless its config has an entailment label; a hub id works with
+    ``allow_network=True``.
+
+    Raises :class:`ValueError` for an unknown name, and the loaders' errors
+    (:class:`~framing.errors.ModelLoadError`, :class:`~framing.errors.ModelNotFoundError`).
+    """
+    if not isinstance(spec, (str, os.PathLike)):
+        if not isinstance(spec, ToneScorer):
+            raise TypeError("tone must be a scorer name, a model directory, or an object with "
+                            "sentence_tone()")
+        if encoder is not None and hasattr(spec, "check_encoder"):
+            spec.check_encoder(encoder)
+        return spec
+    key = str(spec).lower().removeprefix("baseline-")
+    if key.startswith("nli:"):  # a zero-shot NLI model directory (needs an entailment label)
+        return load_hf_tone(str(spec)[4:], nli=True, allow_network=allow_network)
+    if key == "vader":
+        return VaderToneBaseline()
+    if key == "similarity":
+        return SimilarityToneBaseline(encoder)
+    path = shipped_tone_model_path() if key in ("trained", "default") else Path(spec)
+    if key in ("trained", "default") and not is_tone_model_dir(path):
+        raise ModelNotFoundError(f"The shipped tone model is missing from {path}; reinstall "
+                                 "framing, or choose tone='similarity' or tone='vader'")
+    if path.is_dir():
+        if is_tone_model_dir(path):
+            model = load_tone_model(path)
+            if encoder is not None:
+                model.check_encoder(encoder)
+            return model
+        return load_hf_tone(path, label_map=label_map, allow_network=allow_network)
+    if allow_network and "/" in str(spec) and not Path(spec).exists():
+        return load_hf_tone(str(spec), label_map=label_map, allow_network=True)
+    raise ValueError(f"Unknown tone scorer {str(spec)!r}: not one of trained, similarity, vader, "
+                     "and not a model directory")
+
+
+def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
+                          what: str = "Heads"):
+    """The trained tone branch whose sentence states ``heads`` read (cue or frame heads
+    with ``features="tone-branch"`` and the branch's weights digest in ``feature_model``).
+
+    ``tone_model`` is used when its weights are the pinned ones; otherwise the shipped
+    tone model is tried. Raises :class:`ModelLoadError` when neither matches.
+    """
+    want = heads.feature_model.get("digest")
+    if tone_model is not None and getattr(tone_model, "digest", None) == want:
+        return tone_model
+    path = shipped_tone_model_path()
+    if is_tone_model_dir(path):
+        model = load_tone_model(path)
+        if model.digest == want:
+            if encoder is not None:
+                model.check_encoder(encoder)
+            return model
+    raise ModelLoadError(
+        f"{what} {heads.path or heads.name} read the sentence states of tone model "
+        f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
+        "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")

@@ -1,0 +1,297 @@
+"""Reading a corpus: articles from files, ``.txt`` directories and in-memory tables.
+
+The readers stream. JSONL (optionally gzipped), CSV/TSV and Parquet are read a line, a
+row or a record batch at a time, a directory of ``.txt`` files a file at a time, so
+memory stays bounded by the batch size. A line or row that cannot be read (malformed
+JSON, a wrong number of CSV fields, bytes that are not UTF-8) comes out with ``error``
+set, as does a row whose text is missing or not a string: no row is dropped. A column
+the caller names that the input lacks stops the read before the first row, with a
+:class:`~framing.errors.ColumnError` that lists the columns present.
+
+Two layers: the ``*_rows`` functions turn an opened file into :class:`SourceRow` items
+(a row number and the row's values, or why the row could not be read), shared by the
+single-machine reader here and the Ray reader (:mod:`framing.io.distributed`), which
+opens its files through pyarrow filesystems; :func:`read_corpus` turns them into
+:class:`Record` objects through a :class:`~framing.core.tables.ColumnMap`.
+
+Nothing here loads a model: analysis code can read texts without torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, NamedTuple
+
+import pyarrow.parquet as pq
+
+from framing.core.tables import ColumnMap, RowFields, detect_format, open_binary
+from framing.errors import InputFormatError
+
+__all__ = [
+    "Record",
+    "SourceRow",
+    "TXT_SUFFIX",
+    "decode_txt",
+    "delimited_rows",
+    "example_corpus_path",
+    "jsonl_rows",
+    "parquet_rows",
+    "read_corpus",
+    "table_rows",
+    "txt_files",
+]
+
+#: The extension of the files a directory of plain-text articles holds.
+TXT_SUFFIX = ".txt"
+
+
+@dataclass
+class Record:
+    """One input row: its 1-based ``row`` number, id, text, metadata and any error."""
+
+    row: int
+    id: Any
+    text: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    target: str | None = None
+
+    @classmethod
+    def from_fields(cls, row: int, fields: RowFields) -> "Record":
+        """The record of a row checked by :meth:`ColumnMap.parse`."""
+        return cls(row, fields.id, fields.text, fields.meta, fields.error, fields.target)
+
+    @classmethod
+    def unreadable(cls, row: int, error: str, id: Any = None) -> "Record":
+        """The record of a row that could not be read at all."""
+        return cls(row, id, None, {}, error)
+
+
+class SourceRow(NamedTuple):
+    """One row as a reader found it: its number, and its values (column -> value) or
+    ``error`` saying why it could not be read (then ``values`` is None)."""
+
+    row: int
+    values: Mapping[str, Any] | None
+    error: str | None = None
+
+
+def example_corpus_path() -> Path:
+    """Path of the example corpus shipped with the package (48 articles, 4 outlets)."""
+    return Path(str(resources.files("framing") / "data" / "example_news.jsonl"))
+
+
+# -- rows of an opened file ------------------------------------------------------------------
+def jsonl_rows(fh: BinaryIO, columns: ColumnMap, source: str, *,
+               check: bool = True) -> Iterator[SourceRow]:
+    """Rows of a JSONL stream (bytes; decompressed already), numbered by line. Blank lines
+    are skipped but counted. With ``check`` the first object's keys must hold the named
+    columns (else :class:`ColumnError`)."""
+    checked = not check
+    for lineno, raw in enumerate(fh, start=1):
+        if not raw.strip():
+            continue
+        if lineno == 1:  # a UTF-8 byte-order mark (Windows editors) is not content
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield SourceRow(lineno, None, "invalid UTF-8 on this line")
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield SourceRow(lineno, None,
+                            f"malformed JSON line: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(obj, dict):
+            yield SourceRow(lineno, None, f"JSON line is a {type(obj).__name__}, not an object")
+            continue
+        if not checked:
+            columns.check(list(obj), source)
+            checked = True
+        yield SourceRow(lineno, obj)
+
+
+def delimited_rows(fh: BinaryIO, columns: ColumnMap, source: str, delimiter: str, *,
+                   check: bool = True) -> Iterator[SourceRow]:
+    """Rows of a CSV (``delimiter=","``) or TSV (``"\\t"``) stream of bytes, numbered by
+    line, the header being line 1. Cells are strings; bytes that are not UTF-8 are kept
+    (escaped), so that the row is reported rather than the read stopped. With ``check``
+    the header must hold the named columns."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    text = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
+    if check:
+        columns.check(header, source)
+    row = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row += 1
+            yield SourceRow(row, None, f"malformed CSV row: {exc}")
+            continue
+        row += 1
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue
+        if len(values) != len(header):
+            yield SourceRow(row, None,
+                            f"malformed CSV row: {len(values)} fields, header has {len(header)}")
+            continue
+        yield SourceRow(row, dict(zip(header, values)))
+
+
+def parquet_rows(file: Any, columns: ColumnMap, source: str, *, batch_rows: int = 1024,
+                 check: bool = True) -> Iterator[SourceRow]:
+    """Rows of a Parquet file (a path or an open file), numbered from 1, read
+    ``batch_rows`` at a time and only in the named columns. With ``check`` those columns
+    must all be present. Raises :class:`InputFormatError` for a file that is not Parquet."""
+    try:
+        pf = pq.ParquetFile(file)
+    except Exception as exc:
+        raise InputFormatError(f"{source}: not a readable Parquet file ({exc})") from None
+    names = pf.schema_arrow.names
+    if check:
+        columns.check(names, source)
+    wanted = [c for c in columns.required() if c in names]
+    row = 0
+    # with none of the named columns present, read them all so the rows still count
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=wanted or None):
+        for obj in batch.to_pylist():
+            row += 1
+            yield SourceRow(row, obj)
+
+
+def table_rows(table: Any, columns: ColumnMap) -> Iterator[SourceRow]:
+    """Rows of a pandas DataFrame or a ``datasets.Dataset`` (any iterable of mappings with
+    ``column_names`` or ``columns``), numbered from 1, after checking the named columns."""
+    names = list(getattr(table, "column_names", None) or getattr(table, "columns", []))
+    columns.check([str(c) for c in names], type(table).__name__)
+    if hasattr(table, "to_dict") and hasattr(table, "iloc"):  # pandas
+        rows: Iterable[Mapping[str, Any]] = table.to_dict("records")
+    else:  # datasets.Dataset and other row iterables
+        rows = iter(table)
+    for row, obj in enumerate(rows, start=1):
+        yield SourceRow(row, obj)
+
+
+# -- .txt directories --------------------------------------------------------------------------
+def txt_files(root: str | os.PathLike, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """``(id, path)`` of the ``.txt`` files under ``root``: the id is the path relative
+    to the top folder, ``/``-separated, without the extension. Hidden files and folders
+    are left out; folder symlinks are not followed. Order: each folder's entries sorted
+    by name, depth first (so the order is fixed by the names alone)."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from txt_files(entry.path, f"{prefix}{entry.name}/")
+        elif entry.name.lower().endswith(TXT_SUFFIX) and entry.is_file():
+            yield prefix + entry.name[: -len(TXT_SUFFIX)], Path(entry.path)
+
+
+def decode_txt(raw: bytes) -> tuple[str | None, str | None]:
+    """``(text, None)`` for the bytes of a ``.txt`` article (a leading byte-order mark
+    dropped), or ``(None, error)`` when they are not UTF-8."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8 in the file (byte {exc.start})"
+    return text.removeprefix("\ufeff"), None
+
+
+def _read_txt_dir(root: Path) -> Iterator[Record]:
+    for row, (rid, path) in enumerate(txt_files(root), start=1):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            yield Record.unreadable(row, f"cannot read {path}: {exc.strerror or exc}", rid)
+            continue
+        text, error = decode_txt(raw)
+        yield Record(row, rid, text, {}, error)
+
+
+# -- records ----------------------------------------------------------------------------------
+def _records(rows: Iterable[SourceRow], columns: ColumnMap) -> Iterator[Record]:
+    for src in rows:
+        if src.error is not None:
+            yield Record.unreadable(src.row, src.error)
+        else:
+            yield Record.from_fields(src.row, columns.parse(src.values, default_id=src.row))
+
+
+def _file_rows(path: Path, fmt: str, columns: ColumnMap,
+               batch_rows: int) -> Iterator[SourceRow]:
+    if fmt == "parquet":
+        yield from parquet_rows(path, columns, str(path), batch_rows=batch_rows)
+        return
+    with open_binary(path) as fh:
+        if fmt == "jsonl":
+            yield from jsonl_rows(fh, columns, str(path))
+        else:
+            yield from delimited_rows(fh, columns, str(path), "," if fmt == "csv" else "\t")
+
+
+def read_corpus(
+    source: Any,
+    *,
+    text: str = "text",
+    id: str | None = None,
+    outlet: str | None = None,
+    date: str | None = None,
+    title: str | None = None,
+    target: str | None = None,
+    format: str | None = None,
+    batch_rows: int = 1024,
+) -> Iterator[Record]:
+    """Stream :class:`Record` objects from a file, a directory of ``.txt`` files, a pandas
+    DataFrame or a ``datasets.Dataset``.
+
+    ``text``, ``id``, ``outlet``, ``date``, ``title`` and ``target`` name the source
+    columns; without ``id`` the row number is the id. A directory yields one record per
+    ``.txt`` file (sorted by path; the id is the path relative to the directory without
+    ``.txt``, the text the file's content; a file that is not valid UTF-8 gives a record
+    with ``error`` set); it has no columns, so ``id`` and the metadata options do not
+    apply to it. Raises :class:`ColumnError` (listing the columns present) when a named
+    column is absent, :class:`InputFormatError` for an unknown format (or column options
+    given for a directory), :class:`FileNotFoundError` for a missing file. Bad rows are
+    yielded with ``error`` set, never skipped.
+    """
+    columns = ColumnMap.from_fields(text, id, outlet, date, title, target)
+    if not isinstance(source, (str, os.PathLike)):
+        yield from _records(table_rows(source, columns), columns)
+        return
+    path = Path(source)
+    if path.is_dir():
+        given = [n for n, v in (("id", id), ("outlet", outlet), ("date", date),
+                                ("title", title), ("target", target)) if v]
+        if given:
+            raise InputFormatError(
+                f"{path} is a directory of .txt files, which has no columns: the id is each "
+                f"file's relative path and the text its content, so {', '.join(given)} cannot "
+                "be given")
+        yield from _read_txt_dir(path)
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"Corpus file not found: {path}")
+    fmt = detect_format(path, format)
+    yield from _records(_file_rows(path, fmt, columns, batch_rows), columns)
