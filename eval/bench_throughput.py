@@ -330,7 +330,7 @@ def main() -> None:
     import framing
 
     texts = make_corpus(args.articles, args.seed, args.boilerplate)
-    seg = framing.text.prepare
+    seg = framing.prepare
     enc = framing.Encoder()
     sentences = [s.clean for t in texts for s in seg(
         t, max_chars=100_000, max_tokens=enc.content_tokens,

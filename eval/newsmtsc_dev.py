@@ -18,7 +18,7 @@ from pathlib import Path
 import framing
 from framing.evaluation.harness import Samples
 from framing.heads.tone.factory import shipped_tone_model_path
-from framing.heads.tone.model import LABELS
+from framing.core.labels import TONE_LABELS as LABELS
 from framing.training.tone import newsmtsc_examples
 
 HERE = Path(__file__).resolve().parent

@@ -113,7 +113,7 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
 def measure_as_saved(out: Path, dev, encoder) -> dict:
     """Dev macro-F1 of the model as written to disk, through the evaluation harness."""
     from framing.evaluation.harness import Samples
-    from framing.heads.tone.model import LABELS
+    from framing.core.labels import TONE_LABELS as LABELS
 
     samples = Samples("tone", [e.text for e in dev], [LABELS[e.label] for e in dev],
                       list(LABELS), list(range(len(dev))), [e.span for e in dev])

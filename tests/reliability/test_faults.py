@@ -3,7 +3,7 @@
 Already covered elsewhere, and not repeated here:
 
 * SIGKILL at random moments, then resume == an uninterrupted run:
-  ``tests/test_corpus_resume.py::test_sigkill_at_random_moments_then_resume_equals_uninterrupted``
+  ``tests/integration/test_corpus_resume.py::test_sigkill_at_random_moments_then_resume_equals_uninterrupted``
   (slow) and ``::test_sigkill_then_resume_with_the_tiny_model``;
 * a second writer of one output refused, a dead writer's lock taken over:
   ``::test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over``,

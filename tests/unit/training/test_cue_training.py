@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import framing
+from tiny_models import with_working_tokenizer
 from framing.cli import main
 from framing.heads.cues.heads import load_cue_heads
 from framing.errors import ModelLoadError
@@ -73,9 +74,7 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def vocab_dir(tiny_model_dir, tmp_path_factory):
-    from tests.test_tone_model import _with_working_tokenizer
-
-    return _with_working_tokenizer(tiny_model_dir, tmp_path_factory.mktemp("tiny-vocab"))
+    return with_working_tokenizer(tiny_model_dir, tmp_path_factory.mktemp("tiny-vocab"))
 
 
 @pytest.fixture(scope="module")

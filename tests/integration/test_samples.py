@@ -16,7 +16,7 @@ import pytest
 
 import framing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "eval" / "samples"
 CUE_IDS = framing.load_catalogue().ids
 
