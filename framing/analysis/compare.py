@@ -390,19 +390,55 @@ def compare_outlets(
     ``time`` or ``within`` is not a column.
     """
     df, manifest = load_scores(scores)
+    _check_columns(df, by=by, time=time, within=within)
+    rng = np.random.default_rng(seed)
     notes: list[str] = []
+    cue_ids = cue_ids_of(df)
+    frame_pairs = frame_ids_of(df)
+    frame_ids = [f"{scheme}:{fid}" for scheme, fid in frame_pairs]
+    rates, rates_source = _resolve_error_rates(error_rates, cue_ids)
+    frame_rates = _note_missing_rates(rates, cue_ids, frame_ids, notes)
+    rows = _usable_rows(df, ([within] if within else []) + [by], within, notes)
+    families = (_cue_family(rows.data, cue_ids, rates),
+                _frame_family(rows.data, frame_pairs, frame_ids, frame_rates))
+    if "tone" not in df.columns:
+        notes.append("the scores table has no tone column: tone statistics are blank")
+    ctx = _Ctx(alpha=alpha, n_boot=n_boot, n_permutations=n_permutations,
+               max_resample_n=max_resample_n, rng=rng)
+
+    groups, per_group = _per_group_tables(rows, families, ctx)
+    pairwise_tone, pairwise = _pairwise_tables(rows, families, ctx, notes)
+    _note_few_permutations(pairwise_tone, groups, n_permutations, alpha, notes)
+    over_time = _over_time_table(rows, time, freq, families, ctx, notes)
+    return OutletComparison(
+        groups=groups, cues=per_group["cue"], pairwise_tone=pairwise_tone,
+        pairwise_cues=pairwise["cue"], over_time=over_time, frames=per_group["frame"],
+        pairwise_frames=pairwise["frame"], by=by, within=within, time=time,
+        freq=freq if time else None, alpha=alpha, cue_ids=cue_ids, frame_ids=frame_ids,
+        n_articles=len(rows.data), n_excluded=rows.n_excluded,
+        error_rates=rates, error_rates_source=rates_source, manifest=manifest, notes=notes,
+        settings={"n_boot": n_boot, "n_permutations": n_permutations,
+                  "max_resample_n": max_resample_n, "seed": seed, "alpha": alpha})
+
+
+# -- the steps of compare_outlets ----------------------------------------------------------
+def _check_columns(df: pd.DataFrame, *, by: str, time: str | None, within: str | None) -> None:
+    """Return nothing; raise :class:`ColumnError` when ``by``, ``time`` or ``within``
+    names a column the table lacks."""
     for name, col in (("by", by), ("time", time), ("within", within)):
         if col is not None and col not in df.columns:
             raise ColumnError(f"{name}={col!r} is not a column of the scores table; the columns "
                               f"present are: {', '.join(map(repr, map(str, df.columns)))}")
-    rng = np.random.default_rng(seed)
-    cue_ids = cue_ids_of(df)
-    frame_pairs = frame_ids_of(df)
-    frame_ids = [f"{sc}:{fid}" for sc, fid in frame_pairs]
-    rates, rates_source = _resolve_error_rates(error_rates, cue_ids)
-    missing_rates = [c for c in cue_ids if c not in rates]
-    if rates and missing_rates:
-        notes.append(f"no error rates for cue(s) {', '.join(missing_rates)}: their corrected "
+
+
+def _note_missing_rates(rates: Mapping[str, tuple[float, float]], cue_ids: Sequence[str],
+                        frame_ids: Sequence[str], notes: list[str]
+                        ) -> dict[str, tuple[float, float]]:
+    """Return the error rates that name a frame (``scheme:id``); append a note for the
+    cues and frames the rates leave out (or for no rates at all)."""
+    missing_cues = [c for c in cue_ids if c not in rates]
+    if rates and missing_cues:
+        notes.append(f"no error rates for cue(s) {', '.join(missing_cues)}: their corrected "
                      "prevalence is left blank")
     if not rates:
         notes.append("no detector error rates given: corrected prevalence is left blank")
@@ -411,20 +447,47 @@ def compare_outlets(
         notes.append(f"no error rates for frame(s) "
                      f"{', '.join(f for f in frame_ids if f not in frame_rates)}: their "
                      "corrected prevalence is left blank")
+    return frame_rates
 
+
+@dataclass
+class _Rows:
+    """The rows that enter the comparison and how they fall into groups.
+
+    ``data`` holds the usable rows (no error, a value in every key column, keys as
+    text) plus the working columns ``_tone``, ``_label`` and ``_nsent``; ``grouped``
+    lists ``(key tuple, row positions)`` per group in sorted order; ``tone``, ``labels``
+    and ``nsent`` are those working columns as arrays.
+    """
+
+    data: pd.DataFrame
+    keys: list[str]
+    within: str | None
+    n_excluded: int
+    excluded_by_group: pd.Series
+    grouped: list[tuple[tuple, np.ndarray]]
+    tone: np.ndarray
+    labels: np.ndarray
+    nsent: np.ndarray
+
+
+def _usable_rows(df: pd.DataFrame, keys: list[str], within: str | None,
+                 notes: list[str]) -> _Rows:
+    """Return the :class:`_Rows` of ``df``: rows with an error and rows without a value in
+    a key column are dropped (each with a note), keys are read as text and tone, tone
+    label and sentence count are normalised into working columns."""
     errors = error_mask(df)
-    keys = ([within] if within else []) + [by]
     excluded_by_group = (df.loc[errors, keys].astype(str).value_counts()
                          if errors.any() else pd.Series(dtype=int))
     n_excluded = int(errors.sum())
     data = df.loc[~errors].copy()
     if n_excluded:
         notes.append(f"{n_excluded} row(s) with an error were excluded")
-    missing_key = data[keys].isna().any(axis=1)
-    if missing_key.any():
-        notes.append(f"{int(missing_key.sum())} row(s) without a value in {', '.join(keys)} "
+    no_key = data[keys].isna().any(axis=1)
+    if no_key.any():
+        notes.append(f"{int(no_key.sum())} row(s) without a value in {', '.join(keys)} "
                      "were left out")
-        data = data.loc[~missing_key]
+        data = data.loc[~no_key]
     for k in keys:
         data[k] = data[k].astype(str)
     data["_tone"] = pd.to_numeric(data["tone"], errors="coerce") if "tone" in data else np.nan
@@ -432,91 +495,129 @@ def compare_outlets(
                        for v in data["tone_label"]] if "tone_label" in data else None)
     data["_nsent"] = (pd.to_numeric(data["n_sentences"], errors="coerce").fillna(0)
                       if "n_sentences" in data else np.nan)
+    grouped = [((key,) if not isinstance(key, tuple) else key, idx) for key, idx
+               in data.groupby(keys, sort=True, observed=True).indices.items()]
+    return _Rows(data=data, keys=keys, within=within, n_excluded=n_excluded,
+                 excluded_by_group=excluded_by_group, grouped=grouped,
+                 tone=data["_tone"].to_numpy(dtype=float),
+                 labels=data["_label"].to_numpy(dtype=object),
+                 nsent=data["_nsent"].to_numpy(dtype=float))
+
+
+def _cue_family(data: pd.DataFrame, cue_ids: list[str],
+                rates: dict[str, tuple[float, float]]) -> _Indicators:
+    """Return the cue family: presence flags per cue, the error rates, and the events
+    behind the rate per 1,000 sentences (sentences with the cue when the table counts
+    them in ``cue_<id>_count``, else articles with the cue)."""
     present = {c: as_bool(data[f"cue_{c}_present"]).to_numpy() for c in cue_ids}
-    # events for the rate per 1,000 sentences: sentences with the cue when the table
-    # counts them (cue_<id>_count), else articles with the cue
     counts = {c: (pd.to_numeric(data[f"cue_{c}_count"], errors="coerce").fillna(0).to_numpy()
                   if f"cue_{c}_count" in data else present[c].astype(float)) for c in cue_ids}
     basis = {c: "sentences with the cue" if f"cue_{c}_count" in data else "articles with the cue"
              for c in cue_ids}
-    cue_fam = _Indicators(column="cue", labels=cue_ids, present=present, rates=rates,
-                          counts=counts, basis=basis)
-    frame_fam = _Indicators(
+    return _Indicators(column="cue", labels=cue_ids, present=present, rates=rates,
+                       counts=counts, basis=basis)
+
+
+def _frame_family(data: pd.DataFrame, frame_pairs: Sequence[tuple[str, str]],
+                  frame_ids: list[str], frame_rates: dict[str, tuple[float, float]]
+                  ) -> _Indicators:
+    """Return the frame family: presence flags per frame (``frame_ids``, the
+    ``scheme:id`` names of ``frame_pairs``), the frames' error rates and each frame's
+    scheme as an extra column (no rate per sentence)."""
+    return _Indicators(
         column="frame", labels=frame_ids, rates=frame_rates,
-        present={f: as_bool(data[f"frame_{sc}_{fid}_present"]).to_numpy()
-                 for f, (sc, fid) in zip(frame_ids, frame_pairs)},
-        extra={f: {"scheme": sc} for f, (sc, _) in zip(frame_ids, frame_pairs)},
+        present={f: as_bool(data[f"frame_{scheme}_{fid}_present"]).to_numpy()
+                 for f, (scheme, fid) in zip(frame_ids, frame_pairs)},
+        extra={f: {"scheme": scheme} for f, (scheme, _) in zip(frame_ids, frame_pairs)},
         extra_columns=["scheme"])
-    families = (cue_fam, frame_fam)
-    if "tone" not in df.columns:
-        notes.append("the scores table has no tone column: tone statistics are blank")
 
-    ctx = _Ctx(alpha=alpha, n_boot=n_boot, n_permutations=n_permutations,
-               max_resample_n=max_resample_n, rng=rng)
-    grouped = list(data.groupby(keys, sort=True, observed=True).indices.items())
-    grouped = [((k,) if not isinstance(k, tuple) else k, idx) for k, idx in grouped]
 
-    tone = data["_tone"].to_numpy(dtype=float)
-    labels = data["_label"].to_numpy(dtype=object)
-    nsent = data["_nsent"].to_numpy(dtype=float)
+def _with_bh(table: pd.DataFrame, p_col: str, adj_col: str, sig_col: str,
+             alpha: float) -> pd.DataFrame:
+    """Return ``table`` with its ``p_col`` family BH-adjusted into ``adj_col`` and
+    ``sig_col`` (``adj_col < alpha``) set, in place; an empty table is left alone."""
+    if len(table):
+        table[adj_col] = bh_adjust(table[p_col])
+        table[sig_col] = table[adj_col] < alpha
+    return table
+
+
+def _tidy(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return ``table`` with exactly ``columns`` in that order (an empty table with
+    those columns when it has no rows)."""
+    return table.reindex(columns=columns) if len(table) else pd.DataFrame(columns=columns)
+
+
+def _per_group_tables(rows: _Rows, families: Sequence[_Indicators], ctx: _Ctx
+                      ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Return the ``groups`` table (tone and tone-label shares per group, tone against
+    the pooled rest of its stratum) and, per family column, the per-group prevalence
+    table; each family of tests vs rest is BH-adjusted on its own."""
+    data, keys = rows.data, rows.keys
     group_rows: list[dict[str, Any]] = []
     fam_rows: dict[str, list[dict[str, Any]]] = {f.column: [] for f in families}
-    for key, idx in grouped:
+    for key, idx in rows.grouped:
         mask = np.zeros(len(data), dtype=bool)
         mask[idx] = True
-        stratum_mask = _stratum_mask(data, within, key, len(data))
-        rest = stratum_mask & ~mask
+        rest = _stratum_mask(data, rows.within, key, len(data)) & ~mask
         row = dict(zip(keys, key))
         row.update(n_articles=int(mask.sum()),
-                   n_excluded=int(excluded_by_group.get(tuple(key), 0)) if n_excluded else 0)
-        row.update(_tone_summary(tone[mask], tone[rest], labels[mask], ctx))
-        row["n_sentences"] = float(np.nansum(nsent[mask])) if "n_sentences" in data else math.nan
+                   n_excluded=(int(rows.excluded_by_group.get(tuple(key), 0))
+                               if rows.n_excluded else 0))
+        row.update(_tone_summary(rows.tone[mask], rows.tone[rest], rows.labels[mask], ctx))
+        row["n_sentences"] = (float(np.nansum(rows.nsent[mask])) if "n_sentences" in data
+                              else math.nan)
         group_rows.append(row)
         for fam in families:
             for lab in fam.labels:
                 fam_rows[fam.column].append(
                     {**dict(zip(keys, key)), fam.column: lab, **fam.extra.get(lab, {}),
-                     **_prevalence_summary(fam, lab, nsent, mask, rest, ctx)})
-    groups = pd.DataFrame(group_rows)
-    if len(groups):
-        groups["tone_p_adj_vs_rest"] = bh_adjust(groups["tone_p_vs_rest"])
-        groups["tone_significant_vs_rest"] = groups["tone_p_adj_vs_rest"] < alpha
-    groups = groups.reindex(columns=_GROUP_COLUMNS(keys)) if len(groups) else \
-        pd.DataFrame(columns=_GROUP_COLUMNS(keys))
-    per_group = {}
-    for fam in families:
-        table = pd.DataFrame(fam_rows[fam.column])
-        if len(table):
-            table["p_adj_vs_rest"] = bh_adjust(table["p_vs_rest"])
-            table["significant_vs_rest"] = table["p_adj_vs_rest"] < alpha
-        cols = _prevalence_columns(keys, fam)
-        per_group[fam.column] = table.reindex(columns=cols) if len(table) else \
-            pd.DataFrame(columns=cols)
+                     **_prevalence_summary(fam, lab, rows.nsent, mask, rest, ctx)})
+    groups = _with_bh(pd.DataFrame(group_rows), "tone_p_vs_rest", "tone_p_adj_vs_rest",
+                      "tone_significant_vs_rest", ctx.alpha)
+    per_group = {fam.column: _tidy(_with_bh(pd.DataFrame(fam_rows[fam.column]), "p_vs_rest",
+                                            "p_adj_vs_rest", "significant_vs_rest", ctx.alpha),
+                                   _prevalence_columns(keys, fam))
+                 for fam in families}
+    return _tidy(groups, _GROUP_COLUMNS(keys)), per_group
 
-    pairs = _pairs(grouped, within)
+
+def _pairwise_tables(rows: _Rows, families: Sequence[_Indicators], ctx: _Ctx,
+                     notes: list[str]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Return the ``pairwise_tone`` table and, per family column, the pairwise
+    prevalence table, each BH-adjusted on its own; pairs are formed inside a level of
+    ``within`` when it is set. Appends a note when there is no pair at all."""
+    within = rows.within
+    pairs = _pairs(rows.grouped, within)
     if not pairs:
         notes.append("fewer than two groups" + (f" within any level of {within!r}" if within else "")
                      + ": no pairwise comparisons")
-    pw_tone: list[dict[str, Any]] = []
-    pw_fam: dict[str, list[dict[str, Any]]] = {f.column: [] for f in families}
-    index = {key: idx for key, idx in grouped}
+    tone_rows: list[dict[str, Any]] = []
+    fam_rows: dict[str, list[dict[str, Any]]] = {f.column: [] for f in families}
+    where = dict(rows.grouped)
     for ka, kb in pairs:
-        ia, ib = index[ka], index[kb]
+        ia, ib = where[ka], where[kb]
         base = ({within: ka[0]} if within else {}) | {"group_a": ka[-1], "group_b": kb[-1]}
-        pw_tone.append({**base, **_tone_pair(tone[ia], tone[ib], ctx)})
+        tone_rows.append({**base, **_tone_pair(rows.tone[ia], rows.tone[ib], ctx)})
         for fam in families:
             for lab in fam.labels:
                 flags = fam.present[lab]
-                pw_fam[fam.column].append(
+                fam_rows[fam.column].append(
                     {**base, fam.column: lab, **fam.extra.get(lab, {}),
                      **_prevalence_pair(flags[ia], flags[ib], lab, fam.rates, ctx)})
-    pairwise_tone = pd.DataFrame(pw_tone, columns=_PW_TONE_COLUMNS(within))
-    pairwise = {fam.column: pd.DataFrame(pw_fam[fam.column], columns=_pw_columns(within, fam))
+    pairwise_tone = _with_bh(pd.DataFrame(tone_rows, columns=_PW_TONE_COLUMNS(within)),
+                             "p_value", "p_adj", "significant", ctx.alpha)
+    pairwise = {fam.column: _with_bh(pd.DataFrame(fam_rows[fam.column],
+                                                  columns=_pw_columns(within, fam)),
+                                     "p_value", "p_adj", "significant", ctx.alpha)
                 for fam in families}
-    for tests in (pairwise_tone, *pairwise.values()):
-        if len(tests):
-            tests["p_adj"] = bh_adjust(tests["p_value"])
-            tests["significant"] = tests["p_adj"] < alpha
+    return pairwise_tone, pairwise
+
+
+def _note_few_permutations(pairwise_tone: pd.DataFrame, groups: pd.DataFrame,
+                           n_permutations: int, alpha: float, notes: list[str]) -> None:
+    """Return nothing; append a note when ``n_permutations`` is too few for the largest
+    family of permutation tests on tone to reach a BH-adjusted p below ``alpha``."""
     n_perm_tests = max(int((pairwise_tone["test"] == "permutation").sum()),
                        int((groups["tone_test_vs_rest"] == "permutation").sum()) if len(groups) else 0)
     if n_perm_tests and n_perm_tests / (n_permutations + 1) >= alpha:
@@ -524,20 +625,19 @@ def compare_outlets(
                      "the smallest attainable BH-adjusted p-value is "
                      f"{n_perm_tests / (n_permutations + 1):.3f}; raise it for significance at {alpha}")
 
-    over_time = pd.DataFrame(columns=keys + _OVER_TIME_COLUMNS)
-    if time is not None:
-        over_time, dropped = _over_time(data, keys, time, freq, tone, labels, families, ctx)
-        if dropped:
-            notes.append(f"{dropped} row(s) with no readable {time!r} left out of the time table")
-    return OutletComparison(
-        groups=groups, cues=per_group["cue"], pairwise_tone=pairwise_tone,
-        pairwise_cues=pairwise["cue"], over_time=over_time, frames=per_group["frame"],
-        pairwise_frames=pairwise["frame"], by=by, within=within, time=time,
-        freq=freq if time else None, alpha=alpha, cue_ids=cue_ids, frame_ids=frame_ids,
-        n_articles=len(data), n_excluded=n_excluded,
-        error_rates=rates, error_rates_source=rates_source, manifest=manifest, notes=notes,
-        settings={"n_boot": n_boot, "n_permutations": n_permutations,
-                  "max_resample_n": max_resample_n, "seed": seed, "alpha": alpha})
+
+def _over_time_table(rows: _Rows, time: str | None, freq: str,
+                     families: Sequence[_Indicators], ctx: _Ctx,
+                     notes: list[str]) -> pd.DataFrame:
+    """Return the ``over_time`` table (empty, with its columns, without ``time``);
+    appends a note counting the rows whose ``time`` could not be read."""
+    if time is None:
+        return pd.DataFrame(columns=rows.keys + _OVER_TIME_COLUMNS)
+    over_time, dropped = _over_time(rows.data, rows.keys, time, freq, rows.tone, rows.labels,
+                                    families, ctx)
+    if dropped:
+        notes.append(f"{dropped} row(s) with no readable {time!r} left out of the time table")
+    return over_time
 
 
 @dataclass

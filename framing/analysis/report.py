@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -282,6 +283,40 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
     ``scheme:id`` frame ids; frames are left out by default); ``adjusted=True`` plots
     corrected prevalence. Raises :class:`ValueError` when the comparison has no time
     bins."""
+    ot, measures = _over_time_rows(cmp, measures)
+    periods = sorted(set(ot["period"]), key=_period_key)
+    groups = list(dict.fromkeys(_group_labels(cmp, cmp.groups)))
+    ncols = max(1, min(ncols, len(measures)))
+    nrows = math.ceil(len(measures) / ncols)
+    fig = _figure(min(3.6 * ncols + 0.6, 24), min(2.5 * nrows + 1.3, 40))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
+    show_bands, show_bars = _interval_style(len(groups), bands)
+    lines = _TimeLines(groups=groups, palette=_palette(len(groups)),
+                       pos={p: i for i, p in enumerate(periods)},
+                       bands=show_bands, bars=show_bars)
+    handles = []
+    for k, measure in enumerate(measures):
+        ax = axes[k // ncols][k % ncols]
+        sub = ot[ot["measure"] == measure]
+        kind = sub["kind"].iloc[0] if len(sub) else "cue"
+        drawn = _draw_time_lines(ax, sub, lines, adjusted and kind in ("cue", "frame"))
+        if k == 0:
+            handles = drawn
+        _style_time_panel(ax, measure, kind, periods)
+    _tidy_panel_grid(axes, len(measures), nrows, ncols)
+    fig.suptitle(_over_time_title(cmp, show_bands, show_bars, adjusted),
+                 x=0.01, ha="left", fontsize=11)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(groups), 4),
+               fontsize=8, frameon=False)
+    _save(fig, path)
+    return fig
+
+
+def _over_time_rows(cmp: "OutletComparison", measures: Sequence[str] | None
+                    ) -> tuple[pd.DataFrame, list[str]]:
+    """Return a copy of the ``over_time`` table with a ``_group`` label column, and the
+    measures to plot (tone and every cue by default); raise :class:`ValueError` when
+    there are no time bins or a measure is unknown."""
     ot = cmp.over_time
     if cmp.time is None or not len(ot):
         raise ValueError("no time bins: run compare_outlets(..., time='date', freq='M')")
@@ -291,73 +326,99 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
         raise ValueError(f"unknown measure(s) {unknown}; choose from {sorted(set(ot['measure']))}")
     ot = ot.copy()
     ot["_group"] = _group_labels(cmp, ot)
-    periods = sorted(set(ot["period"]), key=_period_key)
-    pos = {p: i for i, p in enumerate(periods)}
-    groups = list(dict.fromkeys(_group_labels(cmp, cmp.groups)))
-    ncols = max(1, min(ncols, len(measures)))
-    nrows = math.ceil(len(measures) / ncols)
-    fig = _figure(min(3.6 * ncols + 0.6, 24), min(2.5 * nrows + 1.3, 40))
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
-    palette = _palette(len(groups))
-    show_bands = len(groups) <= 2 if bands is None else bands
-    show_bars = not show_bands and (bands is not None or len(groups) <= 6)  # else spaghetti
+    return ot, measures
+
+
+def _interval_style(n_groups: int, bands: bool | None) -> tuple[bool, bool]:
+    """Return ``(bands, bars)``: whether intervals are drawn as shaded bands or as thin
+    bars; by default bands for up to two groups, bars up to six, neither beyond."""
+    show_bands = n_groups <= 2 if bands is None else bands
+    show_bars = not show_bands and (bands is not None or n_groups <= 6)  # else spaghetti
+    return show_bands, show_bars
+
+
+@dataclass
+class _TimeLines:
+    """How the lines of every over-time panel are drawn: the groups in order, one
+    colour each, the x position of each period, and the interval style."""
+
+    groups: list[str]
+    palette: list
+    pos: dict[str, int]
+    bands: bool
+    bars: bool
+
+
+def _draw_time_lines(ax, sub: pd.DataFrame, lines: _TimeLines, adjusted: bool) -> list:
+    """Draw one line per group (with its intervals) of one measure's ``over_time``
+    rows; return the lines drawn, for the legend. ``adjusted`` plots the corrected
+    estimate and interval."""
+    est, lo, hi = (("estimate_adj", "adj_ci_low", "adj_ci_high") if adjusted
+                   else ("estimate", "ci_low", "ci_high"))
+    n_groups = len(lines.groups)
+    width = 0.5 / max(n_groups, 1)
+    drawn = []
+    for gi, grp in enumerate(lines.groups):
+        s = sub[sub["_group"] == grp].sort_values("period", key=lambda c: c.map(lines.pos))
+        if not len(s):
+            continue
+        x = s["period"].map(lines.pos).to_numpy(dtype=float)
+        y = s[est].to_numpy(dtype=float)
+        color = lines.palette[gi]
+        (line,) = ax.plot(x, y, marker="o", markersize=3, linewidth=1.4, color=color,
+                          label=grp, zorder=3)
+        low_, high_ = s[lo].to_numpy(dtype=float), s[hi].to_numpy(dtype=float)
+        if lines.bands:
+            ax.fill_between(x, low_, high_, color=color, alpha=0.12, linewidth=0)
+        elif lines.bars:  # intervals as thin bars, nudged apart so groups do not hide each other
+            dx = x + (gi - (n_groups - 1) / 2) * width
+            ax.vlines(dx, low_, high_, color=color, alpha=0.45, linewidth=1.0, zorder=2)
+        drawn.append(line)
+    return drawn
+
+
+def _style_time_panel(ax, measure: str, kind: str, periods: list[str]) -> None:
+    """Return nothing; give one over-time panel its title, y range (tone in [-1, 1]
+    with a zero line, shares as percentages), period ticks (at most about eight) and
+    grid."""
+    title = "mean tone" if measure == "tone" else (
+        f"{measure} share" if kind == "share" else _cue_label(measure).replace(":", ": "))
+    ax.set_title(title, loc="left", fontsize=10)
+    if kind == "tone":
+        ax.set_ylim(-1.05, 1.05)
+        ax.axhline(0, color="#999999", linewidth=0.7, linestyle="--")
+    else:
+        ax.set_ylim(-0.03, 1.03)
+        ax.yaxis.set_major_formatter(_percent())
     step = max(1, math.ceil(len(periods) / 8))
-    handles = []
-    for k, measure in enumerate(measures):
-        ax = axes[k // ncols][k % ncols]
-        sub = ot[ot["measure"] == measure]
-        kind = sub["kind"].iloc[0] if len(sub) else "cue"
-        est, lo, hi = ("estimate_adj", "adj_ci_low", "adj_ci_high") \
-            if adjusted and kind in ("cue", "frame") \
-            else ("estimate", "ci_low", "ci_high")
-        width = 0.5 / max(len(groups), 1)
-        for gi, grp in enumerate(groups):
-            s = sub[sub["_group"] == grp].sort_values("period", key=lambda c: c.map(pos))
-            if not len(s):
-                continue
-            x = s["period"].map(pos).to_numpy(dtype=float)
-            y = s[est].to_numpy(dtype=float)
-            (line,) = ax.plot(x, y, marker="o", markersize=3, linewidth=1.4, color=palette[gi],
-                              label=grp, zorder=3)
-            low_, high_ = s[lo].to_numpy(dtype=float), s[hi].to_numpy(dtype=float)
-            if show_bands:
-                ax.fill_between(x, low_, high_, color=palette[gi], alpha=0.12, linewidth=0)
-            elif show_bars:  # intervals as thin bars, nudged apart so groups do not hide each other
-                dx = x + (gi - (len(groups) - 1) / 2) * width
-                ax.vlines(dx, low_, high_, color=palette[gi], alpha=0.45, linewidth=1.0, zorder=2)
-            if k == 0:
-                handles.append(line)
-        title = "mean tone" if measure == "tone" else (
-            f"{measure} share" if kind == "share" else _cue_label(measure).replace(":", ": "))
-        ax.set_title(title, loc="left", fontsize=10)
-        if kind == "tone":
-            ax.set_ylim(-1.05, 1.05)
-            ax.axhline(0, color="#999999", linewidth=0.7, linestyle="--")
-        else:
-            ax.set_ylim(-0.03, 1.03)
-            ax.yaxis.set_major_formatter(_percent())
-        ax.set_xticks(range(0, len(periods), step), [periods[i] for i in range(0, len(periods), step)],
-                      rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
-        ax.tick_params(axis="y", labelsize=8)
-        ax.grid(color="#eeeeee")
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    for k in range(len(measures), nrows * ncols):
+    ax.set_xticks(range(0, len(periods), step), [periods[i] for i in range(0, len(periods), step)],
+                  rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(color="#eeeeee")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _tidy_panel_grid(axes, n_panels: int, nrows: int, ncols: int) -> None:
+    """Return nothing; hide the unused cells of the grid and show period labels on the
+    lowest visible panel of each column."""
+    for k in range(n_panels, nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
-    for k in range(len(measures)):  # tick labels on the lowest visible panel of each column
+    for k in range(n_panels):
         row, col = divmod(k, ncols)
-        if row < nrows - 1 and (row + 1) * ncols + col >= len(measures):
+        if row < nrows - 1 and (row + 1) * ncols + col >= n_panels:
             axes[row][col].xaxis.set_tick_params(labelbottom=True)
+
+
+def _over_time_title(cmp: "OutletComparison", show_bands: bool, show_bars: bool,
+                     adjusted: bool) -> str:
+    """Return the over-time figure's title: grouping, time bins and how intervals are
+    shown."""
     pct = int(round(100 * (1 - cmp.alpha)))
-    fig.suptitle(f"By {cmp.by} and {cmp.time} ({freq_name(cmp.freq)}); "
-                 + (f"{'shaded' if show_bands else 'bars'}: {pct}% intervals" if show_bands or show_bars
-                    else "intervals left out for legibility (see the over_time table)")
-                 + ("; cues corrected for detector errors" if adjusted else ""),
-                 x=0.01, ha="left", fontsize=11)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(groups), 4),
-               fontsize=8, frameon=False)
-    _save(fig, path)
-    return fig
+    return (f"By {cmp.by} and {cmp.time} ({freq_name(cmp.freq)}); "
+            + (f"{'shaded' if show_bands else 'bars'}: {pct}% intervals" if show_bands or show_bars
+               else "intervals left out for legibility (see the over_time table)")
+            + ("; cues corrected for detector errors" if adjusted else ""))
 
 
 def _period_key(p: str):

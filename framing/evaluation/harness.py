@@ -379,6 +379,37 @@ def evaluate(
     rest; or pass ``dev=`` samples. Without tuning the scorers' shipped settings are used
     on every row.
     """
+    samples, adapters, reference = _resolve_inputs(scorers, data, task, reference, tune,
+                                                   columns)
+    samples, dev, tuned_on = _tuning_split(samples, tune, dev, dev_fraction, split_seed)
+    n = len(samples)
+    idx = bootstrap_indices(n, n_boot, seed)
+    results: dict[str, dict[str, Any]] = {}
+    preds: dict[str, np.ndarray] = {}
+    mistakes: dict[str, list[dict[str, Any]]] = {}
+    y = samples.y_matrix() if samples.task != "tone" else samples.y_index()
+    for name, adapter in adapters.items():
+        p = adapter.predict(samples)
+        fitted = _tune_on_dev(adapter, p, samples, dev, calibrate)
+        results[name], preds[name], mistakes[name] = _scorer_result(
+            p, fitted, samples, y, idx, seed, top_mistakes)
+    comparisons = _compare_to_reference(list(adapters), reference, samples, y, preds, results,
+                                        idx)
+    settings = {"n_boot": n_boot, "seed": seed, "tune": tune, "tuned_on": tuned_on,
+                "split_seed": split_seed if tune == "dev" else None,
+                "dev_fraction": dev_fraction if tune == "dev" else None, "calibrate": calibrate}
+    return EvalReport(samples.task, samples.source, n, list(samples.label_set), results,
+                      comparisons, reference, settings,
+                      {name: a.config() for name, a in adapters.items()}, mistakes, y, preds)
+
+
+def _resolve_inputs(scorers: Any, data: Any, task: str | None, reference: str | None,
+                    tune: str | None, columns: dict[str, Any]
+                    ) -> tuple[Samples, dict[str, ScorerAdapter], str]:
+    """Returns ``(samples, {name: adapter}, reference name)`` for :func:`evaluate`, loading
+    ``data`` unless it is :class:`Samples` already; the reference defaults to the first
+    scorer. Raises :class:`ValueError` for samples of another task, a ``tune`` other than
+    None or "dev", duplicate scorer names or a reference that is not among the scorers."""
     samples = data if isinstance(data, Samples) else load_samples(data, task or "tone", **columns)
     if task and samples.task != task:
         raise ValueError(f"Samples are for task {samples.task!r}, not {task!r}")
@@ -388,6 +419,16 @@ def evaluate(
     reference = reference or next(iter(adapters))
     if reference not in adapters:
         raise ValueError(f"Reference {reference!r} is not among the scorers {list(adapters)}")
+    return samples, adapters, reference
+
+
+def _tuning_split(samples: Samples, tune: str | None, dev: Samples | None,
+                  dev_fraction: float, split_seed: int
+                  ) -> tuple[Samples, Samples | None, str | None]:
+    """Returns ``(evaluation samples, dev samples or None, what tuning used, in words or
+    None)``: with ``tune="dev"`` and no ``dev`` given, ``samples`` split with
+    ``split_seed``. Raises :class:`ValueError` when the dev part or the evaluation part is
+    empty."""
     tuned_on = None
     if tune == "dev" and dev is None:
         dev, samples = split_samples(samples, dev_fraction, split_seed)
@@ -399,71 +440,105 @@ def evaluate(
                          f"dev_fraction={dev_fraction}; use more samples or a larger fraction")
     if len(samples) == 0:
         raise ValueError("No samples to evaluate")
-    multi = samples.task != "tone"
+    return samples, dev, tuned_on
+
+
+def _tune_on_dev(adapter: ScorerAdapter, p: Predictions, samples: Samples,
+                 dev: Samples | None, calibrate: bool) -> dict[str, Any]:
+    """Fit the scorer's settings on ``dev`` alone and apply them to ``p`` (the predictions
+    on the evaluation rows): per-label thresholds (and Platt scaling with ``calibrate``)
+    for multi-label tasks, the neutral band for tone unless the scorer labels by its
+    likeliest class. Returns what was fitted, empty without ``dev``."""
+    fitted: dict[str, Any] = {}
+    if dev is None:
+        return fitted
+    pd_ = adapter.predict(dev)
+    if samples.task != "tone":
+        Yd = dev.y_matrix()
+        if calibrate:
+            cal = PlattCalibrator().fit(pd_.probs, Yd)
+            pd_.probs, p.probs = cal.transform(pd_.probs), cal.transform(p.probs)
+            fitted["platt"] = cal.params_
+        p.thresholds = fit_thresholds(pd_.probs, Yd)
+        fitted["thresholds"] = dict(zip(samples.label_set, p.thresholds.tolist()))
+    elif not p.argmax:  # a scorer labelling by its likeliest class has no band
+        p.band = fit_band(pd_.values, dev.y_index(), samples.label_set)
+        fitted["neutral_band"] = p.band
+    return fitted
+
+
+def _scorer_result(p: Predictions, fitted: dict[str, Any], samples: Samples, y: np.ndarray,
+                   idx: np.ndarray, seed: int, top: int
+                   ) -> tuple[dict[str, Any], np.ndarray, list[dict[str, Any]]]:
+    """Returns ``(metrics, predicted labels, most confident mistakes)`` of one scorer on
+    the evaluation rows: throughput and what was fitted on dev, then the task's metrics
+    with bootstrap intervals over the rows ``idx``."""
     n = len(samples)
-    idx = bootstrap_indices(n, n_boot, seed)
-    results: dict[str, dict[str, Any]] = {}
-    preds: dict[str, np.ndarray] = {}
-    mistakes: dict[str, list[dict[str, Any]]] = {}
-    y = samples.y_matrix() if multi else samples.y_index()
-    for name, adapter in adapters.items():
-        p = adapter.predict(samples)
-        fitted: dict[str, Any] = {}
-        if dev is not None:
-            pd_ = adapter.predict(dev)
-            if multi:
-                Yd = dev.y_matrix()
-                if calibrate:
-                    cal = PlattCalibrator().fit(pd_.probs, Yd)
-                    pd_.probs, p.probs = cal.transform(pd_.probs), cal.transform(p.probs)
-                    fitted["platt"] = cal.params_
-                p.thresholds = fit_thresholds(pd_.probs, Yd)
-                fitted["thresholds"] = dict(zip(samples.label_set, p.thresholds.tolist()))
-            elif not p.argmax:  # a scorer labelling by its likeliest class has no band
-                p.band = fit_band(pd_.values, dev.y_index(), samples.label_set)
-                fitted["neutral_band"] = p.band
-        res: dict[str, Any] = {"seconds": p.seconds,
-                               "samples_per_second": n / p.seconds if p.seconds > 0 else float("nan"),
-                               "fitted_on_dev": fitted or None}
-        if multi:
-            pred = p.probs >= p.thresholds[None, :]
-            res.update(multilabel_metrics(y, pred, samples.label_set, idx=idx))
-            res["probability"] = probability_metrics(y.ravel(), p.probs.ravel(), idx=None,
-                                                     n_boot=200, seed=seed)
-            res["thresholds"] = dict(zip(samples.label_set, map(float, p.thresholds)))
-            mistakes[name] = _multilabel_mistakes(samples, y, p.probs, pred, top_mistakes)
-        else:
-            pred = _argmax_pred(p.probs, samples.label_set) if p.argmax else \
-                tone_predictions(p.values, p.band, samples.label_set)
-            res.update(classification_metrics(y, pred, samples.label_set, idx=idx))
-            res["neutral_band"] = None if p.argmax else p.band
-            res["label_rule"] = "likeliest class" if p.argmax else "neutral band"
-            if p.probs is not None and list(samples.label_set) == list(TONE_LABELS):
-                onehot = np.eye(3, dtype=int)[y]
-                res["probability"] = probability_metrics(onehot.ravel(), p.probs.ravel(),
-                                                         n_boot=200, seed=seed)
-            mistakes[name] = _tone_mistakes(samples, y, pred, p.values, top_mistakes)
-        results[name] = res
-        preds[name] = pred
+    res: dict[str, Any] = {"seconds": p.seconds,
+                           "samples_per_second": n / p.seconds if p.seconds > 0 else float("nan"),
+                           "fitted_on_dev": fitted or None}
+    if samples.task != "tone":
+        pred, mistakes = _multilabel_result(res, p, samples, y, idx, seed, top)
+    else:
+        pred, mistakes = _tone_result(res, p, samples, y, idx, seed, top)
+    return res, pred, mistakes
+
+
+def _multilabel_result(res: dict[str, Any], p: Predictions, samples: Samples, y: np.ndarray,
+                       idx: np.ndarray, seed: int, top: int
+                       ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Add the multi-label metrics (per label, micro and macro, probability metrics over
+    every label and row, the thresholds used) to ``res``. Returns ``(predicted matrix,
+    most confident mistakes)``."""
+    pred = p.probs >= p.thresholds[None, :]
+    res.update(multilabel_metrics(y, pred, samples.label_set, idx=idx))
+    res["probability"] = probability_metrics(y.ravel(), p.probs.ravel(), idx=None,
+                                             n_boot=200, seed=seed)
+    res["thresholds"] = dict(zip(samples.label_set, map(float, p.thresholds)))
+    return pred, _multilabel_mistakes(samples, y, p.probs, pred, top)
+
+
+def _tone_result(res: dict[str, Any], p: Predictions, samples: Samples, y: np.ndarray,
+                 idx: np.ndarray, seed: int, top: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Add the tone metrics (classification, the labelling rule and band, and probability
+    metrics when the scorer gives all three classes' probabilities) to ``res``. Returns
+    ``(predicted class indices, most confident mistakes)``."""
+    pred = _argmax_pred(p.probs, samples.label_set) if p.argmax else \
+        tone_predictions(p.values, p.band, samples.label_set)
+    res.update(classification_metrics(y, pred, samples.label_set, idx=idx))
+    res["neutral_band"] = None if p.argmax else p.band
+    res["label_rule"] = "likeliest class" if p.argmax else "neutral band"
+    if p.probs is not None and list(samples.label_set) == list(TONE_LABELS):
+        onehot = np.eye(3, dtype=int)[y]
+        res["probability"] = probability_metrics(onehot.ravel(), p.probs.ravel(),
+                                                 n_boot=200, seed=seed)
+    return pred, _tone_mistakes(samples, y, pred, p.values, top)
+
+
+def _tone_f1_resampler(y: np.ndarray, pred: np.ndarray, k: int):
+    """Returns a function of resampled rows giving the macro-F1 of ``pred`` on them."""
+    return lambda rows: macro_f1_from_confusion(confusion(y, pred, k, rows))
+
+
+def _compare_to_reference(names: list[str], reference: str, samples: Samples, y: np.ndarray,
+                          preds: dict[str, np.ndarray], results: dict[str, dict[str, Any]],
+                          idx: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Returns ``{name: paired bootstrap test}`` of each scorer's macro-F1 against the
+    reference's, over the same resampled rows ``idx`` (the reference itself left out)."""
     comparisons = {}
     k = len(samples.label_set)
-    for name in adapters:
+    for name in names:
         if name == reference:
             continue
-        if multi:
+        if samples.task != "tone":
             fa = multilabel_macro_f1_resampler(y, preds[name])
             fb = multilabel_macro_f1_resampler(y, preds[reference])
         else:
-            fa = lambda rows, pr=preds[name]: macro_f1_from_confusion(confusion(y, pr, k, rows))  # noqa: E731
-            fb = lambda rows, pr=preds[reference]: macro_f1_from_confusion(confusion(y, pr, k, rows))  # noqa: E731
+            fa = _tone_f1_resampler(y, preds[name], k)
+            fb = _tone_f1_resampler(y, preds[reference], k)
         comparisons[name] = paired_bootstrap(
             fa, idx, results[name]["macro_f1"].value, results[reference]["macro_f1"].value, fb)
-    settings = {"n_boot": n_boot, "seed": seed, "tune": tune, "tuned_on": tuned_on,
-                "split_seed": split_seed if tune == "dev" else None,
-                "dev_fraction": dev_fraction if tune == "dev" else None, "calibrate": calibrate}
-    return EvalReport(samples.task, samples.source, n, list(samples.label_set), results,
-                      comparisons, reference, settings,
-                      {name: a.config() for name, a in adapters.items()}, mistakes, y, preds)
+    return comparisons
 
 
 def _p(value: float) -> str:

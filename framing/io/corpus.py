@@ -308,27 +308,13 @@ def _is_shard_output(out: str | os.PathLike, out_format: str | None) -> bool:
 
 
 def score_corpus(
-    source: Any,
-    out: str | os.PathLike,
-    *,
-    text: str = "text",
-    id: str | None = None,
-    outlet: str | None = None,
-    date: str | None = None,
-    title: str | None = None,
-    target: str | None = None,
-    analyzer: "Analyzer | Callable[[], Analyzer] | None" = None,
-    format: str | None = None,
-    out_format: str | None = None,
-    chunk_size: int = 256,
-    shard_size: int = DEFAULT_SHARD_SIZE,
-    evidence: bool = True,
-    progress: bool = True,
-    resume: bool = True,
-    overwrite: bool = False,
-    cache_size: int = DEFAULT_CACHE_SIZE,
-    engine: str = "local",
-    ray_address: str | None = None,
+    source: Any, out: str | os.PathLike, *, text: str = "text", id: str | None = None,
+    outlet: str | None = None, date: str | None = None, title: str | None = None,
+    target: str | None = None, analyzer: "Analyzer | Callable[[], Analyzer] | None" = None,
+    format: str | None = None, out_format: str | None = None, chunk_size: int = 256,
+    shard_size: int = DEFAULT_SHARD_SIZE, evidence: bool = True, progress: bool = True,
+    resume: bool = True, overwrite: bool = False, cache_size: int = DEFAULT_CACHE_SIZE,
+    engine: str = "local", ray_address: str | None = None,
 ) -> CorpusSummary:
     """Score every article of ``source`` and write one row per article to ``out``.
 
@@ -385,12 +371,25 @@ def score_corpus(
     Returns a :class:`CorpusSummary`. Raises :class:`ColumnError` before any model is
     loaded when a named column is missing.
     """
-    if engine not in ("local", "ray"):
-        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    _check_engine(engine)
     options = ScoreOptions(
         text=text, id=id, outlet=outlet, date=date, title=title, target=target, format=format,
         out_format=out_format, chunk_size=chunk_size, shard_size=shard_size, evidence=evidence,
         progress=progress, resume=resume, overwrite=overwrite, cache_size=cache_size)
+    return _run_engine(engine, source, out, options, analyzer, ray_address)
+
+
+def _check_engine(engine: str) -> None:
+    """Returns nothing for ``"local"`` or ``"ray"``; raises :class:`ValueError` otherwise
+    (before the options are checked or anything is read)."""
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+
+
+def _run_engine(engine: str, source: Any, out: str | os.PathLike, options: ScoreOptions,
+                analyzer: Any, ray_address: str | None) -> CorpusSummary:
+    """Hand the run to the Ray engine or to :func:`run_local`. Returns its
+    :class:`CorpusSummary`; raises what that engine raises."""
     if engine == "ray":
         from framing.io.distributed import run_ray  # Ray is an optional, heavy extra
 
@@ -501,10 +500,23 @@ def _score_to_file(source, out: Path, ofmt: str, records: Iterator[Record],
 # -- scores directories ------------------------------------------------------------
 def _score_to_shards(source, out: Path, records: Iterator[Record], options: ScoreOptions,
                      analyzer, in_fmt: str | None) -> CorpusSummary:
-    meta_keys = options.columns.meta_keys
-    shard_size, evidence, cache_size = options.shard_size, options.evidence, options.cache_size
-    overwrite = options.overwrite
+    """Score ``records`` into the scores directory ``out`` (see :class:`_ShardRun`), holding
+    the directory's lock for the whole run. Returns the run's :class:`CorpusSummary`."""
+    shard_dir = _open_scores_dir(out)
+    lock = OutputLock(out).acquire()
+    run = _ShardRun(out, shard_dir, records, options)
+    try:
+        run.execute(source, analyzer, in_fmt)
+    finally:
+        run.close_progress()
+        lock.release()
+    return run.summary()
 
+
+def _open_scores_dir(out: Path) -> ShardDir:
+    """Create ``out`` if needed and return it as a :class:`ShardDir`. Raises
+    :class:`InputFormatError` when ``out`` is an existing file and
+    :class:`OutputWriteError` when the directory cannot be created."""
     if out.exists() and not out.is_dir():
         raise InputFormatError(f"{out} exists and is not a directory; a scores directory "
                                "(or a file name ending .parquet, .jsonl or .csv) is needed")
@@ -513,23 +525,91 @@ def _score_to_shards(source, out: Path, records: Iterator[Record], options: Scor
     except OSError as exc:
         raise OutputWriteError(f"Cannot create the output directory {out}: "
                                f"{exc.strerror or exc}") from exc
-    shard_dir = ShardDir(out)
-    lock = OutputLock(out).acquire()
-    bar = None
-    try:
-        manifest = {
+    return ShardDir(out)
+
+
+@dataclass
+class _Tally:
+    """What the records scored in this run came to (skipped records not counted)."""
+
+    rows: int = 0
+    errors: int = 0
+    flagged: int = 0
+    cached: int = 0
+
+    def add(self, size: int, done: _Chunk) -> None:
+        """Count a scored chunk of ``size`` records. Returns nothing."""
+        self.rows, self.errors = self.rows + size, self.errors + done.errors
+        self.flagged, self.cached = self.flagged + done.flagged, self.cached + done.cached
+
+
+class _ShardRun:
+    """One local run into a scores directory whose lock the caller holds. The steps, in
+    the order :meth:`execute` takes them: describe the run (:meth:`new_manifest`), look at
+    what an earlier run left (:meth:`previous_run`), build the analyzer and settle the
+    manifest (:meth:`settle_manifest`), skip the records complete shards already hold
+    (:meth:`skip_completed`), score the rest into shards (:meth:`write_shards`) and mark
+    the run complete (:meth:`finish`)."""
+
+    def __init__(self, out: Path, shard_dir: ShardDir, records: Iterator[Record],
+                 options: ScoreOptions) -> None:
+        self.out, self.shard_dir = out, shard_dir
+        self.records, self.options = records, options
+        self.manifest: dict[str, Any] = {}
+        self.tally = _Tally()
+        self.bar = None
+        self.start = 0.0
+        self.skipped = 0
+        self.index = 0  # the next shard to write
+
+    def execute(self, source: Any, analyzer: Any, in_fmt: str | None) -> None:
+        """Take every step. Returns nothing (see :meth:`summary`); raises what the steps
+        raise, leaving the shards completed so far in place."""
+        self.manifest = self.new_manifest(source, in_fmt)
+        old, existing = self.previous_run()
+        analyzer = _build_analyzer(analyzer)
+        columns = self.settle_manifest(analyzer, old)
+        schema = arrow_schema(columns)
+        scorer = _ChunkScorer(analyzer, self.options.evidence, columns,
+                              self.options.columns.meta_keys, None)
+        cache_size = self.options.cache_size
+        cache = _ShardCache(cache_size, self.shard_dir, scorer.score_cols) if cache_size else None
+        scorer.cache = cache
+        self.start = time.perf_counter()
+        self.skipped = self.skip_completed(existing, cache)
+        self.index = len(existing)
+        self.manifest["progress"] = {"shards": self.index, "rows": self.skipped}
+        self.bar = _progress_bar(self.options.progress, _count_rows(source, in_fmt),
+                                 self.skipped)
+        self.write_shards(scorer, schema, cache)
+        self.finish()
+
+    def new_manifest(self, source: Any, in_fmt: str | None) -> dict[str, Any]:
+        """Returns this run's manifest as far as it is known before the analyzer is built
+        (status "running", no analyzer or schema yet). Raises what fingerprinting the
+        input raises."""
+        options = self.options
+        return {
             "kind": "framing-scores", "manifest_version": 1, "framing_version": __version__,
             "created": now_iso(), "updated": None, "status": "running",
             "input": input_fingerprint(source, in_fmt, suffix=TXT_SUFFIX),
             "columns": options.column_options(),
-            "parameters": {"shard_size": shard_size, "evidence": evidence,
+            "parameters": {"shard_size": options.shard_size, "evidence": options.evidence,
                            "format": options.format, "chunk_size": options.chunk_size,
-                           "cache_size": cache_size},
+                           "cache_size": options.cache_size},
             "analyzer": None, "schema": None, "progress": {"shards": 0, "rows": 0},
         }
-        old = None if overwrite else shard_dir.read_manifest()
+
+    def previous_run(self) -> tuple[dict[str, Any] | None, list[tuple[int, Path]]]:
+        """Returns ``(old manifest, complete shards)`` of an earlier run, the manifest None
+        when there is nothing to resume; with ``overwrite`` the earlier shards and manifest
+        are deleted first. Checks the old manifest against this run (input, columns,
+        parameters, version) and removes stray temporaries. Raises :class:`ResumeError`
+        for shards without a manifest, shards with ``resume=False``, or a mismatch."""
+        out, shard_dir, options = self.out, self.shard_dir, self.options
+        old = None if options.overwrite else shard_dir.read_manifest()
         existing = shard_dir.shards()
-        if overwrite:
+        if options.overwrite:
             shard_dir.clear()
             existing = []
         elif old is None and existing:
@@ -543,79 +623,113 @@ def _score_to_shards(source, out: Path, records: Iterator[Record], options: Scor
         if not existing:
             old = None  # nothing finished yet: nothing to keep, nothing to check against
         if old is not None:
-            check_manifest(out, old, manifest, with_analyzer=False)
+            check_manifest(out, old, self.manifest, with_analyzer=False)
         shard_dir.remove_temporaries()
+        return old, existing
 
-        analyzer = _build_analyzer(analyzer)
+    def settle_manifest(self, analyzer: Any, old: dict[str, Any] | None
+                        ) -> list[tuple[str, str]]:
+        """Add the analyzer's fingerprint and the output columns to the manifest, check
+        them against ``old`` (keeping its creation time) and write the manifest. Returns
+        the output columns, the text hash last. Raises :class:`ResumeError` when the
+        analyzer or the columns differ from the earlier run's."""
+        manifest, options = self.manifest, self.options
         manifest["analyzer"] = analyzer_fingerprint(analyzer)
         manifest["parameters"]["batch_size"] = getattr(analyzer, "batch_size", None)
-        columns = output_columns(analyzer.cue_ids, meta_keys, evidence,
-                       getattr(analyzer, "frame_ids", [])) + [(HASH_COLUMN, "string")]
+        columns = output_columns(analyzer.cue_ids, options.columns.meta_keys, options.evidence,
+                                 getattr(analyzer, "frame_ids", [])) + [(HASH_COLUMN, "string")]
         manifest["schema"] = [c for c, _ in columns]
         if old is not None:
-            check_manifest(out, old, manifest, with_analyzer=True)
+            check_manifest(self.out, old, manifest, with_analyzer=True)
             manifest["created"] = old.get("created", manifest["created"])
             if old.get("schema") != manifest["schema"]:
-                raise ResumeError(f"Cannot resume {out}: its shards have other columns; pass "
-                                  "overwrite=True (--overwrite) to start afresh")
-        shard_dir.write_manifest(manifest)
+                raise ResumeError(f"Cannot resume {self.out}: its shards have other columns; "
+                                  "pass overwrite=True (--overwrite) to start afresh")
+        self.shard_dir.write_manifest(manifest)
+        return columns
 
-        schema = arrow_schema(columns)
-        scorer = _ChunkScorer(analyzer, evidence, columns, meta_keys, None)
-        cache = _ShardCache(cache_size, shard_dir, scorer.score_cols) if cache_size else None
-        scorer.cache = cache
-        start = time.perf_counter()
-        skipped = _skip_done(shard_dir, existing, records, shard_size, cache)
-        if skipped % shard_size and next(records, None) is not None:
-            raise ResumeError(f"Cannot resume {out}: its last shard is short, so the input ended "
-                              "there, but the input now has more rows. Pass overwrite=True "
-                              "(--overwrite) to start afresh")
-        index = len(existing)
-        manifest["progress"] = {"shards": index, "rows": skipped}
-        bar = _progress_bar(options.progress, _count_rows(source, in_fmt), skipped)
-        n = errors = flagged = cached = 0
-        step = min(options.chunk_size, shard_size)
+    def skip_completed(self, existing: list[tuple[int, Path]],
+                       cache: _ShardCache | None) -> int:
+        """Consume the records the complete shards hold (see :func:`_skip_done`). Returns
+        their count. Raises :class:`ResumeError` when they differ from the input, or when
+        the last shard is short (the input ended there) but the input now goes on."""
+        shard_size = self.options.shard_size
+        skipped = _skip_done(self.shard_dir, existing, self.records, shard_size, cache)
+        if skipped % shard_size and next(self.records, None) is not None:
+            raise ResumeError(f"Cannot resume {self.out}: its last shard is short, so the input "
+                              "ended there, but the input now has more rows. Pass "
+                              "overwrite=True (--overwrite) to start afresh")
+        return skipped
+
+    def write_shards(self, scorer: _ChunkScorer, schema: Any,
+                     cache: _ShardCache | None) -> None:
+        """Score the remaining records into shards from :attr:`index` on, each written to a
+        ``.tmp`` file and flushed and renamed into place once complete; the manifest's
+        progress is rewritten after each full shard. Returns nothing once a shard comes out
+        short or empty (the input ended; an empty one is never written). Raises
+        :class:`OutputWriteError` when a shard cannot be written, discarding only that
+        shard's temporary file."""
+        shard_size = self.options.shard_size
         while True:
-            writer = ShardWriter(shard_dir.shard_path(index), schema)
+            writer = ShardWriter(self.shard_dir.shard_path(self.index), schema)
             if cache is not None:
-                cache.open_shard(index)
+                cache.open_shard(self.index)
             try:
-                while writer.rows < shard_size:
-                    chunk = list(itertools.islice(records, min(step, shard_size - writer.rows)))
-                    if not chunk:
-                        break
-                    done = scorer.score(chunk)
-                    offset = writer.rows
-                    writer.write(done.rows)
-                    if cache is not None:
-                        for j, (key, row) in enumerate(zip(done.keys, done.rows)):
-                            if key is not None:
-                                cache.remember(key, {c: row[c] for c in scorer.score_cols},
-                                               (index << 32) | (offset + j))
-                    n, errors = n + len(chunk), errors + done.errors
-                    flagged, cached = flagged + done.flagged, cached + done.cached
-                    if bar is not None:
-                        bar.update(len(chunk))
+                self.fill_shard(writer, scorer, cache)
                 if writer.rows == 0:
                     break
                 writer.commit()
             except BaseException:
                 writer.abort()
                 raise
-            index += 1
-            manifest["progress"] = {"shards": index, "rows": skipped + n}
+            self.index += 1
+            self.manifest["progress"] = {"shards": self.index,
+                                         "rows": self.skipped + self.tally.rows}
             if writer.rows < shard_size:
                 break
-            shard_dir.write_manifest(manifest)
-        manifest["status"] = "complete"
-        manifest["finished"] = now_iso()
-        shard_dir.write_manifest(manifest)
-    finally:
-        if bar is not None:
-            bar.close()
-        lock.release()
-    return CorpusSummary(str(out), n, errors, flagged, time.perf_counter() - start,
-                         skipped=skipped, cached=cached, shards=index)
+            self.shard_dir.write_manifest(self.manifest)
+
+    def fill_shard(self, writer: ShardWriter, scorer: _ChunkScorer,
+                   cache: _ShardCache | None) -> None:
+        """Score records chunk by chunk into ``writer`` until it holds a shard's worth or
+        the input ends, remembering each row's place in the cache. Returns nothing;
+        raises what scoring or writing raises."""
+        shard_size = self.options.shard_size
+        step = min(self.options.chunk_size, shard_size)
+        while writer.rows < shard_size:
+            chunk = list(itertools.islice(self.records, min(step, shard_size - writer.rows)))
+            if not chunk:
+                return
+            done = scorer.score(chunk)
+            offset = writer.rows
+            writer.write(done.rows)
+            if cache is not None:
+                for j, (key, row) in enumerate(zip(done.keys, done.rows)):
+                    if key is not None:
+                        cache.remember(key, {c: row[c] for c in scorer.score_cols},
+                                       (self.index << 32) | (offset + j))
+            self.tally.add(len(chunk), done)
+            if self.bar is not None:
+                self.bar.update(len(chunk))
+
+    def finish(self) -> None:
+        """Mark the manifest complete, with the finishing time, and write it. Returns
+        nothing; raises :class:`OutputWriteError` when it cannot be written."""
+        self.manifest["status"] = "complete"
+        self.manifest["finished"] = now_iso()
+        self.shard_dir.write_manifest(self.manifest)
+
+    def close_progress(self) -> None:
+        """Close the progress bar, if one was opened. Returns nothing."""
+        if self.bar is not None:
+            self.bar.close()
+
+    def summary(self) -> CorpusSummary:
+        """Returns the :class:`CorpusSummary` of a finished run."""
+        t = self.tally
+        return CorpusSummary(str(self.out), t.rows, t.errors, t.flagged,
+                             time.perf_counter() - self.start, skipped=self.skipped,
+                             cached=t.cached, shards=self.index)
 
 
 def _skip_done(shard_dir, existing: list[tuple[int, Path]], records: Iterator[Record],

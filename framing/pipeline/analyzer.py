@@ -471,34 +471,54 @@ class Analyzer:
 
     def _assemble(self, prep: PreparedText, scores: "_SentenceScores", target: Target, id: Any,
                   frame_out=()) -> ArticleResult:
-        """One article's result from its sentences' scores: cue probabilities and evidence,
-        tone (toward the target's mentions when there is a target), flags and frames."""
-        probs, matches, tones = scores.cue_probs, scores.matches, scores.tones
-        tone_probs, target_probs = scores.tone_probs, scores.target_probs
-        flags: list[str] = []
+        """One article's result from its sentences' scores: flags, cue probabilities and
+        evidence, tone (toward the target's mentions when there is a target) and frames."""
+        flags, language = self._flags(prep)
         sents = prep.sentences
-        if not sents:
+        cues = self.catalogue.cues if self.catalogue is not None else ()
+        has_tone = self.tone_scorer is not None
+        sentence_results = [
+            SentenceResult(s.index, s.start, s.end, s.text,
+                           float(scores.tones[j]) if has_tone else None,
+                           {c.id: float(scores.cue_probs[j, ci]) for ci, c in enumerate(cues)},
+                           s.part)
+            for j, s in enumerate(sents)
+        ]
+        tone = self._article_tone(prep, scores, target, sentence_results, flags)
+        frames = {f.scheme: self._frame_results(f, art, per, sents)
+                  for f, art, per in frame_out}
+        return ArticleResult(
+            tone.value, tone.label, self._cue_results(prep, scores), sentence_results,
+            tone.most_promotional, tone.most_critical, tone_scorer=self.tone_name,
+            tone_probabilities=tone.class_probs, target=target, language=language,
+            flags=flags, id=id, frames=frames,
+        )
+
+    def _flags(self, prep: PreparedText) -> tuple[list[str], str | None]:
+        """``(flags, language)`` of a prepared article: empty, html, truncated and, with
+        the language check on, non_english (language None when not checked)."""
+        flags: list[str] = []
+        if not prep.sentences:
             flags.append("empty")
         if prep.is_html:
             flags.append("html")
         if prep.truncated_at is not None:
             flags.append("truncated")
         language = None
-        if self.language_check and sents:
+        if self.language_check and prep.sentences:
             language, _ = detect_language(prep.clean)
             if language not in ("en", "und"):
                 flags.append("non_english")
+        return flags, language
 
+    def _cue_results(self, prep: PreparedText, scores: "_SentenceScores") -> dict[str, CueResult]:
+        """Each cue's article probability (its most probable sentence), presence at the
+        cue's threshold, and up to ``evidence_k`` evidence sentences above it with the
+        pattern spans matched in them (offsets into the original text)."""
+        sents, probs, matches = prep.sentences, scores.cue_probs, scores.matches
         cues = self.catalogue.cues if self.catalogue is not None else ()
         thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
-        has_tone = self.tone_scorer is not None
-        sentence_results = [
-            SentenceResult(s.index, s.start, s.end, s.text, float(tones[j]) if has_tone else None,
-                           {c.id: float(probs[j, ci]) for ci, c in enumerate(cues)}, s.part)
-            for j, s in enumerate(sents)
-        ]
-
-        cue_results: dict[str, CueResult] = {}
+        out: dict[str, CueResult] = {}
         for ci, cue in enumerate(cues):
             col = probs[:, ci] if len(sents) else np.zeros(0)
             p = float(col.max()) if col.size else 0.0
@@ -513,19 +533,26 @@ class Analyzer:
                         a, b = prep.to_original(s.clean_start + m.start, s.clean_start + m.end)
                         spans.append(Span(a, b, prep.original[a:b], m.pattern))
                 evidence.append(Evidence(s.index, s.start, s.end, s.text, float(col[j]), spans))
-            cue_results[cue.id] = CueResult(cue.id, cue.name, p, bool(p >= thresholds[ci]),
-                                            evidence)
+            out[cue.id] = CueResult(cue.id, cue.name, p, bool(p >= thresholds[ci]), evidence)
+        return out
 
+    def _article_tone(self, prep: PreparedText, scores: "_SentenceScores", target: Target,
+                      sentence_results: list[SentenceResult], flags: list[str]) -> "_ArticleTone":
+        """The article's tone, label, class probabilities and most promotional / critical
+        sentences. With a target, only the sentences that mention it count, each scored
+        toward the mention (their ``target_tone`` is set; ``no_target_mention`` is flagged
+        when none does)."""
+        sents, tones, tone_probs = prep.sentences, scores.tones, scores.tone_probs
+        has_tone = self.tone_scorer is not None
         tone_idx = np.arange(len(sents))
         if target is not None:
-            # tone toward the target: the sentences mentioning it, each scored toward it
-            tone_idx = np.array(sorted(target_probs), dtype=int)
+            tone_idx = np.array(sorted(scores.target_probs), dtype=int)
             if sents and tone_idx.size == 0:
                 flags.append("no_target_mention")
             tones = tones.copy()
             if tone_probs is not None:
                 tone_probs = tone_probs.copy()
-            for j, p in target_probs.items():
+            for j, p in scores.target_probs.items():
                 if p is not None:
                     tone_probs[j] = p
                     tones[j] = float(p[2] - p[0])
@@ -533,12 +560,12 @@ class Analyzer:
         if not has_tone:
             tone_idx = np.zeros(0, dtype=int)
         band = self.tone_scorer.neutral_band if has_tone else 0.0
-        tone = aggregate_tone(tones[tone_idx]) if tone_idx.size else None
+        value = aggregate_tone(tones[tone_idx]) if tone_idx.size else None
         class_probs = None
         if tone_probs is not None and tone_idx.size:
             class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
                 tone_probs[tone_idx], tones[tone_idx]))))
-        label = tone_label(tone, band)
+        label = tone_label(value, band)
         if class_probs is not None and self.needs.tone_label_by_argmax:
             label = max(class_probs, key=class_probs.get)  # calibrated: the likeliest class
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
@@ -547,13 +574,7 @@ class Analyzer:
                      if tones[j] > band][: self.evidence_k]
         most_crit = [self._tone_ev(sents[j], tones[j]) for j in list(order_desc)[::-1]
                      if tones[j] < -band][: self.evidence_k]
-        frames = {f.scheme: self._frame_results(f, art, per, sents)
-                  for f, art, per in frame_out}
-        return ArticleResult(
-            tone, label, cue_results, sentence_results, most_prom, most_crit,
-            tone_scorer=self.tone_name, tone_probabilities=class_probs, target=target,
-            language=language, flags=flags, id=id, frames=frames,
-        )
+        return _ArticleTone(value, label, class_probs, most_prom, most_crit)
 
     def _frame_results(self, scorer, article: np.ndarray, per: np.ndarray,
                        sents) -> dict[str, FrameResult]:
@@ -674,3 +695,12 @@ class _SentenceScores:
                                self.tones[pos:pos + k],
                                self.tone_probs[pos:pos + k] if self.tone_probs is not None else None,
                                local)
+
+
+@dataclass
+class _ArticleTone:
+    value: float | None
+    label: str | None
+    class_probs: dict[str, float] | None
+    most_promotional: list[ToneEvidence]
+    most_critical: list[ToneEvidence]

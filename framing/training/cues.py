@@ -74,6 +74,73 @@ class CueTrainingArgs:
     name: str | None = None
 
 
+def _split_parts(data: Any, dev: Any, cat: Catalogue, a: CueTrainingArgs):
+    """Return ``(tr_texts, Y_tr, dv_texts, Y_dev)``: ``dev`` as the dev part when given,
+    else a seeded ``dev_fraction`` of ``data`` held out (normalised texts, bool matrices)."""
+    texts, Y = _labelled(data, cat, a.text, a.label)
+    if dev is not None:
+        dv_texts, Y_dev = _labelled(dev, cat, a.text, a.label)
+        return texts, Y, dv_texts, Y_dev
+    if not 0 < a.dev_fraction < 1:
+        raise ValueError("dev_fraction must be between 0 and 1")
+    order = np.random.default_rng(a.seed).permutation(len(texts))
+    n_dev = int(round(a.dev_fraction * len(texts)))
+    dv, tr = order[:n_dev], order[n_dev:]
+    return [texts[i] for i in tr], Y[tr], [texts[i] for i in dv], Y[dv]
+
+
+def _add_exemplars(cat: Catalogue, texts: list[str], Y: np.ndarray):
+    """Return ``(texts, Y)`` extended by the catalogue's exemplars (a positive for their
+    cue) and counter-exemplars (negative for every cue); unchanged when it has none."""
+    n_cues = len(cat.ids)
+    extra, rows = [], []
+    for j, cue in enumerate(cat.cues):
+        for s in cue.exemplars:
+            extra.append(s)
+            rows.append([k == j for k in range(n_cues)])
+        for s in cue.counter_exemplars:
+            extra.append(s)
+            rows.append([False] * n_cues)
+    if not extra:
+        return texts, Y
+    return (texts + [normalise(s, html=False)[0] for s in extra],
+            np.vstack([Y, np.array(rows, dtype=bool)]))
+
+
+def _check_cue_support(ids: list[str], Y_tr: np.ndarray, Y_dev: np.ndarray) -> None:
+    """Return nothing; raise :class:`ValueError` naming cues with too few training
+    positives, no training negative, or no dev positive."""
+    few = [f"{c} ({int(Y_tr[:, j].sum())})" for j, c in enumerate(ids)
+           if Y_tr[:, j].sum() < MIN_POSITIVES]
+    if few:
+        raise ValueError(f"too few training positives (need {MIN_POSITIVES} per cue): "
+                         f"{', '.join(few)}")
+    no_neg = [c for j, c in enumerate(ids) if Y_tr[:, j].all()]
+    if no_neg:
+        raise ValueError(f"cue(s) without a negative training sentence: {', '.join(no_neg)}")
+    no_dev = [c for j, c in enumerate(ids) if not Y_dev[:, j].any()]
+    if no_dev:
+        raise ValueError(f"no dev sentence carries cue(s) {', '.join(no_dev)}: give more data, "
+                         "a larger dev_fraction, or a dev file")
+
+
+def _cue_metrics(heads: CueHeads, emb_dv: np.ndarray, Y_dev: np.ndarray, Y_tr: np.ndarray,
+                 ids: list[str], seed: int, n_data_train: int) -> dict[str, Any]:
+    """Return the metrics dict of ``heads`` (without the timing): dev macro/micro and
+    per-cue F1 at their thresholds with bootstrap intervals, the thresholds, the sizes of
+    both parts and the training positives per cue."""
+    pred = heads.predict_proba(emb_dv) >= heads.thresholds[None, :]
+    m = multilabel_metrics(Y_dev, pred, ids, n_boot=1000, seed=seed)
+    return {
+        "dev_macro_f1": m["macro_f1"].to_dict(), "dev_micro_f1": m["micro_f1"].to_dict(),
+        "per_cue_f1": {c: v["f1"].to_dict() for c, v in m["per_label"].items()},
+        "thresholds": dict(zip(ids, map(float, heads.thresholds))),
+        "train_n": int(len(Y_tr)), "train_from_data": int(n_data_train),
+        "dev_n": int(len(Y_dev)),
+        "train_positives": {c: int(Y_tr[:, j].sum()) for j, c in enumerate(ids)},
+    }
+
+
 def train_cue_heads(
     catalogue: str | os.PathLike | Catalogue | None,
     data: Any,
@@ -101,68 +168,26 @@ def train_cue_heads(
     :class:`~framing.errors.ColumnError` for missing columns.
     """
     a = replace(args or CueTrainingArgs(), **options)
-    dev_fraction, text, label, use_exemplars = a.dev_fraction, a.text, a.label, a.use_exemplars
-    C, seed, name = a.C, a.seed, a.name
     t0 = time.perf_counter()
     cat = load_catalogue(catalogue)
     ids = cat.ids
-    texts, Y = _labelled(data, cat, text, label)
-    if dev is not None:
-        dv_texts, Y_dev = _labelled(dev, cat, text, label)
-        tr_texts, Y_tr = texts, Y
-    else:
-        if not 0 < dev_fraction < 1:
-            raise ValueError("dev_fraction must be between 0 and 1")
-        order = np.random.default_rng(seed).permutation(len(texts))
-        n_dev = int(round(dev_fraction * len(texts)))
-        dv, tr = order[:n_dev], order[n_dev:]
-        tr_texts, Y_tr = [texts[i] for i in tr], Y[tr]
-        dv_texts, Y_dev = [texts[i] for i in dv], Y[dv]
+    tr_texts, Y_tr, dv_texts, Y_dev = _split_parts(data, dev, cat, a)
     n_data_train = len(tr_texts)
-    if use_exemplars:
-        extra, rows = [], []
-        for j, cue in enumerate(cat.cues):
-            for s in cue.exemplars:
-                extra.append(s)
-                rows.append([k == j for k in range(len(ids))])
-            for s in cue.counter_exemplars:
-                extra.append(s)
-                rows.append([False] * len(ids))
-        if extra:
-            tr_texts = tr_texts + [normalise(s, html=False)[0] for s in extra]
-            Y_tr = np.vstack([Y_tr, np.array(rows, dtype=bool)])
-    few = [f"{c} ({int(Y_tr[:, j].sum())})" for j, c in enumerate(ids)
-           if Y_tr[:, j].sum() < MIN_POSITIVES]
-    if few:
-        raise ValueError(f"too few training positives (need {MIN_POSITIVES} per cue): "
-                         f"{', '.join(few)}")
-    no_neg = [c for j, c in enumerate(ids) if Y_tr[:, j].all()]
-    if no_neg:
-        raise ValueError(f"cue(s) without a negative training sentence: {', '.join(no_neg)}")
-    no_dev = [c for j, c in enumerate(ids) if not Y_dev[:, j].any()]
-    if no_dev:
-        raise ValueError(f"no dev sentence carries cue(s) {', '.join(no_dev)}: give more data, "
-                         "a larger dev_fraction, or a dev file")
+    if a.use_exemplars:
+        tr_texts, Y_tr = _add_exemplars(cat, tr_texts, Y_tr)
+    _check_cue_support(ids, Y_tr, Y_dev)
     encoder = encoder or Encoder()
     emb_tr = encoder.encode(tr_texts)
     emb_dv = encoder.encode(dv_texts)
-    heads = fit_cue_heads(emb_tr, Y_tr, emb_dv, Y_dev, ids, C=C, seed=seed,
-                          name=name or f"cues-{cat.name}")
+    heads = fit_cue_heads(emb_tr, Y_tr, emb_dv, Y_dev, ids, C=a.C, seed=a.seed,
+                          name=a.name or f"cues-{cat.name}")
     heads.catalogue_sha256 = cat.sha256
     heads.encoder = encoder_fingerprint(encoder)
-    pred = heads.predict_proba(emb_dv) >= heads.thresholds[None, :]
-    m = multilabel_metrics(Y_dev, pred, ids, n_boot=1000, seed=seed)
-    metrics = {
-        "dev_macro_f1": m["macro_f1"].to_dict(), "dev_micro_f1": m["micro_f1"].to_dict(),
-        "per_cue_f1": {c: v["f1"].to_dict() for c, v in m["per_label"].items()},
-        "thresholds": dict(zip(ids, map(float, heads.thresholds))),
-        "train_n": int(len(tr_texts)), "train_from_data": int(n_data_train),
-        "dev_n": int(len(dv_texts)),
-        "train_positives": {c: int(Y_tr[:, j].sum()) for j, c in enumerate(ids)},
-        "seconds": time.perf_counter() - t0,
-    }
-    config = {"C": C, "seed": seed, "dev_fraction": None if dev is not None else dev_fraction,
-              "use_exemplars": use_exemplars, "text": text, "label": label}
+    metrics = _cue_metrics(heads, emb_dv, Y_dev, Y_tr, ids, a.seed, n_data_train)
+    metrics["seconds"] = time.perf_counter() - t0
+    config = {"C": a.C, "seed": a.seed,
+              "dev_fraction": None if dev is not None else a.dev_fraction,
+              "use_exemplars": a.use_exemplars, "text": a.text, "label": a.label}
     return CueTrainingResult(heads, cat, metrics, config)
 
 

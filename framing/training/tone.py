@@ -256,6 +256,258 @@ class ToneTrainingArgs:
     cue_batch_size: int = 16
 
 
+@dataclass
+class _EncodedParts:
+    """The train and dev parts as encoder states, clean-text target spans and labels."""
+
+    tr_states: list
+    tr_spans: list
+    y_tr: np.ndarray
+    dv_states: list
+    dv_spans: list
+    y_dv: np.ndarray
+    seconds: float
+
+
+@dataclass
+class _CueTask:
+    """The multi-task side of a branch run: cue sentences, their 0/1 labels, a temporary
+    linear head with its class-balanced BCE loss, and the queue of sentences still to draw."""
+
+    n_texts: int
+    states: list
+    y: np.ndarray
+    head: Any
+    loss_fn: Any
+    queue: list[int] = field(default_factory=list)
+
+    def next_rows(self, rng: np.random.Generator, size: int) -> list[int]:
+        """Return the next ``size`` cue rows, refilling the queue with a fresh permutation
+        from ``rng`` when fewer than ``size`` are left."""
+        if len(self.queue) < size:
+            self.queue.extend(rng.permutation(len(self.y)).tolist())
+        rows = self.queue[:size]
+        del self.queue[:size]
+        return rows
+
+    def loss(self, module, rows: list[int], hidden_size: int):
+        """Return the BCE loss tensor of the temporary head on ``rows``' pooled branch states."""
+        import torch
+
+        h, m, t = padded_batch(self.states, [None] * len(self.states), rows)
+        sent = module.features(h, m, t)[:, :hidden_size]
+        return self.loss_fn(self.head(module.dropout(sent)), torch.from_numpy(self.y[rows]))
+
+
+def _check_tone_args(a: ToneTrainingArgs, train: Sequence[ToneExample],
+                     dev: Sequence[ToneExample]) -> None:
+    """Return nothing; raise :class:`ValueError` for an unknown design or an empty part."""
+    if a.design not in ("frozen", "branch"):
+        raise ValueError("design must be 'frozen' or 'branch'")
+    if not train or not dev:
+        raise ValueError("training and dev examples must both be non-empty")
+
+
+def _new_branch(encoder: "Encoder", a: ToneTrainingArgs):
+    """Return ``(BertStyleLayer, module, layer, n_branch)``: a freshly initialised branch
+    module for the design, the encoder layer it reads and how many layers it copies."""
+    total_layers = encoder.n_layers
+    n_branch = 0 if a.design == "frozen" else int(a.n_layers)
+    if a.design == "branch" and not 1 <= n_branch < total_layers:
+        raise ValueError(f"n_layers must be between 1 and {total_layers - 1}")
+    cfg = encoder.model.config
+    BertStyleLayer, ToneBranch = branch_classes()
+    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size,
+                        n_branch, getattr(cfg, "layer_norm_eps", 1e-12))
+    return BertStyleLayer, module, total_layers - n_branch, n_branch
+
+
+def _encode_parts(encoder: "Encoder", train: Sequence[ToneExample],
+                  dev: Sequence[ToneExample], layer: int) -> _EncodedParts:
+    """Return both parts cleaned and encoded up to ``layer``, with the seconds it took."""
+    t0 = time.perf_counter()
+    tr_texts, tr_spans = _clean_examples(train)
+    dv_texts, dv_spans = _clean_examples(dev)
+    tr_states = _states(encoder, tr_texts, layer)
+    dv_states = _states(encoder, dv_texts, layer)
+    seconds = time.perf_counter() - t0
+    return _EncodedParts(tr_states, tr_spans, np.array([e.label for e in train]),
+                         dv_states, dv_spans, np.array([e.label for e in dev]), seconds)
+
+
+def _new_cue_task(encoder: "Encoder", cue_texts: Sequence[str], cue_labels, layer: int,
+                  hidden_size: int) -> _CueTask:
+    """Return the :class:`_CueTask` for ``cue_texts``; raise :class:`ValueError` when
+    ``cue_labels`` is not an ``(n_cue_texts, k)`` matrix."""
+    import torch
+
+    cue_y = np.asarray(cue_labels, dtype=np.float32)
+    if cue_y.ndim != 2 or cue_y.shape[0] != len(cue_texts) or not len(cue_texts):
+        raise ValueError("cue_labels must be an (n_cue_texts, k) 0/1 matrix")
+    states = _states(encoder, [normalise(t, html=False)[0] for t in cue_texts], layer)
+    head = torch.nn.Linear(hidden_size, cue_y.shape[1])
+    pos = cue_y.sum(0)
+    pos_weight = np.clip((len(cue_y) - pos) / np.maximum(pos, 1), 1.0, 10.0).astype(np.float32)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pos_weight))
+    return _CueTask(len(cue_texts), states, cue_y, head, loss_fn)
+
+
+def _dev_logits(module, parts: _EncodedParts) -> np.ndarray:
+    """Return the module's dev logits ``(n_dev, 3)``, in eval mode, 128 rows at a time."""
+    import torch
+
+    module.eval()
+    n = len(parts.dv_states)
+    outs = []
+    with torch.inference_mode():
+        for b in range(0, n, 128):
+            h, m, t = padded_batch(parts.dv_states, parts.dv_spans, list(range(b, min(b + 128, n))))
+            outs.append(module(h, m, t).numpy())
+    return np.concatenate(outs)
+
+
+def _fit_frozen_head(module, parts: _EncodedParts, C: float) -> None:
+    """Return nothing; fit :class:`FrozenToneHead` on the training features and copy its
+    weights into ``module.head``."""
+    import torch
+
+    states, spans = parts.tr_states, parts.tr_spans
+    feats = []
+    with torch.inference_mode():
+        for b in range(0, len(states), 256):
+            h, m, t = padded_batch(states, spans, list(range(b, min(b + 256, len(states)))))
+            feats.append(module.features(h, m, t).numpy())
+    head = FrozenToneHead(C=C).fit(np.concatenate(feats), parts.y_tr)
+    state = head.to_branch_state()
+    with torch.no_grad():
+        module.head.weight.copy_(torch.from_numpy(state["head.weight"]))
+        module.head.bias.copy_(torch.from_numpy(state["head.bias"]))
+
+
+def _copy_top_layers(module, BertStyleLayer, encoder: "Encoder", layer: int) -> None:
+    """Return nothing; load the encoder's layers from ``layer`` up into the branch, or raise
+    :class:`ValueError` for an encoder that is not BERT-family."""
+    import torch
+
+    if not hasattr(getattr(encoder.model, "encoder", None), "layer"):
+        raise ValueError("design='branch' needs a BERT-family encoder; use design='frozen'")
+    cfg = encoder.model.config
+    with torch.no_grad():
+        for j, src in enumerate(encoder.model.encoder.layer[layer:]):
+            module.layers[j].load_state_dict(BertStyleLayer.from_bert_layer(src, cfg).state_dict())
+
+
+def _branch_optimiser(module, a: ToneTrainingArgs, cue: _CueTask | None, n_train: int):
+    """Return ``(optimiser, scheduler)``: AdamW with ``lr`` for the layers and ``head_lr``
+    for marker, head (and cue head), under a linear one-cycle schedule over all steps."""
+    import torch
+
+    groups = [
+        {"params": module.layers.parameters(), "lr": a.lr},
+        {"params": [module.marker, *module.head.parameters()], "lr": a.head_lr},
+    ]
+    if cue is not None:
+        groups.append({"params": cue.head.parameters(), "lr": a.head_lr})
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    steps = a.epochs * int(np.ceil(n_train / a.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[g["lr"] for g in groups], total_steps=steps, pct_start=0.1,
+        anneal_strategy="linear")
+    return opt, sched
+
+
+def _epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list:
+    """Return one epoch's batches of training rows: sorted by jittered length (so a batch
+    holds similar lengths) and then shuffled as whole batches."""
+    order = np.argsort(lengths + rng.uniform(0, 8, len(lengths)))
+    batches = [order[b:b + batch_size] for b in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _train_branch(module, parts: _EncodedParts, a: ToneTrainingArgs, rng: np.random.Generator,
+                  cue: _CueTask | None, hidden_size: int) -> list[dict[str, float]]:
+    """Return the per-epoch history (train loss, dev macro-F1) of fine-tuning the branch
+    with class-weighted cross-entropy, plus the weighted cue loss when ``cue`` is given."""
+    import torch
+
+    n_train = len(parts.tr_states)
+    counts = np.bincount(parts.y_tr, minlength=3).astype(float)
+    weights = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    opt, sched = _branch_optimiser(module, a, cue, n_train)
+    lengths = np.array([parts.tr_states[i][0].shape[0] for i in range(n_train)])
+    history: list[dict[str, float]] = []
+    for epoch in range(a.epochs):
+        module.train()
+        total = 0.0
+        for rows in _epoch_batches(lengths, a.batch_size, rng):
+            h, m, t = padded_batch(parts.tr_states, parts.tr_spans, list(rows))
+            loss = loss_fn(module(h, m, t), torch.from_numpy(parts.y_tr[rows]))
+            if cue is not None:
+                crows = cue.next_rows(rng, a.cue_batch_size)
+                loss = loss + a.cue_weight * cue.loss(module, crows, hidden_size)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(rows)
+        preds = _dev_logits(module, parts).argmax(1)
+        f1 = classification_metrics(parts.y_dv, preds, LABELS, n_boot=1)["macro_f1"].value
+        history.append({"epoch": epoch + 1, "train_loss": total / n_train, "dev_macro_f1": f1})
+        if a.progress:
+            print(f"epoch {epoch + 1}/{a.epochs}: train loss {total / n_train:.4f}, "
+                  f"dev macro-F1 {f1:.4f}", flush=True)
+    return history
+
+
+def _dev_metrics(logits: np.ndarray, y_dv: np.ndarray, temperature: float, seed: int,
+                 n_train: int) -> dict[str, Any]:
+    """Return the dev metrics dict (F1 with bootstrap intervals, accuracy, confusion, ECE
+    before and after ``temperature``); the caller adds the timings."""
+    p_before, p_after = _softmax(logits), _softmax(logits / temperature)
+    onehot = np.eye(3)[y_dv]
+    dev_metrics = classification_metrics(y_dv, logits.argmax(1), LABELS, n_boot=1000, seed=seed)
+    return {
+        "dev_n": len(y_dv), "train_n": n_train,
+        "dev_macro_f1": dev_metrics["macro_f1"].to_dict(),
+        "dev_accuracy": dev_metrics["accuracy"].to_dict(),
+        "dev_per_class_f1": {k: v["f1"].to_dict() for k, v in dev_metrics["per_class"].items()},
+        "dev_confusion": dev_metrics["confusion"],
+        "ece_before": expected_calibration_error(onehot.ravel(), p_before.ravel()),
+        "ece_after": expected_calibration_error(onehot.ravel(), p_after.ravel()),
+        "ece_top_before": expected_calibration_error(
+            (p_before.argmax(1) == y_dv).astype(float), p_before.max(1)),
+        "ece_top_after": expected_calibration_error(
+            (p_after.argmax(1) == y_dv).astype(float), p_after.max(1)),
+        "temperature": temperature,
+    }
+
+
+def _tone_config(a: ToneTrainingArgs, encoder: "Encoder", layer: int, n_branch: int,
+                 temperature: float, cue: _CueTask | None, metrics: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """Return the model's ``config.json`` dict: architecture, calibration, encoder
+    fingerprint, the multi-task settings, the training settings and the dev summary."""
+    cfg = encoder.model.config
+    return {
+        "name": a.name, "design": a.design, "labels": list(LABELS), "layer": layer,
+        "n_layers": n_branch, "hidden": cfg.hidden_size, "heads": cfg.num_attention_heads,
+        "intermediate": cfg.intermediate_size, "eps": getattr(cfg, "layer_norm_eps", 1e-12),
+        "temperature": temperature, "neutral_band": 0.1,
+        "encoder": encoder_fingerprint(encoder),
+        "multitask_cues": {"sentences": cue.n_texts, "cues": int(cue.y.shape[1]),
+                           "weight": a.cue_weight, "batch_size": a.cue_batch_size}
+        if cue is not None else None,
+        "training": {"epochs": a.epochs if a.design == "branch" else None, "lr": a.lr,
+                     "head_lr": a.head_lr, "batch_size": a.batch_size, "C": a.C,
+                     "seed": a.seed, "train_n": metrics["train_n"], "dev_n": metrics["dev_n"]},
+        "dev_metrics": {"macro_f1": metrics["dev_macro_f1"], "ece_before": metrics["ece_before"],
+                        "ece_after": metrics["ece_after"]},
+    }
+
+
 def train_tone(
     train: Sequence[ToneExample],
     dev: Sequence[ToneExample],
@@ -287,166 +539,37 @@ def train_tone(
     """
     import torch
 
-
     a = replace(args or ToneTrainingArgs(), **options)
-    design, n_layers, epochs, lr, head_lr = a.design, a.n_layers, a.epochs, a.lr, a.head_lr
-    batch_size, C, seed, name, progress = a.batch_size, a.C, a.seed, a.name, a.progress
-    cue_weight, cue_batch_size = a.cue_weight, a.cue_batch_size
-    if design not in ("frozen", "branch"):
-        raise ValueError("design must be 'frozen' or 'branch'")
-    if not train or not dev:
-        raise ValueError("training and dev examples must both be non-empty")
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    total_layers = encoder.n_layers
-    n_branch = 0 if design == "frozen" else int(n_layers)
-    if design == "branch" and not 1 <= n_branch < total_layers:
-        raise ValueError(f"n_layers must be between 1 and {total_layers - 1}")
-    layer = total_layers - n_branch
-    cfg = encoder.model.config
-    BertStyleLayer, ToneBranch = branch_classes()
-    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size,
-                        n_branch, getattr(cfg, "layer_norm_eps", 1e-12))
-
-    t0 = time.perf_counter()
-    tr_texts, tr_spans = _clean_examples(train)
-    dv_texts, dv_spans = _clean_examples(dev)
-    tr_states = _states(encoder, tr_texts, layer)
-    dv_states = _states(encoder, dv_texts, layer)
-    t_states = time.perf_counter() - t0
-    y_tr = np.array([e.label for e in train])
-    y_dv = np.array([e.label for e in dev])
-    history: list[dict[str, float]] = []
-    multitask = cue_texts is not None and design == "branch"
-    if multitask:
-        cue_y = np.asarray(cue_labels, dtype=np.float32)
-        if cue_y.ndim != 2 or cue_y.shape[0] != len(cue_texts) or not len(cue_texts):
-            raise ValueError("cue_labels must be an (n_cue_texts, k) 0/1 matrix")
-        cue_states = _states(encoder, [normalise(t, html=False)[0] for t in cue_texts], layer)
-        cue_head = torch.nn.Linear(cfg.hidden_size, cue_y.shape[1])
-        pos = cue_y.sum(0)
-        cue_loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(
-            np.clip((len(cue_y) - pos) / np.maximum(pos, 1), 1.0, 10.0).astype(np.float32)))
-        cue_order: list[int] = []
-
-    def dev_logits() -> np.ndarray:
-        module.eval()
-        outs = []
-        with torch.inference_mode():
-            for b in range(0, len(dev), 128):
-                rows = list(range(b, min(b + 128, len(dev))))
-                h, m, t = padded_batch(dv_states, dv_spans, rows)
-                outs.append(module(h, m, t).numpy())
-        return np.concatenate(outs)
+    _check_tone_args(a, train, dev)
+    # the draw order from here on (torch seed, rng, branch init, cue head init, batches,
+    # dropout) is what reproduces the shipped models: keep it
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    BertStyleLayer, module, layer, n_branch = _new_branch(encoder, a)
+    hidden = encoder.model.config.hidden_size
+    parts = _encode_parts(encoder, train, dev, layer)
+    cue = None
+    if cue_texts is not None and a.design == "branch":
+        cue = _new_cue_task(encoder, cue_texts, cue_labels, layer, hidden)
 
     t1 = time.perf_counter()
-    if design == "frozen":
-        def feats(states, spans) -> np.ndarray:
-            out = []
-            with torch.inference_mode():
-                for b in range(0, len(states), 256):
-                    rows = list(range(b, min(b + 256, len(states))))
-                    h, m, t = padded_batch(states, spans, rows)
-                    out.append(module.features(h, m, t).numpy())
-            return np.concatenate(out)
-
-        head = FrozenToneHead(C=C).fit(feats(tr_states, tr_spans), y_tr)
-        state = head.to_branch_state()
-        with torch.no_grad():
-            module.head.weight.copy_(torch.from_numpy(state["head.weight"]))
-            module.head.bias.copy_(torch.from_numpy(state["head.bias"]))
+    history: list[dict[str, float]] = []
+    if a.design == "frozen":
+        _fit_frozen_head(module, parts, a.C)
     else:
-        if not hasattr(getattr(encoder.model, "encoder", None), "layer"):
-            raise ValueError("design='branch' needs a BERT-family encoder; use design='frozen'")
-        with torch.no_grad():
-            for j, src in enumerate(encoder.model.encoder.layer[layer:]):
-                module.layers[j].load_state_dict(
-                    BertStyleLayer.from_bert_layer(src, cfg).state_dict())
-        counts = np.bincount(y_tr, minlength=3).astype(float)
-        weights = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
-        loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-        groups = [
-            {"params": module.layers.parameters(), "lr": lr},
-            {"params": [module.marker, *module.head.parameters()], "lr": head_lr},
-        ]
-        if multitask:
-            groups.append({"params": cue_head.parameters(), "lr": head_lr})
-        opt = torch.optim.AdamW(groups, weight_decay=0.01)
-        steps = epochs * int(np.ceil(len(train) / batch_size))
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=[g["lr"] for g in groups], total_steps=steps, pct_start=0.1,
-            anneal_strategy="linear")
-        # batches of similar length train faster; shuffle within length buckets
-        lengths = np.array([tr_states[i][0].shape[0] for i in range(len(train))])
-        for epoch in range(epochs):
-            module.train()
-            order = np.argsort(lengths + rng.uniform(0, 8, len(lengths)))
-            batches = [order[b:b + batch_size] for b in range(0, len(order), batch_size)]
-            rng.shuffle(batches)
-            total = 0.0
-            for rows in batches:
-                h, m, t = padded_batch(tr_states, tr_spans, list(rows))
-                loss = loss_fn(module(h, m, t), torch.from_numpy(y_tr[rows]))
-                if multitask:
-                    if len(cue_order) < cue_batch_size:
-                        cue_order.extend(rng.permutation(len(cue_y)).tolist())
-                    crow = cue_order[:cue_batch_size]
-                    del cue_order[:cue_batch_size]
-                    ch, cm, ct = padded_batch(cue_states, [None] * len(cue_states), crow)
-                    sent = module.features(ch, cm, ct)[:, :cfg.hidden_size]
-                    loss = loss + cue_weight * cue_loss_fn(cue_head(module.dropout(sent)),
-                                                           torch.from_numpy(cue_y[crow]))
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(rows)
-            f1 = classification_metrics(y_dv, dev_logits().argmax(1), LABELS, n_boot=1)["macro_f1"].value
-            history.append({"epoch": epoch + 1, "train_loss": total / len(train), "dev_macro_f1": f1})
-            if progress:
-                print(f"epoch {epoch + 1}/{epochs}: train loss {total / len(train):.4f}, "
-                      f"dev macro-F1 {f1:.4f}", flush=True)
+        _copy_top_layers(module, BertStyleLayer, encoder, layer)
+        history = _train_branch(module, parts, a, rng, cue, hidden)
     t_train = time.perf_counter() - t1
 
-    logits = dev_logits()
-    temperature = fit_temperature(logits, y_dv)
-    p_before, p_after = _softmax(logits), _softmax(logits / temperature)
-    onehot = np.eye(3)[y_dv]
-    dev_metrics = classification_metrics(y_dv, logits.argmax(1), LABELS, n_boot=1000, seed=seed)
-    metrics = {
-        "dev_n": len(dev), "train_n": len(train),
-        "dev_macro_f1": dev_metrics["macro_f1"].to_dict(),
-        "dev_accuracy": dev_metrics["accuracy"].to_dict(),
-        "dev_per_class_f1": {k: v["f1"].to_dict() for k, v in dev_metrics["per_class"].items()},
-        "dev_confusion": dev_metrics["confusion"],
-        "ece_before": expected_calibration_error(onehot.ravel(), p_before.ravel()),
-        "ece_after": expected_calibration_error(onehot.ravel(), p_after.ravel()),
-        "ece_top_before": expected_calibration_error(
-            (p_before.argmax(1) == y_dv).astype(float), p_before.max(1)),
-        "ece_top_after": expected_calibration_error(
-            (p_after.argmax(1) == y_dv).astype(float), p_after.max(1)),
-        "temperature": temperature,
-        "seconds_encoder_states": t_states, "seconds_training": t_train,
-    }
-    config = {
-        "name": name, "design": design, "labels": list(LABELS), "layer": layer,
-        "n_layers": n_branch, "hidden": cfg.hidden_size, "heads": cfg.num_attention_heads,
-        "intermediate": cfg.intermediate_size, "eps": getattr(cfg, "layer_norm_eps", 1e-12),
-        "temperature": temperature, "neutral_band": 0.1,
-        "encoder": encoder_fingerprint(encoder),
-        "multitask_cues": {"sentences": len(cue_texts), "cues": int(cue_y.shape[1]),
-                           "weight": cue_weight, "batch_size": cue_batch_size}
-        if multitask else None,
-        "training": {"epochs": epochs if design == "branch" else None, "lr": lr,
-                     "head_lr": head_lr, "batch_size": batch_size, "C": C, "seed": seed,
-                     "train_n": len(train), "dev_n": len(dev)},
-        "dev_metrics": {"macro_f1": metrics["dev_macro_f1"], "ece_before": metrics["ece_before"],
-                        "ece_after": metrics["ece_after"]},
-    }
-    model = TrainedTone(module.eval(), ToneModelConfig(layer, n_branch, cfg.hidden_size,
-                                               cfg.num_attention_heads, cfg.intermediate_size,
-                                               config["eps"], temperature, name, config["encoder"]))
+    logits = _dev_logits(module, parts)
+    temperature = fit_temperature(logits, parts.y_dv)
+    metrics = _dev_metrics(logits, parts.y_dv, temperature, a.seed, len(train))
+    metrics.update({"seconds_encoder_states": parts.seconds, "seconds_training": t_train})
+    config = _tone_config(a, encoder, layer, n_branch, temperature, cue, metrics)
+    cfg = encoder.model.config
+    model = TrainedTone(module.eval(), ToneModelConfig(
+        layer, n_branch, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size,
+        config["eps"], temperature, a.name, config["encoder"]))
     return TrainingResult(model, config, metrics, history)
 
 

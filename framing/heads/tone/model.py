@@ -62,6 +62,7 @@ def _torch():
 
 
 def _make_layer_class():
+    """The BERT-layout transformer layer class (torch is imported here, on first use)."""
     torch = _torch()
     nn = torch.nn
     F = torch.nn.functional
@@ -116,6 +117,14 @@ def _make_layer_class():
                     getattr(new, name).bias.copy_(src.bias)
             return new
 
+    return BertStyleLayer
+
+
+def _make_branch_class(BertStyleLayer):
+    """The tone-branch module class: a target marker, copies of ``BertStyleLayer``, a head."""
+    torch = _torch()
+    nn = torch.nn
+
     class ToneBranch(nn.Module):
         """Target marker, ``n`` transformer layers, then a linear head on [sentence; target]."""
 
@@ -141,7 +150,7 @@ def _make_layer_class():
         def forward(self, h, mask, target):
             return self.head(self.dropout(self.features(h, mask, target)))
 
-    return BertStyleLayer, ToneBranch
+    return ToneBranch
 
 
 _CLASSES = None
@@ -152,7 +161,8 @@ def branch_classes():
     on first use so that importing this module does not import torch."""
     global _CLASSES
     if _CLASSES is None:
-        _CLASSES = _make_layer_class()
+        layer = _make_layer_class()
+        _CLASSES = (layer, _make_branch_class(layer))
     return _CLASSES
 
 
