@@ -1,0 +1,103 @@
+"""Measure an analyzer on the labelled real sentences (labels in eval/labelling/labels,
+text resolved from ../shared/data/real), by split and by source group.
+
+    python eval/real_sentences.py [--split test|dev|train|all] [--data ../shared/data/real]
+                                  [--out eval/results/real_sentences_<split>.md]
+
+Reports, with 95% bootstrap intervals: cue macro-F1 over the ten cues of the v2 catalogue
+(a cue the analyzer does not score counts as never predicted), per-cue precision / recall /
+F1, the false-positive rate on cue-free sentences ("any cue" and the highest single cue)
+per source group, and sentence-tone macro-F1. Only rows with final (agreed or
+adjudicated) labels count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import framing
+from framing.core.labels import TONE_LABELS
+from framing.io.pointers import TextPointer, resolve_pointers
+from framing.stats.inference import wilson_interval
+from framing.stats.metrics import classification_metrics, multilabel_metrics
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "labelling"))
+from splits import split_of  # noqa: E402
+
+CUES = ["win_win", "mutual_respect", "counter_criticism", "peaceful_coexistence", "shared_future",
+        "achievement", "commitment", "challenge_acknowledged", "external_criticism",
+        "criticism_of_others"]
+
+
+def labelled_rows(split: str) -> list[dict]:
+    rows = []
+    for path in sorted((HERE / "labelling" / "labels").glob("batch*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line) if line.strip() else None
+            if r and r.get("final") and (split == "all" or split_of(r["file"], r["doc"]) == split):
+                rows.append(r)
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--split", default="test", choices=["test", "dev", "train", "all"])
+    ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "real"))
+    ap.add_argument("--out")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    args = ap.parse_args(argv)
+    rows = labelled_rows(args.split)
+    if not rows:
+        print("no labelled rows in this split", file=sys.stderr)
+        return 1
+    texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.data)
+    an = framing.Analyzer(frames=None)
+    res = an.score_many(texts, batch_size=128)
+    Y = np.array([[c in r["final"]["cues"] for c in CUES] for r in rows])
+    P = np.array([[bool(x.cues[c].present) if c in x.cues else False for c in CUES] for x in res])
+    cue = multilabel_metrics(Y, P, CUES, n_boot=args.n_boot)
+    y_tone = np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows])
+    p_tone = np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
+                       for x in res])
+    tone = classification_metrics(y_tone, p_tone, TONE_LABELS, n_boot=args.n_boot)
+    lines = [f"# Real sentences, split `{args.split}`: shipped default analyzer", "",
+             f"Written by `python eval/real_sentences.py --split {args.split}`; {len(rows)} "
+             "sentences with final labels; 95% bootstrap intervals.", "",
+             f"- cue macro-F1 (10 cues): **{cue['macro_f1']}**",
+             f"- sentence tone macro-F1: **{tone['macro_f1']}**", "",
+             "| cue | n true | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
+    for c in CUES:
+        pc = cue["per_label"][c]
+        lines.append(f"| {c} | {int(Y[:, CUES.index(c)].sum())} | {pc['precision']:.2f} | "
+                     f"{pc['recall']:.2f} | {pc['f1']:.2f} |")
+    lines += ["", "False positives on cue-free sentences, by source group:", "",
+              "| group | cue-free sentences | any cue flagged [95% CI] | worst single cue |",
+              "|---|---:|---:|---|"]
+    groups = np.array([r["group"] for r in rows])
+    free = ~Y.any(axis=1)
+    for g in sorted(set(groups)):
+        m = free & (groups == g)
+        n = int(m.sum())
+        if not n:
+            continue
+        k = int(P[m].any(axis=1).sum())
+        lo, hi = wilson_interval(k, n)
+        per = P[m].mean(axis=0)
+        w = int(per.argmax())
+        lines.append(f"| {g} | {n} | {k / n:.1%} [{float(lo):.1%}, {float(hi):.1%}] | "
+                     f"{CUES[w]} {per[w]:.1%} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out) if args.out else HERE / "results" / f"real_sentences_{args.split}.md"
+    out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
