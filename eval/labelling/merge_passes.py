@@ -72,6 +72,8 @@ def main(argv=None) -> int:
     ap.add_argument("--texts", required=True, help="the batch's text file (outside the repo)")
     ap.add_argument("--adjudicated", help="final labels for disagreements (uid rows, pass format)")
     ap.add_argument("--disagreements", help="write the rows to adjudicate here (outside the repo)")
+    ap.add_argument("--reviewed", help="labels changed by the review of suspected errors "
+                    "(uid rows, pass format, with \"changed\": true|false)")
     args = ap.parse_args(argv)
     draws = [json.loads(x) for x in (HERE / "draws" / f"batch{args.batch}.jsonl")
              .read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -87,6 +89,14 @@ def main(argv=None) -> int:
             if line.strip():
                 r = json.loads(line)
                 adjudicated[r["uid"]] = r
+
+    reviewed = {}
+    if args.reviewed and Path(args.reviewed).is_file():
+        for line in Path(args.reviewed).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r.get("changed"):
+                    reviewed[r["uid"]] = r
 
     out_rows, disagree = [], []
     for d in draws:
@@ -112,6 +122,9 @@ def main(argv=None) -> int:
             else:
                 disagree.append({"uid": uid, **texts[uid],
                                  "passes": {n: p[uid] for n, p in passes.items() if uid in p}})
+        if uid in reviewed and "final" in row:  # a suspected error, reviewed against the guide
+            row["final"] = clean_labels(reviewed[uid], text, d["start"])
+            row["final_by"] = "reviewed"
         out_rows.append(row)
 
     labels_dir = HERE / "labels"
@@ -149,7 +162,7 @@ def main(argv=None) -> int:
                                               for x, y in zip(a, b)])) if both else float("nan")
     stats["to_adjudicate"] = len(disagree)
     stats["final"] = {k: sum(1 for r in out_rows if r.get("final_by") == k)
-                      for k in ("agreed", "adjudicated")}
+                      for k in ("agreed", "adjudicated", "reviewed")}
     res = HERE / "results"
     res.mkdir(exist_ok=True)
     (res / f"agreement_batch{args.batch}.json").write_text(json.dumps(stats, indent=2) + "\n")
@@ -168,7 +181,8 @@ def main(argv=None) -> int:
                  f"{stats['target_tone']['kappa']:.3f} | | |")
     lines += ["", f"Cues and tone identical in both passes: {stats['exact_match_pct']:.1%}; "
               f"final labels: {stats['final']['agreed']} agreed, {stats['final']['adjudicated']} "
-              f"adjudicated, {stats['to_adjudicate']} still to adjudicate.", ""]
+              f"adjudicated, {stats['final']['reviewed']} changed by the review of suspected "
+              f"errors, {stats['to_adjudicate']} still to adjudicate.", ""]
     (res / f"agreement_batch{args.batch}.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     return 0

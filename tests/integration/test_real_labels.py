@@ -33,7 +33,7 @@ def test_label_rows_hold_pointers_and_valid_labels_but_no_text():
     for r in rows:
         assert "text" not in r and "note" not in r and all("note" not in p for p in r["passes"].values())
         TextPointer.from_dict(r)
-        assert r["method"] in METHODS and r["final_by"] in ("agreed", "adjudicated")
+        assert r["method"] in METHODS and r["final_by"] in ("agreed", "adjudicated", "reviewed")
         for lab in [r["final"], *r["passes"].values()]:
             assert set(lab["cues"]) <= CUES and lab["tone"] in TONES
             for t in lab["targets"]:
