@@ -31,12 +31,15 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(HERE.parents[1].parent / "shared" / "data" / "real"))
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--text-out", required=True)
+    ap.add_argument("--draw", type=int, default=1, help="draw number (later draws skip earlier documents)")
     args = ap.parse_args(argv)
-    out = HERE / "draws" / "articles.jsonl"
+    out = HERE / "draws" / ("articles.jsonl" if args.draw == 1 else f"articles{args.draw}.jsonl")
     if out.exists():
         print(f"{out} exists; draws are never redrawn", file=sys.stderr)
         return 2
-    rng = random.Random(args.seed)
+    rng = random.Random(args.seed * 100 + args.draw)
+    earlier = {(r["file"], r["doc"]) for p in (HERE / "draws").glob("articles*.jsonl")
+               for r in map(json.loads, p.read_text(encoding="utf-8").splitlines()) if r}
     pools: dict[str, list] = {"chinese_official": [], "other_government": [], "news_china": [],
                               "news_other": []}
     for source, file in FILES.items():
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
         for doc in iter_documents(Path(args.data) / file):
             g = group_of(source, doc)
             limit = 16_000 if g == "chinese_official" else 9_000
-            if not 1_500 <= len(doc["text"]) <= limit:
+            if not 1_500 <= len(doc["text"]) <= limit or (file, str(doc["id"])) in earlier:
                 continue
             if g == "news":
                 g = "news_china" if doc.get("china_mention") else "news_other"
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
     with out.open("w", encoding="utf-8") as fo, open(args.text_out, "w", encoding="utf-8") as ft:
         for k, (g, source, file, doc) in enumerate(chosen):
             ptr = TextPointer.of(file, str(doc["id"]), doc["text"], 0, len(doc["text"]))
-            aid = f"a-{k:04d}"
+            aid = f"a-{k:04d}" if args.draw == 1 else f"a{args.draw}-{k:04d}"
             fo.write(json.dumps({"aid": aid, **ptr.to_dict(),
                                  "group": "news" if g.startswith("news") else g,
                                  "source": source}) + "\n")

@@ -30,8 +30,8 @@ def main(argv=None) -> int:
             if line.strip():
                 r = json.loads(line)
                 labels[r["aid"]] = r
-    rows = [json.loads(x) for x in (HERE / "draws" / "articles.jsonl").read_text(
-        encoding="utf-8").splitlines() if x.strip()]
+    rows = [json.loads(x) for path in sorted((HERE / "draws").glob("articles*.jsonl"))
+            for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     n = 0
     with (HERE / "labels" / "articles.jsonl").open("w", encoding="utf-8") as fh:
         for r in rows:

@@ -33,7 +33,7 @@ def split_of(file: str, doc: str) -> str:
 
 def main() -> int:
     docs: set[tuple[str, str]] = set()
-    for path in sorted((HERE / "labels").glob("batch*.jsonl")):
+    for path in sorted((HERE / "labels").glob("*.jsonl")):  # sentence batches and articles
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
