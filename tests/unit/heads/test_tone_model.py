@@ -784,13 +784,13 @@ def shipped(request) -> Path:
 
 
 @pytest.fixture(scope="module")
-def shipped_analyzer(shipped, request) -> framing.Analyzer:
-    default = request.getfixturevalue("default_analyzer")
+def shipped_analyzer(shipped, default_analyzer) -> framing.Analyzer:
+    default = default_analyzer
     return framing.Analyzer(tone="trained", encoder=default.encoder, cues=False)
 
 
-def test_shipped_model_is_the_default(shipped, request):
-    default = request.getfixturevalue("default_analyzer")  # framing.Analyzer()
+def test_shipped_model_is_the_default(shipped, default_analyzer):
+    default = default_analyzer  # framing.Analyzer()
     assert default.tone_name.startswith("trained:")
     assert isinstance(default.tone_scorer, TrainedTone)
     assert default.config()["tone_scorer"].startswith("trained:")
