@@ -286,7 +286,7 @@ class Analyzer:
         if errors not in ("flag", "raise"):
             raise ValueError("errors must be 'flag' or 'raise'")
         batch = self._prepare_batch(list(texts), targets, ids, errors)
-        plan = self._plan_pass(batch)
+        plan = self._plan_pass(batch, self.needs)
         encoded = self._encode(batch, plan, batch_size or self.batch_size)
         sentences = self._run_heads(batch, plan, encoded)
         pos = 0
@@ -295,7 +295,8 @@ class Analyzer:
             batch.results[i] = self._assemble(batch.prepared[i],
                                               sentences.slice(pos, k, batch.target_spans),
                                               batch.targets[i], batch.ids[i],
-                                              self._score_frames(batch, encoded, pos, k))
+                                              self._score_frames(batch, encoded, pos, k),
+                                              plan.needs)
             pos += k
         return batch.results  # type: ignore[return-value]
 
@@ -340,14 +341,14 @@ class Analyzer:
                 batch.cleans.append(sent.clean)
         return batch
 
-    def _plan_pass(self, batch: "_Batch") -> "_Plan":
+    def _plan_pass(self, batch: "_Batch", needs: "PassNeeds") -> "_Plan":
         """What the encoder pass must produce: taps into the layer states for the tone
         branch and for heads that read a branch's states, the final-layer embedding for
         heads that read it, and the layer at which the pass may stop."""
-        plan = _Plan()
+        plan = _Plan(needs=needs)
         if not batch.cleans:
             return plan
-        tone, needs = self.tone_scorer, self.needs
+        tone = self.tone_scorer
         if needs.tone_reads_states:
             plan.tone_tap = tone.make_tap(
                 {pos: [None, *spans] for pos, spans in batch.target_spans.items()})
@@ -399,7 +400,7 @@ class Analyzer:
     def _run_heads(self, batch: "_Batch", plan: "_Plan", encoded: "_Encoded") -> "_SentenceScores":
         """Tone (per sentence, and toward each target mention) and cue probabilities for
         every sentence of the batch."""
-        cleans, tone, cues, needs = batch.cleans, self.tone_scorer, self.cue_detector, self.needs
+        cleans, tone, cues, needs = batch.cleans, self.tone_scorer, self.cue_detector, plan.needs
         n = len(cleans)
         if cues is not None:
             cue_probs, matches = cues.predict(
@@ -470,7 +471,7 @@ class Analyzer:
                              target=target, flags=["error"], error=error, id=id)
 
     def _assemble(self, prep: PreparedText, scores: "_SentenceScores", target: Target, id: Any,
-                  frame_out=()) -> ArticleResult:
+                  frame_out: Sequence[Any], needs: "PassNeeds") -> ArticleResult:
         """One article's result from its sentences' scores: flags, cue probabilities and
         evidence, tone (toward the target's mentions when there is a target) and frames."""
         flags, language = self._flags(prep)
@@ -484,7 +485,8 @@ class Analyzer:
                            s.part)
             for j, s in enumerate(sents)
         ]
-        tone = self._article_tone(prep, scores, target, sentence_results, flags)
+        tone = self._article_tone(prep, scores, target, sentence_results, flags,
+                                  needs.tone_label_by_argmax)
         frames = {f.scheme: self._frame_results(f, art, per, sents)
                   for f, art, per in frame_out}
         return ArticleResult(
@@ -537,7 +539,8 @@ class Analyzer:
         return out
 
     def _article_tone(self, prep: PreparedText, scores: "_SentenceScores", target: Target,
-                      sentence_results: list[SentenceResult], flags: list[str]) -> "_ArticleTone":
+                      sentence_results: list[SentenceResult], flags: list[str],
+                      label_by_argmax: bool) -> "_ArticleTone":
         """The article's tone, label, class probabilities and most promotional / critical
         sentences. With a target, only the sentences that mention it count, each scored
         toward the mention (their ``target_tone`` is set; ``no_target_mention`` is flagged
@@ -566,7 +569,7 @@ class Analyzer:
             class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
                 tone_probs[tone_idx], tones[tone_idx]))))
         label = tone_label(value, band)
-        if class_probs is not None and self.needs.tone_label_by_argmax:
+        if class_probs is not None and label_by_argmax:
             label = max(class_probs, key=class_probs.get)  # calibrated: the likeliest class
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
         order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
@@ -666,6 +669,7 @@ class _Batch:
 
 @dataclass
 class _Plan:
+    needs: PassNeeds = field(default_factory=PassNeeds)
     tone_tap: Any = None
     feature_taps: dict[int, Any] = field(default_factory=dict)
     taps: list[Any] = field(default_factory=list)

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from framing.core.labels import BRANCH_FEATURE_SETS, FEATURE_SETS
 from framing.core.resources import SHIPPED_FRAME_HEADS, shipped_model_path
 from framing.errors import ModelLoadError
 from framing.heads.base import LogisticHeads
@@ -226,11 +225,6 @@ class FrameHeads(LogisticHeads):
 def is_frame_heads_dir(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a directory holding a ``framing-frames`` config."""
     return FrameHeads.is_artefact(path)
-
-
-#: what frame heads may read per sentence (defined once in :mod:`framing.core.labels`)
-FEATURES = FEATURE_SETS
-BRANCH_FEATURES = BRANCH_FEATURE_SETS
 
 
 def load_frame_heads(path: str | os.PathLike | None = None) -> FrameHeads:

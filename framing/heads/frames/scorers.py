@@ -81,7 +81,7 @@ class HeadsFrameScorer(FrameScorer):
 
     def score(self, embeddings: np.ndarray, sentences: Sequence[str]):
         """Frame probabilities from the article's sentence rows: embeddings, or the tone
-        branch's rows named by :attr:`feature_source` (see :data:`framing.heads.frames.heads.FEATURES`)."""
+        branch's rows named by :attr:`feature_source` (see :data:`framing.core.labels.FEATURE_SETS`)."""
         n, k = len(embeddings), len(self.ids)
         if n == 0:
             return np.zeros(k), np.zeros((0, k))
