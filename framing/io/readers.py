@@ -46,6 +46,7 @@ __all__ = [
     "read_corpus",
     "table_rows",
     "txt_files",
+    "regular_files",
 ]
 
 #: The extension of the files a directory of plain-text articles holds.
@@ -191,11 +192,10 @@ def table_rows(table: Any, columns: ColumnMap) -> Iterator[SourceRow]:
 
 
 # -- .txt directories --------------------------------------------------------------------------
-def txt_files(root: str | os.PathLike, prefix: str = "") -> Iterator[tuple[str, Path]]:
-    """``(id, path)`` of the ``.txt`` files under ``root``: the id is the path relative
-    to the top folder, ``/``-separated, without the extension. Hidden files and folders
-    are left out; folder symlinks are not followed. Order: each folder's entries sorted
-    by name, depth first (so the order is fixed by the names alone)."""
+def regular_files(root: str | os.PathLike, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """``(relative path, path)`` of the non-hidden regular files under ``root``, the
+    relative path ``/``-separated. Folder symlinks are not followed. Order: each folder's
+    entries sorted by name, depth first (so the order is fixed by the names alone)."""
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError:
@@ -204,9 +204,17 @@ def txt_files(root: str | os.PathLike, prefix: str = "") -> Iterator[tuple[str, 
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
-            yield from txt_files(entry.path, f"{prefix}{entry.name}/")
-        elif entry.name.lower().endswith(TXT_SUFFIX) and entry.is_file():
-            yield prefix + entry.name[: -len(TXT_SUFFIX)], Path(entry.path)
+            yield from regular_files(entry.path, f"{prefix}{entry.name}/")
+        elif entry.is_file():
+            yield prefix + entry.name, Path(entry.path)
+
+
+def txt_files(root: str | os.PathLike) -> Iterator[tuple[str, Path]]:
+    """``(id, path)`` of the ``.txt`` files under ``root`` (see :func:`regular_files`):
+    the id is the relative path without the extension."""
+    for rel, path in regular_files(root):
+        if rel.lower().endswith(TXT_SUFFIX):
+            yield rel[: -len(TXT_SUFFIX)], path
 
 
 def decode_txt(raw: bytes) -> tuple[str | None, str | None]:

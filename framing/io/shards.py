@@ -57,13 +57,14 @@ import re
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framing.errors import InputFormatError, OutputLockedError, OutputWriteError, ResumeError
+from framing.io.readers import regular_files
 
 __all__ = ["read_scores", "ShardDir", "ShardWriter", "OutputLock", "arrow_schema",
            "file_fingerprint", "dir_fingerprint", "input_fingerprint", "analyzer_fingerprint",
@@ -123,22 +124,6 @@ def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
             "sha256_head": head, "sha256_tail": tail}
 
 
-def _regular_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """Non-hidden regular files under ``root``, sorted by path component by component."""
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            for rel, p in _regular_files(Path(entry.path)):
-                yield f"{entry.name}/{rel}", p
-        elif entry.is_file():
-            yield entry.name, Path(entry.path)
-
-
 def dir_fingerprint(root: str | os.PathLike, *, contents: bool = True,
                     suffix: str | None = None) -> dict[str, Any]:
     """A hash over the files under ``root`` (hidden ones left out).
@@ -150,7 +135,7 @@ def dir_fingerprint(root: str | os.PathLike, *, contents: bool = True,
     """
     h = hashlib.sha256()
     n = total = 0
-    for rel, path in _regular_files(Path(root)):
+    for rel, path in regular_files(root):
         if suffix and not rel.lower().endswith(suffix):
             continue
         size = path.stat().st_size
