@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.io.pointers import TextPointer, iter_documents
+from framing.io.pointers import TextPointer, iter_documents, text_sha256
 
 HERE = Path(__file__).resolve().parent
 FILES = {"ungd": "ungd.jsonl.gz", "xi_speech": "xi_speech.jsonl.gz",
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     taken: set[str] = set()
 
     def take(row, method) -> bool:
-        key = TextPointer.of(row[2], row[3], row[6], 0, len(row[6])).sha256
+        key = text_sha256(row[6])
         if key in seen or key in taken or per_doc.get(row[3], 0) >= args.per_doc:
             return False
         taken.add(key)
@@ -170,8 +170,7 @@ def main(argv=None) -> int:
     with out_path.open("w", encoding="utf-8") as fo, text_out.open("w", encoding="utf-8") as ft:
         for k, i in enumerate(order):
             row, method = chosen[i]
-            ptr = TextPointer.of(row[2], row[3], row[6], 0, len(row[6]))
-            ptr = TextPointer(row[2], row[3], row[4], row[5], ptr.sha256)
+            ptr = TextPointer(row[2], row[3], row[4], row[5], text_sha256(row[6]))
             uid = f"b{args.batch}-{k:05d}"
             fo.write(json.dumps({"uid": uid, **ptr.to_dict(), "group": row[0], "source": row[1],
                                  "method": method, "batch": args.batch}) + "\n")

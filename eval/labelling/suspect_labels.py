@@ -30,11 +30,8 @@ from framing.io.pointers import TextPointer, resolve_pointers
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from merge_passes import CUES  # noqa: E402
 from splits import split_of  # noqa: E402
-
-CUES = ["win_win", "mutual_respect", "counter_criticism", "peaceful_coexistence", "shared_future",
-        "achievement", "commitment", "challenge_acknowledged", "external_criticism",
-        "criticism_of_others"]
 
 
 def main(argv=None) -> int:
