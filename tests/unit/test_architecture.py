@@ -89,6 +89,58 @@ def test_imports_are_deferred_only_for_heavy_dependencies():
     assert bad == []
 
 
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the framing modules it imports anywhere (functions included; imports
+    under ``if TYPE_CHECKING`` left out). ``from pkg import sub`` of a submodule is an edge
+    to the submodule, not to the package."""
+    mods = {name: tree for name, _, tree in _modules()}
+    graph: dict[str, set[str]] = {name: set() for name in mods}
+    for name, tree in mods.items():
+        hidden = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                  and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        for node, mod, names, _ in _framing_imports(tree):
+            if id(node) in hidden or mod.startswith("."):
+                continue
+            for n in names:
+                target = f"{mod}.{n}" if f"{mod}.{n}" in mods else mod
+                if target in mods and target != name and name != "framing":
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_import_cycles():
+    graph = _import_graph()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert cycles == []
+    assert len(graph) > 40 and sum(map(len, graph.values())) > 100  # the graph was read
+
+
 def test_every_subpackage_is_packaged():
     cfg = (ROOT / "setup.cfg").read_text(encoding="utf-8")
     listed = cfg.split("packages =", 1)[1].split("package_dir", 1)[0].split()
