@@ -1,9 +1,11 @@
 """Measure the shipped cue detector's per-cue error rates at article level.
 
     python eval/cue_error_rates.py            # writes models/cues-builtin/error_rates.json
+    python eval/cue_error_rates.py --samples my_labelled_articles.jsonl --out rates.json
 
-Scores the labelled articles of eval/samples/articles.jsonl with the default analyzer and
-records, per cue, the true-positive rate (share of articles carrying the cue that the
+By default scores the real articles and speeches of the frozen test split
+(eval/labelling/labels/articles.jsonl, documents in eval/labelling/splits/test_docs.txt,
+text resolved from ../shared/data/real or --real) with the default analyzer and records, per cue, the true-positive rate (share of articles carrying the cue that the
 detector flags) and the false-positive rate (share of articles without it that it flags),
 with Wilson 95% intervals and counts. ``framing.compare_outlets`` reads the file to
 correct raw cue prevalences for the detector's errors (adjusted classify-and-count).
@@ -24,6 +26,7 @@ import numpy as np
 import framing
 from framing.stats.inference import wilson_interval
 from framing.heads.cues.heads import shipped_cue_heads_path
+from framing.core.pointers import pointer_samples
 from framing.evaluation.harness import load_samples
 
 HERE = Path(__file__).resolve().parent
@@ -31,14 +34,24 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--samples", default=str(HERE / "samples" / "articles.jsonl"))
+    ap.add_argument("--samples", default=None,
+                    help="a labelled article table (text, cues) instead of the real test split")
+    ap.add_argument("--real", default=str(HERE.parent.parent / "shared" / "data" / "real"))
     ap.add_argument("--out", default=str(shipped_cue_heads_path() / "error_rates.json"))
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     an = framing.Analyzer()
     ids = an.cue_ids
-    samples = load_samples(args.samples, "cues", label_set=ids)
+    if args.samples:
+        source, data = args.samples, args.samples
+    else:
+        labels = HERE / "labelling"
+        source = ("eval/labelling/labels/articles.jsonl, test split "
+                  "(eval/labelling/splits/test_docs.txt)")
+        data = pointer_samples([labels / "labels" / "articles.jsonl"], args.real,
+                               documents=labels / "splits" / "test_docs.txt")
+    samples = load_samples(data, "cues", label_set=ids)
     Y = samples.y_matrix().astype(bool)
     results = an.score_many(samples.texts)
     P = np.array([[r.cues[c].present for c in ids] for r in results])
@@ -56,17 +69,20 @@ def main() -> None:
                    "false_positives": fp}
     out = {
         "level": "article",
-        "source": "eval/samples/articles.jsonl",
+        "source": source,
         "n_articles": len(samples),
         "detector": an.config()["cue_detector"],
         "framing_version": framing.__version__,
-        "command": "python eval/cue_error_rates.py",
+        "command": "python eval/cue_error_rates.py" + (f" --samples {args.samples}"
+                                                        if args.samples else ""),
         "cues": cues,
     }
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     for c, v in cues.items():
-        print(f"{c:24s} tpr {v['tpr']:.2f} ({v['true_positives']}/{v['positives']})  "
-              f"fpr {v['fpr']:.2f} ({v['false_positives']}/{v['negatives']})")
+        tpr = "n/a" if v["tpr"] is None else f"{v['tpr']:.2f}"
+        fpr = "n/a" if v["fpr"] is None else f"{v['fpr']:.2f}"
+        print(f"{c:24s} tpr {tpr} ({v['true_positives']}/{v['positives']})  "
+              f"fpr {fpr} ({v['false_positives']}/{v['negatives']})")
     print(f"written {args.out} in {time.perf_counter() - t0:.0f} s")
 
 

@@ -16,13 +16,12 @@ import sys
 from pathlib import Path
 
 
-import framing
-from framing.io.pointers import TextPointer, resolve_pointers
+from framing.core.pointers import TextPointer, resolve_pointers
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "labelling"))
 from merge_passes import CUES  # noqa: E402
-from real_sentences import score_against_labels  # noqa: E402
+from real_sentences import add_model_options, analyzer_from, score_against_labels  # noqa: E402
 from splits import split_of  # noqa: E402
 
 
@@ -31,6 +30,8 @@ def main(argv=None) -> int:
     ap.add_argument("--split", default="test", choices=["test", "dev", "train", "all"])
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "real"))
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--out")
+    add_model_options(ap)
     args = ap.parse_args(argv)
     path = HERE / "labelling" / "labels" / "articles.jsonl"
     rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -39,10 +40,11 @@ def main(argv=None) -> int:
         print("no labelled articles in this split", file=sys.stderr)
         return 1
     texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.data)
-    _, Y, _, cue, cue_own, tone = score_against_labels(framing.Analyzer(frames=None), rows, texts,
+    _, Y, _, cue, cue_own, tone = score_against_labels(analyzer_from(args), rows, texts,
                                                        args.n_boot)
-    lines = [f"# Real articles, split `{args.split}`: shipped default analyzer", "",
-             f"Written by `python eval/real_articles.py --split {args.split}`; {len(rows)} articles; "
+    command = " ".join(["python eval/real_articles.py"] + (argv if argv is not None else sys.argv[1:]))
+    lines = [f"# Real articles, split `{args.split}`: {args.name}", "",
+             f"Written by `{command}`; {len(rows)} articles; "
              "95% bootstrap intervals.", "",
              f"- article cue macro-F1 (10 cues): **{cue['macro_f1']}**; over the "
              f"{len(cue_own['labels'])} cues the analyzer scores: {cue_own['macro_f1']}",
@@ -54,7 +56,8 @@ def main(argv=None) -> int:
                      f"{pc['f1']:.2f} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    (HERE / "results" / f"real_articles_{args.split}.md").write_text(text, encoding="utf-8")
+    out = Path(args.out) if args.out else HERE / "results" / f"real_articles_{args.split}.md"
+    out.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -3,6 +3,12 @@ text resolved from ../shared/data/real), by split and by source group.
 
     python eval/real_sentences.py [--split test|dev|train|all] [--data ../shared/data/real]
                                   [--out eval/results/real_sentences_<split>.md]
+                                  [--tone DIR --cue-heads DIR --catalogue YAML --name NAME]
+                                  [--predictions preds.jsonl]
+
+The default analyzer is measured unless --tone / --cue-heads / --catalogue name other
+artefacts (e.g. an earlier release's, for a before/after table). --predictions writes each
+row's uid with the predicted cues, tone and target tones (no text) for comparisons.
 
 Reports, with 95% bootstrap intervals: cue macro-F1 over the ten cues of the v2 catalogue
 (a cue the analyzer does not score counts as never predicted), per-cue precision / recall /
@@ -22,7 +28,7 @@ import numpy as np
 
 import framing
 from framing.core.labels import TONE_LABELS
-from framing.io.pointers import TextPointer, resolve_pointers
+from framing.core.pointers import TextPointer, resolve_pointers
 from framing.stats.inference import wilson_interval
 from framing.stats.metrics import classification_metrics, multilabel_metrics
 
@@ -51,6 +57,21 @@ def score_against_labels(an, rows: list[dict], texts: list[str], n_boot: int):
     return res, Y, P, cue, cue_own, tone
 
 
+def add_model_options(ap: argparse.ArgumentParser) -> None:
+    """The options naming the artefacts to measure (default: the shipped analyzer)."""
+    ap.add_argument("--tone", help="tone model directory (default: shipped)")
+    ap.add_argument("--cue-heads", help="cue heads directory (default: shipped)")
+    ap.add_argument("--catalogue", help="catalogue YAML the cue heads serve (default: built-in)")
+    ap.add_argument("--name", default="shipped default analyzer",
+                    help="what the report calls the measured analyzer")
+
+
+def analyzer_from(args) -> "framing.Analyzer":
+    """The analyzer the options name (frames off: nothing here measures them)."""
+    return framing.Analyzer(frames=None, tone=args.tone or "trained",
+                            catalogue=args.catalogue, cue_heads=args.cue_heads)
+
+
 def labelled_rows(split: str) -> list[dict]:
     rows = []
     for path in sorted((HERE / "labelling" / "labels").glob("batch*.jsonl")):
@@ -67,14 +88,17 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "real"))
     ap.add_argument("--out")
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--predictions", help="write per-row predictions (uid, no text) here")
+    add_model_options(ap)
     args = ap.parse_args(argv)
     rows = labelled_rows(args.split)
     if not rows:
         print("no labelled rows in this split", file=sys.stderr)
         return 1
     texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.data)
-    an = framing.Analyzer(frames=None)
+    an = analyzer_from(args)
     res, Y, P, cue, cue_own, tone = score_against_labels(an, rows, texts, args.n_boot)
+    target_pred: dict[str, list[str]] = {}
     # tone toward each labelled target, scored with the target's offsets in the sentence
     t_rows = [(i, t) for i, r in enumerate(rows) for t in r["final"]["targets"]]
     target_line = "- target tone macro-F1: no labelled targets in this split"
@@ -85,10 +109,20 @@ def main(argv=None) -> int:
         yt = np.array([TONE_LABELS.index(t["tone"]) for _, t in t_rows])
         pt = np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
                        for x in t_res])
+        for (i, _), x in zip(t_rows, t_res):
+            target_pred.setdefault(rows[i]["uid"], []).append(x.tone_label)
         tt = classification_metrics(yt, pt, TONE_LABELS, n_boot=args.n_boot)
         target_line = f"- target tone macro-F1 ({len(t_rows)} targets): **{tt['macro_f1']}**"
-    lines = [f"# Real sentences, split `{args.split}`: shipped default analyzer", "",
-             f"Written by `python eval/real_sentences.py --split {args.split}`; {len(rows)} "
+    if args.predictions:
+        with open(args.predictions, "w", encoding="utf-8") as fh:
+            for r, x in zip(rows, res):
+                fh.write(json.dumps({"uid": r["uid"], "cues": [c for c in CUES if c in x.cues
+                                                               and x.cues[c].present],
+                                     "tone": x.tone_label,
+                                     "target_tones": target_pred.get(r["uid"], [])}) + "\n")
+    command = " ".join(["python eval/real_sentences.py"] + (argv if argv is not None else sys.argv[1:]))
+    lines = [f"# Real sentences, split `{args.split}`: {args.name}", "",
+             f"Written by `{command}`; {len(rows)} "
              "sentences with final labels; 95% bootstrap intervals.", "",
              f"- cue macro-F1 (10 cues): **{cue['macro_f1']}**; over the "
              f"{len(cue_own['labels'])} cues the analyzer scores: {cue_own['macro_f1']}",

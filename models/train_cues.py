@@ -1,12 +1,14 @@
 """Train the shipped cue heads for the built-in catalogue and write their card.
 
-    python models/train_cues.py --out models/cues-builtin
+    python models/train_cues.py --real ../shared/data/real --out models/cues-builtin
 
-Reads the project's training sentences (models/training/cues/*.jsonl), encodes them with
-the default encoder (normalised as the analyzer normalises sentences), holds out a seeded
-20% dev split, fits one balanced logistic head per cue on the rest, calibrates each with
-Platt scaling and picks its F1-maximising threshold on dev, and writes the heads with a
-config, a card and metrics.json. Prints dev micro/macro-F1.
+Training rows: the project's sentences (models/training/cues/*.jsonl, weighted by
+--proj-weight) plus the train split of the labelled real sentences (eval/labelling, text
+resolved from --real). The dev split of the real sentences calibrates each head (Platt),
+sets its threshold and decides, per cue, how much a phrase-pattern match counts. The real
+test split is never read here. Heads read the sentence states of the (multi-task) tone
+branch, so the analyzer's one truncated pass serves tone and cues. Writes the heads with
+a config, a card and metrics.json; prints real-dev and eval/samples macro-F1.
 """
 
 from __future__ import annotations
@@ -19,32 +21,42 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.heads.cues.heads import fit_cue_heads
+from framing.encoding.fingerprints import encoder_fingerprint
+from framing.heads.cues.detector import CueDetector
+from framing.heads.cues.heads import fit_cue_heads, fit_pattern_weights, lift
+from framing.heads.tone.model import load_tone_model
 from framing.stats.metrics import multilabel_metrics
 from framing.text.prepare import normalise
-from framing.encoding.fingerprints import encoder_fingerprint
+from real_data import real_sentences
 
 HERE = Path(__file__).resolve().parent
 
-CARD = """# cues-builtin: trained heads for the nine built-in cues
+CARD = """# cues-builtin: trained heads for the ten built-in cues
 
-One logistic head per cue of `framing/catalogues/builtin.yaml`, Platt-calibrated, with a
-per-cue threshold; phrase patterns still add evidence on top (a match lifts a cue to at
-least 0.9). {features_text}
+One logistic head per cue of `framing/catalogues/builtin.yaml` (catalogue v2), Platt-calibrated,
+with a per-cue threshold and a per-cue weight for phrase-pattern evidence (a pattern match
+lifts the probability to at least that weight; 0 means the cue's patterns are ignored
+because they did not help on real dev sentences). The heads read the pooled sentence
+states of the tone model's branch (`{feature_name}`, weights digest {feature_digest}), which
+was fine-tuned jointly on tone and on cue labels (multi-task): the analyzer's one truncated
+pass serves tone, cues and frames.
 
 ## Data
-{n} training sentences written for this project (`models/training/cues/`, MIT like the
-project): {n_pos} carrying at least one cue (per cue {per_cue}), {n_neg} cue-free, of which
-many hard negatives. Split: {dev_fraction:.0%} dev, seed {seed}, by sentence.
+- {n_real} real sentences from the train split of `eval/labelling` (UN General Debate
+  speeches, Chinese official statements and posts, US State Department and Kremlin pages,
+  news; labelled twice against `eval/labelling/GUIDE.md` and adjudicated), and
+- {n_proj} sentences written for this project (`models/training/cues/`), each weighted
+  {proj_weight} relative to a real sentence.
+- Positives per cue (real + project): {per_cue}.
+- Calibration, thresholds and pattern weights: the {n_dev} real sentences of the dev split
+  (documents disjoint from train and test).
 
-## Dev metrics (held-out training sentences, 95% bootstrap intervals)
+## Real dev metrics (95% bootstrap intervals; optimistic: the thresholds were fitted here)
 - macro-F1 {macro:.3f} [{macro_lo:.3f}, {macro_hi:.3f}], micro-F1 {micro:.3f}
 - thresholds: {thresholds}
-- The thresholds and Platt parameters were fitted on this same dev split, so these figures
-  are optimistic. The independent evaluation set (`eval/samples/cues.jsonl`, written
-  separately and never trained or tuned on) is the honest measure: see
-  `eval/results/cue_sentences_shipped.md`, written by
-  `framing eval --suite eval/suites/default.yaml`.
+- pattern weights: {pattern_weights}
+- The honest figures are on the frozen real test split (`eval/real_sentences.py --split
+  test`, `framing eval --suite eval/suites/default.yaml`) and in the project README.
 
 ## Reproduce
 ```
@@ -67,18 +79,27 @@ def load_split(data: str | Path, ids: list[str], dev_fraction: float, seed: int)
     return rows, Y, order[n_dev:], order[:n_dev]
 
 
+def _project_rows(data: str | Path, ids: list[str]):
+    rows = [json.loads(line) for f in sorted(Path(data).glob("*.jsonl"))
+            for line in open(f, encoding="utf-8") if line.strip()]
+    return [r["text"] for r in rows], np.array([[c in r["cues"] for c in ids] for r in rows])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", default=str(HERE / "training" / "cues"))
-    ap.add_argument("--dev-fraction", type=float, default=0.2)
-    ap.add_argument("--C", type=float, default=4.0)
+    ap.add_argument("--real", default=str(HERE.parent.parent / "shared" / "data" / "real"),
+                    help="the real corpus the labels of eval/labelling point into")
+    ap.add_argument("--proj-weight", type=float, default=0.3,
+                    help="weight of a project-written sentence relative to a real one")
+    ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--features", choices=["embedding", "tone-branch", "layer+tone-branch"],
+    ap.add_argument("--features", choices=["tone-branch", "layer+tone-branch"],
                     default="tone-branch",
-                    help="what the heads read: the encoder's sentence embedding, or the "
-                         "sentence states of the (multi-task) tone branch")
+                    help="the tone branch's sentence states, or the shared layer states it "
+                         "reads followed by them")
     ap.add_argument("--tone-model", default=str(HERE / "tone-newsmtsc"),
-                    help="tone model whose branch the heads read (with --features tone-branch)")
+                    help="tone model whose branch the heads read")
     ap.add_argument("--eval", default=str(HERE.parent / "eval" / "samples" / "cues.jsonl"),
                     help="independent labelled sentences to measure the saved heads on ('' to skip)")
     ap.add_argument("--out", required=True)
@@ -87,66 +108,67 @@ def main() -> None:
     t0 = time.perf_counter()
     catalogue = framing.load_catalogue()
     ids = catalogue.ids
-    rows, Y, train, dev = load_split(args.data, ids, args.dev_fraction, args.seed)
-    n_dev = len(dev)
+    proj_texts, Y_proj = _project_rows(args.data, ids)
+    real_tr, real_dv = real_sentences("train", args.real), real_sentences("dev", args.real)
+    texts = [normalise(t, html=False)[0] for t in proj_texts + real_tr.texts]
+    Y = np.vstack([Y_proj, real_tr.cue_matrix(ids)])
+    weight = np.r_[np.full(len(proj_texts), args.proj_weight), np.ones(len(real_tr.texts))]
+    dv_texts = [normalise(t, html=False)[0] for t in real_dv.texts]
+    Y_dev = real_dv.cue_matrix(ids)
     encoder = framing.Encoder()
-    texts = [normalise(r["text"], html=False)[0] for r in rows]
-    branch = args.features in ("tone-branch", "layer+tone-branch")
-    if branch:
-        from framing.heads.tone.model import load_tone_model
-
-        tone = load_tone_model(args.tone_model)
-        tone.check_encoder(encoder)
-        emb = tone.sentence_features(encoder, texts,
-                                     with_layer=args.features == "layer+tone-branch")
-    else:
-        emb = encoder.encode(texts)
-    heads = fit_cue_heads(emb[train], Y[train], emb[dev], Y[dev], ids, C=args.C, seed=args.seed,
-                          name="cues-builtin")
+    tone = load_tone_model(args.tone_model)
+    tone.check_encoder(encoder)
+    with_layer = args.features == "layer+tone-branch"
+    emb = tone.sentence_features(encoder, texts, with_layer=with_layer)
+    emb_dev = tone.sentence_features(encoder, dv_texts, with_layer=with_layer)
+    heads = fit_cue_heads(emb, Y, emb_dev, Y_dev, ids, C=args.C, seed=args.seed,
+                          name="cues-builtin", sample_weight=weight)
+    patterns = CueDetector(catalogue, None, use_similarity=False)
+    matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
+    heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
     heads.catalogue_sha256 = catalogue.sha256
     heads.encoder = encoder_fingerprint(encoder)
-    if branch:
-        heads.features = args.features
-        heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
-    pred = heads.predict_proba(emb[dev]) >= heads.thresholds[None, :]
-    m = multilabel_metrics(Y[dev], pred, ids, n_boot=1000, seed=args.seed)
+    heads.feature_source = args.features
+    heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
+    probs = lift(heads.predict_proba(emb_dev), matched, np.asarray(heads.pattern_weights))
+    m = multilabel_metrics(Y_dev, probs >= heads.thresholds[None, :], ids, n_boot=1000,
+                           seed=args.seed)
     seconds = time.perf_counter() - t0
-    command = (f"python models/train_cues.py --dev-fraction {args.dev_fraction} --C {args.C} "
-               f"--seed {args.seed} --features {args.features} --out {args.out}")
+    command = (f"python models/train_cues.py --real {args.real} --proj-weight {args.proj_weight} "
+               f"--C {args.C} --seed {args.seed} --features {args.features} --out {args.out}")
     per_cue = ", ".join(f"{c} {int(Y[:, j].sum())}" for j, c in enumerate(ids))
-    features_text = (
-        ("The heads read the pooled states after encoder layer 3 and the pooled sentence "
-         "states of the tone model's branch " if args.features == "layer+tone-branch" else
-         "The heads read the pooled sentence states of the tone model's branch ")
-        + f"(`{heads.feature_model['name']}`, weights digest {heads.feature_model['digest']}), "
-        "which was fine-tuned jointly on tone and on the training part of these sentences "
-        "(multi-task): the analyzer's one truncated pass serves tone, cues and frames."
-        if branch else
-        "The heads read the shared all-MiniLM-L6-v2 sentence embedding (no extra pass).")
-    card = CARD.format(features_text=features_text, n=len(rows), n_pos=int(Y.any(1).sum()),
-                       per_cue=per_cue,
-                       n_neg=int((~Y.any(1)).sum()), dev_fraction=args.dev_fraction,
-                       seed=args.seed, macro=m["macro_f1"].value, macro_lo=m["macro_f1"].low,
-                       macro_hi=m["macro_f1"].high, micro=m["micro_f1"].value,
-                       thresholds=", ".join(f"{c} {t:.2f}" for c, t in zip(ids, heads.thresholds)),
-                       command=command, seconds=seconds)
-    out = heads.save(args.out, card, extra={"catalogue": catalogue.name,
-                                            "training": {"rows": len(rows), "dev": int(n_dev),
-                                                         "C": args.C, "seed": args.seed}})
+    card = CARD.format(
+        feature_name=tone.config.name, feature_digest=tone.digest, n_real=len(real_tr.texts),
+        n_proj=len(proj_texts), proj_weight=args.proj_weight, per_cue=per_cue,
+        n_dev=len(dv_texts), macro=m["macro_f1"].value, macro_lo=m["macro_f1"].low,
+        macro_hi=m["macro_f1"].high, micro=m["micro_f1"].value,
+        thresholds=", ".join(f"{c} {t:.2f}" for c, t in zip(ids, heads.thresholds)),
+        pattern_weights=", ".join(f"{c} {w:.1f}" for c, w in zip(ids, heads.pattern_weights)),
+        command=command, seconds=seconds)
+    out = heads.save(args.out, card, extra={
+        "catalogue": catalogue.name,
+        "training": {"real_rows": len(real_tr.texts), "project_rows": len(proj_texts),
+                     "project_weight": args.proj_weight, "real_dev_rows": len(dv_texts),
+                     "C": args.C, "seed": args.seed}})
     (out / "metrics.json").write_text(json.dumps({
-        "dev_macro_f1": m["macro_f1"].to_dict(), "dev_micro_f1": m["micro_f1"].to_dict(),
+        "real_dev_macro_f1": m["macro_f1"].to_dict(), "real_dev_micro_f1": m["micro_f1"].to_dict(),
         "per_cue_f1": {c: v["f1"].to_dict() for c, v in m["per_label"].items()},
         "seconds": seconds, "command": command}, indent=2) + "\n")
-    print(f"dev macro-F1 {m['macro_f1'].value:.4f} [{m['macro_f1'].low:.4f}, "
+    print(f"real dev macro-F1 {m['macro_f1'].value:.4f} [{m['macro_f1'].low:.4f}, "
           f"{m['macro_f1'].high:.4f}], micro-F1 {m['micro_f1'].value:.4f}; {seconds:.0f} s")
+    print("per cue: " + ", ".join(f"{c} {v['f1'].value:.2f}" for c, v in m["per_label"].items()))
     if args.eval:
-        append_evaluation(out, Path(args.eval), encoder, tone if branch else None)
+        append_evaluation(out, Path(args.eval), encoder, tone)
 
 
 def append_evaluation(out: Path, samples_path: Path, encoder, tone) -> None:
     """Measure the saved heads, the few-shot detector and patterns alone on an independent
     labelled set through the harness; add the table to the card and metrics.json."""
-    samples = framing.load_samples(samples_path, "cues", label_set=framing.load_catalogue().ids)
+    # the cues that set labels (it predates catalogue v2: no criticism_of_others column)
+    labelled = {c for line in samples_path.read_text(encoding="utf-8").splitlines()
+                if line.strip() for c in json.loads(line)["cues"]}
+    samples = framing.load_samples(samples_path, "cues", label_set=[
+        c for c in framing.load_catalogue().ids if c in labelled])
     scorers = {
         "trained heads + patterns": framing.Analyzer(
             tone=None, frames=None, encoder=encoder, cue_detector=framing.CueDetector(

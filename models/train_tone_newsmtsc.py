@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+
 import framing
 from framing.training.tone import newsmtsc_examples, split_examples, train_tone
 
@@ -135,6 +137,12 @@ def main() -> None:
                     help="multi-task: also train the branch on these cue sentences (e.g. "
                          "models/training/cues), less the seeded dev split train_cues.py uses")
     ap.add_argument("--cue-weight", type=float, default=1.0)
+    ap.add_argument("--cue-batch-size", type=int, default=16)
+    ap.add_argument("--real", default=None, metavar="DIR",
+                    help="also train on the labelled real sentences of eval/labelling (train "
+                         "split only; text resolved from DIR, e.g. ../shared/data/real): their "
+                         "sentence and target tone join the tone examples and, with --cues, "
+                         "their cue flags join the cue sentences")
     ap.add_argument("--out", required=True)
     ap.add_argument("--recard", action="store_true",
                     help="do not train: re-measure the model in --out as saved and rewrite its "
@@ -164,15 +172,31 @@ def main() -> None:
                    n_sentences, n_targets, m["command"])
         print(f"as saved: dev macro-F1 {m['dev_macro_f1_as_saved']['value']:.4f}")
         return
+    real = None
+    if args.real:
+        from real_data import real_sentences
+
+        real = real_sentences("train", args.real)
+        real_examples = real.tone_examples()
+        train = train + real_examples
+        command += f" --real {args.real}"
+        print(f"real: {len(real.rows)} labelled train sentences, {len(real_examples)} tone "
+              "examples added", flush=True)
     cue_kw = {}
     if args.cues:
         from train_cues import load_split
 
-        rows, Y, cue_train, _ = load_split(args.cues, framing.load_catalogue().ids, 0.2, 13)
-        cue_kw = {"cue_texts": [rows[i]["text"] for i in cue_train], "cue_labels": Y[cue_train],
-                  "cue_weight": args.cue_weight}
-        command += f" --cues {args.cues} --cue-weight {args.cue_weight}"
-        print(f"multi-task: {len(cue_train)} cue training sentences", flush=True)
+        ids = framing.load_catalogue().ids
+        rows, Y, cue_train, _ = load_split(args.cues, ids, 0.2, 13)
+        cue_texts, cue_labels = [rows[i]["text"] for i in cue_train], Y[cue_train]
+        if real is not None:
+            cue_texts += real.texts
+            cue_labels = np.vstack([cue_labels, real.cue_matrix(ids)])
+        cue_kw = {"cue_texts": cue_texts, "cue_labels": cue_labels,
+                  "cue_weight": args.cue_weight, "cue_batch_size": args.cue_batch_size}
+        command += (f" --cues {args.cues} --cue-weight {args.cue_weight} "
+                    f"--cue-batch-size {args.cue_batch_size}")
+        print(f"multi-task: {len(cue_texts)} cue training sentences, {len(ids)} cues", flush=True)
     t0 = time.perf_counter()
     result = train_tone(train, dev, encoder, design=args.design, n_layers=args.layers,
                         epochs=args.epochs, lr=args.lr, seed=args.seed,

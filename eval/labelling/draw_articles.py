@@ -18,7 +18,7 @@ import random
 import sys
 from pathlib import Path
 
-from framing.io.pointers import TextPointer, iter_documents
+from framing.core.pointers import TextPointer, iter_documents
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import framing
-from framing.io.pointers import TextPointer, iter_documents, text_sha256
+from framing.core.pointers import TextPointer, iter_documents, text_sha256
 
 HERE = Path(__file__).resolve().parent
 FILES = {"ungd": "ungd.jsonl.gz", "xi_speech": "xi_speech.jsonl.gz",

@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 import framing
-from framing.io.pointers import TextPointer, resolve_pointers
+from framing.core.pointers import TextPointer, resolve_pointers
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

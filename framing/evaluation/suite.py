@@ -23,19 +23,42 @@ Dataset options are :func:`~framing.evaluation.harness.load_samples` options, pl
 patterns or false) and ``catalogue`` (a YAML path under root, or a shipped catalogue's
 name). A dataset's ``label_set`` may name a shipped catalogue (its cue ids).
 All scorers share one encoder. Paths may not leave ``root``.
+
+A dataset may instead point into a corpus kept outside the repository: ``pointers`` (a glob
+under root matching pointer label files) in place of ``path``::
+
+    real_cues:
+      pointers: labelling/labels/batch*.jsonl
+      corpus: ../../shared/data/real     # FRAMING_REAL_DATA, when set, overrides it
+      documents: labelling/splits/test_docs.txt   # optional: keep only these documents
+      unit: sentence                      # or target (one row per labelled target)
+      task: cues
+      label: cues
+      label_set: builtin
+
+The table comes from :func:`~framing.core.pointers.pointer_samples` (columns ``id``,
+``text``, ``cues``, ``tone``, ``group``, ``source``; for ``unit: target`` also
+``target_start``, ``target_end`` and ``target``) and goes to ``load_samples`` with the
+other options; ``id`` defaults to ``id``, ``label`` to ``tone`` for a tone task, and for
+``unit: target`` ``target_start``/``target_end`` default to those columns. ``corpus`` is
+relative to root but, being read-only input, may lie outside it; ``documents`` must be a
+file under root. When the corpus directory does not exist the suite still runs: that
+dataset's runs are skipped, and ``summary.md``/``summary.json`` say so.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from framing.core.pointers import UNITS, PointerError, pointer_samples
 from framing.core.tables import read_table
 from framing.encoding.encoder import Encoder
 from framing.errors import FramingError
@@ -54,15 +77,22 @@ class SuiteError(FramingError, ValueError):
 
 @dataclass
 class SuiteResult:
-    """The reports of a suite run, in run order, and where they were written."""
+    """The reports of a suite run, in run order, and where they were written; ``skipped``
+    maps each run that could not run (its corpus is missing) to the reason."""
 
     name: str
     reports: dict[str, Any]
     paths: dict[str, dict[str, str]]
     summary_path: str | None
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        return "\n".join(r.to_markdown(name) for name, r in self.reports.items())
+        return "\n".join([r.to_markdown(name) for name, r in self.reports.items()]
+                         + [_skipped_markdown(name, why) for name, why in self.skipped.items()])
+
+
+def _skipped_markdown(name: str, reason: str) -> str:
+    return f"### {name}\n\nskipped: {reason}\n"
 
 
 def _inside(root: Path, rel: str, where: str, source: str) -> Path:
@@ -91,9 +121,15 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
     data["_source"] = str(path)
     data["_output"] = _inside(root, str(data.get("output", "results")), "output", str(path))
     for name, ds in data["datasets"].items():
-        if not isinstance(ds, dict) or "path" not in ds or "task" not in ds:
-            raise SuiteError(f"{path}: dataset {name!r} needs 'path' and 'task'")
-        ds["_path"] = _inside(root, str(ds["path"]), f"dataset {name!r}", str(path))
+        if not isinstance(ds, dict) or "task" not in ds or not ("path" in ds or "pointers" in ds):
+            raise SuiteError(f"{path}: dataset {name!r} needs 'path' (or 'pointers') and 'task'")
+        if "path" in ds and "pointers" in ds:
+            raise SuiteError(f"{path}: dataset {name!r}: give exactly one of 'path' and "
+                             "'pointers'")
+        if "path" in ds:
+            ds["_path"] = _inside(root, str(ds["path"]), f"dataset {name!r}", str(path))
+        else:
+            _check_pointer_dataset(ds, name, root, str(path))
     for i, run in enumerate(data["runs"]):
         if not isinstance(run, dict) or run.get("dataset") not in data["datasets"]:
             raise SuiteError(f"{path}: runs[{i}] names an unknown dataset {run.get('dataset')!r}"
@@ -102,6 +138,41 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
             if s not in data["scorers"]:
                 raise SuiteError(f"{path}: runs[{i}] names an unknown scorer {s!r}")
     return data
+
+
+def _check_pointer_dataset(ds: dict[str, Any], name: str, root: Path, source: str) -> None:
+    """Validate a ``pointers`` dataset and record its files, corpus and document list."""
+    where = f"dataset {name!r}"
+    pattern = str(ds["pointers"])
+    files = sorted({_inside(root, match, where, source)
+                    for match in glob.glob(pattern, root_dir=root, recursive=True)})
+    files = [f for f in files if f.is_file()]
+    if not files:
+        raise SuiteError(f"{source}: {where}: pointers {pattern!r} match no file under {root}")
+    ds["_pointers"] = files
+    if ds.get("corpus") in (None, "") and not os.environ.get("FRAMING_REAL_DATA"):
+        raise SuiteError(f"{source}: {where}: a pointers dataset needs 'corpus' (or set "
+                         "FRAMING_REAL_DATA)")
+    # read-only input kept outside the repository: the one path allowed to leave root
+    ds["_corpus"] = Path(os.environ.get("FRAMING_REAL_DATA")
+                         or root / str(ds["corpus"])).resolve()
+    if ds.get("documents") is not None:
+        docs = _inside(root, str(ds["documents"]), where, source)
+        if not docs.is_file():
+            raise SuiteError(f"{source}: {where}: documents file {ds['documents']!r} not found")
+        ds["_documents"] = docs
+    if ds.get("unit", "sentence") not in UNITS:
+        raise SuiteError(f"{source}: {where}: unit must be one of {', '.join(UNITS)}, got "
+                         f"{ds['unit']!r}")
+
+
+def _pointer_table(ds: dict[str, Any], name: str, source: str) -> Any:
+    """The labelled table of a ``pointers`` dataset (its corpus exists)."""
+    try:
+        return pointer_samples(ds["_pointers"], ds["_corpus"], documents=ds.get("_documents"),
+                               unit=ds.get("unit", "sentence"))
+    except PointerError as exc:
+        raise SuiteError(f"{source}: dataset {name!r}: {exc}") from None
 
 
 def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
@@ -143,32 +214,51 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
     n_boot = int(n_boot or suite.get("n_boot", 1000))
     seed = int(suite.get("seed", 0))
     scorers = _build_scorers(suite["scorers"], source, root)
-    datasets = {}
+    datasets: dict[str, Any] = {}
+    skip: dict[str, str] = {}
+    pointer_keys = ("pointers", "corpus", "documents", "unit")
     for name, ds in suite["datasets"].items():
-        opts = {k: v for k, v in ds.items() if not k.startswith("_") and k not in ("path", "require")}
+        opts = {k: v for k, v in ds.items() if not k.startswith("_")
+                and k not in ("path", "require", *pointer_keys)}
+        if "pointers" in ds:
+            if not ds["_corpus"].is_dir():
+                skip[name] = (f"corpus directory {ds['_corpus']} not found (set "
+                              "FRAMING_REAL_DATA)")
+                continue
+            opts.setdefault("id", "id")
+            if opts.get("task") == "tone":
+                opts.setdefault("label", "tone")
+            if ds.get("unit") == "target":
+                opts.setdefault("target_start", "target_start")
+                opts.setdefault("target_end", "target_end")
         if isinstance(opts.get("label_set"), str):  # the cue ids of a shipped catalogue
             if opts["label_set"] not in shipped_catalogues():
                 raise SuiteError(f"{source}: dataset {name!r}: label_set must be a list or the "
                                  f"name of a shipped catalogue ({', '.join(shipped_catalogues())})")
             opts["label_set"] = load_catalogue(opts["label_set"]).ids
-        data: Any = ds["_path"]
+        pointers = "pointers" in ds
+        data: Any = _pointer_table(ds, name, source) if pointers else ds["_path"]
         if ds.get("require"):
             df, _ = read_table(data, opts.get("format"), what="Samples")
             for col in ds["require"]:
                 if col not in df.columns:
                     raise SuiteError(f"{source}: dataset {name!r}: required column {col!r} is "
-                                     f"not in {ds['path']}")
+                                     f"not in {ds['pointers' if pointers else 'path']}")
                 keep = df[col].map(lambda v: v is not None and v == v and str(v).strip() != "")
                 df = df[keep]
             data = df.reset_index(drop=True)
         samples = load_samples(data, **opts)
-        samples.source = os.path.relpath(ds["_path"], root)
+        samples.source = str(ds["pointers"]) if pointers else os.path.relpath(ds["_path"], root)
         datasets[name] = samples
-    reports, paths = {}, {}
+    reports, paths, skipped, order = {}, {}, {}, []
     for i, run in enumerate(suite["runs"]):
         names = run.get("scorers") or list(scorers)
         tune = run.get("tune")
         run_name = run.get("name") or f"{run['dataset']}_{'dev-tuned' if tune else 'shipped'}"
+        order.append(run_name)
+        if run["dataset"] in skip:
+            skipped[run_name] = skip[run["dataset"]]
+            continue
         report = evaluate({n: scorers[n] for n in names}, datasets[run["dataset"]],
                           reference=run.get("reference"), tune=tune,
                           calibrate=bool(run.get("calibrate", False)), n_boot=n_boot, seed=seed,
@@ -180,11 +270,17 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
     header = (f"# Evaluation suite `{suite.get('name', Path(source).stem)}`\n\n"
               f"Written by `framing eval --suite {os.path.relpath(source)}`; 95% bootstrap "
               f"intervals ({n_boot} resamples, seed {seed}).\n\n")
-    summary.write_text(header + "\n".join(r.to_markdown(n) for n, r in reports.items()),
-                       encoding="utf-8")
+    out_dir.mkdir(parents=True, exist_ok=True)  # every run may have been skipped
+    summary.write_text(header + "\n".join(
+        _skipped_markdown(n, skipped[n]) if n in skipped else reports[n].to_markdown(n)
+        for n in dict.fromkeys(order)), encoding="utf-8")
     (out_dir / "summary.json").write_text(json.dumps(
-        {n: {"task": r.task, "dataset": r.dataset, "n": r.n,
-             "macro_f1": {s: float(np.round(res["macro_f1"].value, 4))
-                          for s, res in r.results.items()}}
-         for n, r in reports.items()}, indent=2) + "\n", encoding="utf-8")
-    return SuiteResult(str(suite.get("name", "")), reports, paths, str(summary))
+        {n: {"skipped": skipped[n]} if n in skipped else _summary_entry(reports[n])
+         for n in dict.fromkeys(order)}, indent=2) + "\n", encoding="utf-8")
+    return SuiteResult(str(suite.get("name", "")), reports, paths, str(summary), skipped)
+
+
+def _summary_entry(report: Any) -> dict[str, Any]:
+    return {"task": report.task, "dataset": report.dataset, "n": report.n,
+            "macro_f1": {s: float(np.round(res["macro_f1"].value, 4))
+                         for s, res in report.results.items()}}

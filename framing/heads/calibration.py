@@ -86,20 +86,22 @@ def fit_thresholds(probs: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float, seed: int, max_iter: int = 3000,
-                 standardise: bool = False) -> tuple[np.ndarray, float]:
+                 standardise: bool = False, sample_weight: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, float]:
     """A class-balanced logistic regression of ``y`` (0/1) on ``X``; returns ``(w, b)``
     that apply to raw features. With ``standardise`` the fit runs on z-scored columns
-    and the scaling is folded back into ``w`` and ``b``."""
+    and the scaling is folded back into ``w`` and ``b``; ``sample_weight`` weighs rows
+    (on top of the class balance)."""
     from sklearn.linear_model import LogisticRegression
 
     lr = LogisticRegression(C=C, max_iter=max_iter, class_weight="balanced", random_state=seed)
     if not standardise:
-        lr.fit(X, y)
+        lr.fit(X, y, sample_weight=sample_weight)
         return lr.coef_[0].copy(), float(lr.intercept_[0])
     mu = X.mean(axis=0)
     sd = X.std(axis=0)
     sd[sd < 1e-8] = 1.0
-    lr.fit((X - mu) / sd, y)
+    lr.fit((X - mu) / sd, y, sample_weight=sample_weight)
     w = lr.coef_[0] / sd
     return w, float(lr.intercept_[0] - w @ mu)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from framing.io.pointers import TextPointer, resolve_pointers
+from framing.core.pointers import TextPointer, resolve_pointers
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = sorted((ROOT / "eval" / "labelling" / "labels").glob("batch*.jsonl"))

@@ -18,7 +18,9 @@ import framing
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "eval" / "samples"
-CUE_IDS = framing.load_catalogue().ids
+# The samples were written for catalogue v1 and label its nine cues; the tenth cue of v2,
+# criticism_of_others, is measured on the labelled real sentences (eval/labelling).
+CUE_IDS = [c for c in framing.load_catalogue().ids if c != "criticism_of_others"]
 
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="eval/samples not present")
 

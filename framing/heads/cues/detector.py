@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from framing.errors import ModelLoadError
-from framing.heads.cues.heads import CueHeads, is_cue_heads_dir, load_cue_heads, shipped_cue_heads_path
+from framing.heads.cues.heads import (CueHeads, is_cue_heads_dir, lift, load_cue_heads,
+                                      shipped_cue_heads_path)
 from framing.heads.tone.factory import resolve_feature_model
 from framing.text.catalogue import Catalogue, load_catalogue
 
@@ -284,9 +285,21 @@ class CueDetector:
         else:
             probs = np.zeros((n, len(self.catalogue.cues)))
         matches = [self.match_patterns(s) for s in sentences]
+        return lift(probs, self.matched(matches), self.pattern_weights), matches
+
+    @property
+    def pattern_weights(self) -> np.ndarray:
+        """Per cue, the probability a pattern match alone gives: the trained heads' own
+        (fitted on dev) when they carry them, else ``pattern_weight`` for every cue."""
+        if self.heads is not None and self.heads.pattern_weights is not None:
+            return np.asarray(self.heads.pattern_weights, dtype=float)
+        return np.full(len(self.catalogue.ids), self.pattern_weight)
+
+    def matched(self, matches: Sequence[Sequence[PatternMatch]]) -> np.ndarray:
+        """``(n, n_cues)`` bool: whether a pattern of each cue matched each sentence."""
         col = {cid: i for i, cid in enumerate(self.catalogue.ids)}
+        out = np.zeros((len(matches), len(col)), dtype=bool)
         for i, hits in enumerate(matches):
-            for cid in {h.cue for h in hits}:
-                j = col[cid]
-                probs[i, j] = 1.0 - (1.0 - probs[i, j]) * (1.0 - self.pattern_weight)
-        return probs, matches
+            for h in hits:
+                out[i, col[h.cue]] = True
+        return out

@@ -112,3 +112,59 @@ def test_heads_refuse_another_encoder(default_analyzer, tiny_model_dir):
     assert isinstance(heads, CueHeads)
     with pytest.raises(ModelLoadError, match="encoder"):
         framing.CueDetector(None, framing.Encoder(tiny_model_dir), heads=heads)
+
+
+# --------------------------------------------------------------------------------------
+# per-cue pattern weights, fitted on dev
+
+
+def test_pattern_weights_follow_what_the_patterns_are_worth():
+    from framing.heads.cues.heads import fit_pattern_weights, lift
+
+    rng = np.random.default_rng(3)
+    n = 400
+    Y = np.zeros((n, 2), dtype=bool)
+    Y[:100] = True
+    probs = np.clip(np.where(Y, 0.55, 0.3) + rng.normal(scale=0.15, size=(n, 2)), 0.01, 0.99)
+    matched = np.zeros((n, 2), dtype=bool)
+    matched[:90, 0] = True            # cue 0: its pattern fires on positives only
+    matched[100:300, 1] = True        # cue 1: its pattern fires on 200 negatives
+    heads = CueHeads(["good", "noisy"], np.zeros((2, 3)), np.zeros(2), np.ones(2), np.zeros(2),
+                     np.full(2, 0.5))
+    fit_pattern_weights(heads, probs, matched, Y)
+    assert heads.pattern_weights[0] > 0 and heads.pattern_weights[1] == 0.0
+    lifted = lift(probs, matched, np.asarray(heads.pattern_weights))
+    assert (lifted[:90, 0] >= heads.pattern_weights[0]).all()
+    assert np.allclose(lifted[:, 1], probs[:, 1])
+
+
+def test_pattern_weights_survive_save_and_reach_the_detector(fitted, tmp_path):
+    heads, X, _ = fitted
+    heads = CueHeads(heads.ids, heads.W, heads.b, heads.platt_a, heads.platt_c, heads.thresholds,
+                     name="h", pattern_weights=[0.0, 0.5, 0.9])
+    heads.save(tmp_path / "h", "# card\n")
+    back = load_cue_heads(tmp_path / "h")
+    assert back.pattern_weights == [0.0, 0.5, 0.9]
+    cfg = json.loads((tmp_path / "h" / "config.json").read_text())
+    cfg["pattern_weights"] = [0.0, 2.0, 0.9]
+    (tmp_path / "h" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="pattern_weights"):
+        load_cue_heads(tmp_path / "h")
+    cfg["pattern_weights"] = [0.0, 0.5]
+    (tmp_path / "h" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="pattern_weights"):
+        load_cue_heads(tmp_path / "h")
+
+
+def test_detector_uses_the_heads_pattern_weights():
+    det = framing.CueDetector(None, None, use_similarity=False)
+    assert np.allclose(det.pattern_weights, det.pattern_weight)
+    k = len(det.catalogue.ids)
+    weights = [0.0] * k
+    weights[0] = 0.6
+    det.heads = CueHeads(det.catalogue.ids, np.zeros((k, 2)), np.zeros(k), np.ones(k),
+                         np.zeros(k), np.full(k, 0.5), pattern_weights=weights)
+    assert np.allclose(det.pattern_weights, weights)
+    probs, matches = det.predict(["The two sides called the deal a win-win arrangement."])
+    assert matches[0] and matches[0][0].cue == det.catalogue.ids[0]
+    assert probs[0, 0] == pytest.approx(0.6)
