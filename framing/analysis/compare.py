@@ -31,6 +31,35 @@ Every family of tests (pairwise tone, pairwise cues, pairwise frames, tone vs re
 vs rest, frames vs rest) is corrected on its own with the Benjamini–Hochberg procedure;
 ``p_adj`` holds the adjusted values and ``significant`` says whether ``p_adj < alpha``.
 
+Every table but ``over_time`` ends with a ``note`` column: empty, or the reason (``; ``
+between several) a test was skipped or an estimate is degenerate.
+
+Small and degenerate groups
+---------------------------
+A test needs at least :data:`MIN_TEST_ARTICLES` (2) values on each side: articles for
+the cue and frame tests, articles with a tone for the tone tests (neither the
+permutation test nor Welch's t is defined for a sample of one). A group below that
+keeps every estimate (tone mean; a tone interval needs two values, so with one it is
+NaN and its method ``"none"``; shares and prevalences with their Wilson intervals;
+rates; pairwise differences and effect sizes), but each test involving it is skipped:
+``test`` is ``"none"``, the statistic and p-value NaN, ``significant`` False, and the
+``note`` says ``too few articles ...``. The BH adjustment counts only the tests that
+ran, so every other pairwise row is the one a run without the small group gives (up to
+the draws of the shared random stream, for resampled intervals and p-values); the
+tests against the pooled rest still count its articles in the pool. The same holds for
+a group whose articles all lack a tone, and for a test against the rest when the other
+groups of the stratum hold fewer than two articles (none at all, a single group: ``no
+other group to test against``). ``notes`` names the small groups once.
+
+A group whose tone never varies has tone SD 0, an interval of zero width at its mean,
+Cohen's d and Hedges' g NaN against another constant group (no pooled spread), and
+tests that run as usual (two identical constant groups give p = 1; Welch's t for two
+different constant groups gives t = ±inf, p = 0). A cue or frame that no article
+compared has (or that every article has) gets prevalence 0 (or 1) with its Wilson
+interval, NaN risk and odds ratios, Fisher's test with p = 1 (kept in the BH family, as
+before) and a ``note``; ``notes`` lists such cues and frames. A table with no usable
+row gives empty tables with their columns.
+
 Rows whose ``error`` is set are left out of every estimate and counted in
 ``n_excluded``. The intervals and tests themselves are in :mod:`framing.stats.inference`;
 the Markdown summary in :mod:`framing.analysis.summary`. This module needs numpy, pandas
@@ -88,6 +117,7 @@ from framing.stats.inference import (
 
 __all__ = [
     "ERROR_RATES_FILE",
+    "MIN_TEST_ARTICLES",
     "OutletComparison",
     "compare_outlets",
     "load_error_rates",
@@ -96,6 +126,9 @@ __all__ = [
 
 #: Name of the per-cue error-rates file next to a set of cue heads.
 ERROR_RATES_FILE = "error_rates.json"
+#: The fewest values each side of a test needs (articles; articles with a tone for the
+#: tone tests). A group below it is described but never tested (see the module notes).
+MIN_TEST_ARTICLES = 2
 #: The shipped cue heads (under ``framing.models``), whose error rates are the default.
 
 
@@ -409,6 +442,8 @@ def compare_outlets(
     groups, per_group = _per_group_tables(rows, families, ctx)
     pairwise_tone, pairwise = _pairwise_tables(rows, families, ctx, notes)
     _note_few_permutations(pairwise_tone, groups, n_permutations, alpha, notes)
+    _note_small_groups(groups, rows, notes)
+    _note_constant_indicators(families, notes)
     over_time = _over_time_table(rows, time, freq, families, ctx, notes)
     return OutletComparison(
         groups=groups, cues=per_group["cue"], pairwise_tone=pairwise_tone,
@@ -564,7 +599,8 @@ def _per_group_tables(rows: _Rows, families: Sequence[_Indicators], ctx: _Ctx
         row.update(n_articles=int(mask.sum()),
                    n_excluded=(int(rows.excluded_by_group.get(tuple(key), 0))
                                if rows.n_excluded else 0))
-        row.update(_tone_summary(rows.tone[mask], rows.tone[rest], rows.labels[mask], ctx))
+        row.update(_tone_summary(rows.tone[mask], rows.tone[rest], rows.labels[mask], ctx,
+                                 has_tone="tone" in data))
         row["n_sentences"] = (float(np.nansum(rows.nsent[mask])) if "n_sentences" in data
                               else math.nan)
         group_rows.append(row)
@@ -598,13 +634,16 @@ def _pairwise_tables(rows: _Rows, families: Sequence[_Indicators], ctx: _Ctx,
     for ka, kb in pairs:
         ia, ib = where[ka], where[kb]
         base = ({within: ka[0]} if within else {}) | {"group_a": ka[-1], "group_b": kb[-1]}
-        tone_rows.append({**base, **_tone_pair(rows.tone[ia], rows.tone[ib], ctx)})
+        names = (str(ka[-1]), str(kb[-1]))
+        tone_rows.append({**base, **_tone_pair(rows.tone[ia], rows.tone[ib], names, ctx,
+                                               has_tone="tone" in rows.data)})
         for fam in families:
             for lab in fam.labels:
                 flags = fam.present[lab]
                 fam_rows[fam.column].append(
                     {**base, fam.column: lab, **fam.extra.get(lab, {}),
-                     **_prevalence_pair(flags[ia], flags[ib], lab, fam.rates, ctx)})
+                     **_prevalence_pair(flags[ia], flags[ib], lab, names, fam.rates,
+                                        fam.column, ctx)})
     pairwise_tone = _with_bh(pd.DataFrame(tone_rows, columns=_PW_TONE_COLUMNS(within)),
                              "p_value", "p_adj", "significant", ctx.alpha)
     pairwise = {fam.column: _with_bh(pd.DataFrame(fam_rows[fam.column],
@@ -612,6 +651,46 @@ def _pairwise_tables(rows: _Rows, families: Sequence[_Indicators], ctx: _Ctx,
                                      "p_value", "p_adj", "significant", ctx.alpha)
                 for fam in families}
     return pairwise_tone, pairwise
+
+
+def _listed(names: Sequence[str], limit: int = 10) -> str:
+    """``names`` joined by commas, the first ``limit`` of them and a count of the rest."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _note_small_groups(groups: pd.DataFrame, rows: _Rows, notes: list[str]) -> None:
+    """Return nothing; append one note naming the groups too small for any test and one
+    naming those with enough articles but too few tones for a tone test."""
+    if not len(groups):
+        return
+    label = groups[rows.keys].astype(str).agg(" / ".join, axis=1)
+    small = (groups["n_articles"] < MIN_TEST_ARTICLES).to_numpy()
+    if small.any():
+        notes.append(f"too few articles for a test (fewer than {MIN_TEST_ARTICLES}) in "
+                     f"{int(small.sum())} group(s): {_listed(list(label[small]))}; their "
+                     "estimates are given, every test involving them is skipped (blank "
+                     "p-value, reason in the note column) and the BH adjustment counts only "
+                     "the tests that ran")
+    if "tone" not in rows.data:
+        return
+    toneless = (~small) & (groups["tone_n"] < MIN_TEST_ARTICLES).to_numpy()
+    if toneless.any():
+        notes.append(f"too few articles with a tone for a tone test (fewer than "
+                     f"{MIN_TEST_ARTICLES}) in {int(toneless.sum())} group(s): "
+                     f"{_listed(list(label[toneless]))}; their tone tests are skipped")
+
+
+def _note_constant_indicators(families: Sequence[_Indicators], notes: list[str]) -> None:
+    """Return nothing; append a note per family listing the cues / frames that no usable
+    article has, or that every one has (their ratios are undefined, their tests p = 1)."""
+    for fam in families:
+        for which, test in (("no", lambda f: not f.any()), ("every", lambda f: f.all())):
+            found = [lab for lab in fam.labels if len(fam.present[lab]) and test(fam.present[lab])]
+            if found:
+                notes.append(f"{fam.column}(s) that {which} article has: {_listed(found)}; "
+                             "their risk and odds ratios are undefined and their tests give "
+                             "p = 1")
 
 
 def _note_few_permutations(pairwise_tone: pd.DataFrame, groups: pd.DataFrame,
@@ -677,7 +756,7 @@ def _GROUP_COLUMNS(keys: list[str]) -> list[str]:
     for lab in TONE_LABELS_DISPLAY:
         cols += [f"share_{lab}", f"share_{lab}_low", f"share_{lab}_high"]
     return cols + ["tone_diff_vs_rest", "tone_test_vs_rest", "tone_p_vs_rest",
-                   "tone_p_adj_vs_rest", "tone_significant_vs_rest"]
+                   "tone_p_adj_vs_rest", "tone_significant_vs_rest", "note"]
 
 
 def _prevalence_columns(keys: list[str], fam: _Indicators) -> list[str]:
@@ -688,14 +767,14 @@ def _prevalence_columns(keys: list[str], fam: _Indicators) -> list[str]:
                "tpr", "fpr", "prevalence_adj", "prevalence_adj_low", "prevalence_adj_high"]
             + (rate if fam.counts is not None else [])
             + ["diff_vs_rest", "test_vs_rest", "p_vs_rest", "p_adj_vs_rest",
-               "significant_vs_rest"])
+               "significant_vs_rest", "note"])
 
 
 def _PW_TONE_COLUMNS(within: str | None) -> list[str]:
     return ([within] if within else []) + [
         "group_a", "group_b", "n_a", "n_b", "mean_a", "mean_b", "mean_diff", "diff_ci_low",
         "diff_ci_high", "diff_ci_method", "cohens_d", "hedges_g", "g_ci_low", "g_ci_high",
-        "test", "statistic", "p_value", "p_adj", "significant"]
+        "test", "statistic", "p_value", "p_adj", "significant", "note"]
 
 
 def _pw_columns(within: str | None, fam: _Indicators) -> list[str]:
@@ -703,7 +782,8 @@ def _pw_columns(within: str | None, fam: _Indicators) -> list[str]:
     return (([within] if within else []) + ["group_a", "group_b", fam.column] + fam.extra_columns
             + ["n_a", "n_b", "x_a", "x_b", "p_a", "p_b", "diff", "diff_ci_low", "diff_ci_high",
                "diff_adj", "risk_ratio", "rr_ci_low", "rr_ci_high", "odds_ratio", "or_ci_low",
-               "or_ci_high", "cohens_h", "test", "statistic", "p_value", "p_adj", "significant"])
+               "or_ci_high", "cohens_h", "test", "statistic", "p_value", "p_adj", "significant",
+               "note"])
 
 
 _OVER_TIME_COLUMNS = ["period", "measure", "kind", "n", "estimate", "ci_low", "ci_high",
@@ -736,7 +816,53 @@ def _mean_ci(x: np.ndarray, ctx: _Ctx) -> tuple[float, float, str]:
     return max(low, -1.0), min(high, 1.0), "t"
 
 
-def _tone_summary(x: np.ndarray, rest: np.ndarray, labels: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
+def _enough(*sizes: int) -> bool:
+    """Whether every sample is large enough for a test (:data:`MIN_TEST_ARTICLES`)."""
+    return all(n >= MIN_TEST_ARTICLES for n in sizes)
+
+
+def _too_few(n: int, noun: str, where: str = "", needs: str = "a test needs") -> str:
+    """The note for a sample below :data:`MIN_TEST_ARTICLES`, e.g.
+    ``too few articles in Tiny (1; a test needs 2)``."""
+    return f"too few {noun}{where} ({n}; {needs} {MIN_TEST_ARTICLES})"
+
+
+def _vs_rest_note(n: int, n_rest: int, noun: str, needs: str = "a test needs") -> str:
+    """Why a group's test against the pooled rest of its stratum is skipped, or ""."""
+    if n < MIN_TEST_ARTICLES:
+        return _too_few(n, noun, needs=needs)
+    if n_rest == 0:
+        return "no other group to test against"
+    if n_rest < MIN_TEST_ARTICLES:
+        return _too_few(n_rest, noun, " in the other groups")
+    return ""
+
+
+def _pair_note(sizes: Sequence[tuple[str, int]], noun: str) -> str:
+    """Why a pairwise test is skipped (one clause per group too small for it), or ""."""
+    return "; ".join(_too_few(n, noun, f" in {name}") for name, n in sizes
+                     if n < MIN_TEST_ARTICLES)
+
+
+def _margin_note(k: int, n: int, column: str) -> str:
+    """The note for a cue / frame that none (or all) of the ``n`` articles compared
+    has: its ratios are undefined and Fisher's test gives p = 1."""
+    if n and k == 0:
+        return f"no article compared has the {column}: ratios undefined, p = 1"
+    if n and k == n:
+        return f"every article compared has the {column}: ratios undefined, p = 1"
+    return ""
+
+
+def _joined(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _tone_summary(x: np.ndarray, rest: np.ndarray, labels: np.ndarray, ctx: _Ctx,
+                  has_tone: bool = True) -> dict[str, Any]:
+    """One group's tone: mean, SD and interval, tone-label shares (Wilson) and the test
+    against the pooled ``rest``, skipped with a ``note`` when either side holds fewer
+    than :data:`MIN_TEST_ARTICLES` tones (no note when the table has no tone at all)."""
     x = x[~np.isnan(x)]
     rest = rest[~np.isnan(rest)]
     out: dict[str, Any] = {"tone_n": len(x), "tone_mean": float(x.mean()) if len(x) else math.nan,
@@ -748,13 +874,15 @@ def _tone_summary(x: np.ndarray, rest: np.ndarray, labels: np.ndarray, ctx: _Ctx
         low, high = wilson_interval(k, n_lab, ctx.alpha)
         out[f"share_{lab}"] = k / n_lab if n_lab else math.nan
         out[f"share_{lab}_low"], out[f"share_{lab}_high"] = float(low), float(high)
-    if len(x) and len(rest):
+    out.update(tone_diff_vs_rest=float(x.mean() - rest.mean()) if len(x) and len(rest)
+               else math.nan, tone_test_vs_rest="none", tone_p_vs_rest=math.nan)
+    if _enough(len(x), len(rest)):
         test, _, p = mean_difference_test(x, rest, ctx.n_permutations, ctx.max_resample_n,
                                           ctx.rng)
-        out.update(tone_diff_vs_rest=float(x.mean() - rest.mean()), tone_test_vs_rest=test,
-                   tone_p_vs_rest=p)
-    else:
-        out.update(tone_diff_vs_rest=math.nan, tone_test_vs_rest="none", tone_p_vs_rest=math.nan)
+        out.update(tone_test_vs_rest=test, tone_p_vs_rest=p)
+    out["note"] = (_vs_rest_note(len(x), len(rest), "articles with a tone",
+                                 needs="a tone interval and a test need")
+                   if has_tone else "")
     return out
 
 
@@ -774,7 +902,9 @@ def _adjusted(k: float, n: float, label: str, rates: Mapping[str, tuple[float, f
 def _prevalence_summary(fam: _Indicators, label: str, nsent: np.ndarray, mask: np.ndarray,
                         rest: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
     """One group's share of articles with the cue / frame ``label`` (Wilson interval),
-    corrected share, rate per 1,000 sentences (cues) and the test against ``rest``."""
+    corrected share, rate per 1,000 sentences (cues) and the test against ``rest``,
+    skipped with a ``note`` when either side holds fewer than :data:`MIN_TEST_ARTICLES`
+    articles."""
     present = fam.present[label]
     n, k = int(mask.sum()), int(present[mask].sum())
     low, high = wilson_interval(k, n, ctx.alpha)
@@ -789,16 +919,23 @@ def _prevalence_summary(fam: _Indicators, label: str, nsent: np.ndarray, mask: n
                    rate_basis=fam.basis.get(label, f"articles with the {fam.column}"),
                    rate_per_1000=float(rate), rate_low=float(rlow), rate_high=float(rhigh))
     nr = int(rest.sum())
-    if nr:
-        kr = int(present[rest].sum())
+    kr = int(present[rest].sum()) if nr else 0
+    out.update(diff_vs_rest=k / n - kr / nr if nr else math.nan, test_vs_rest="none",
+               p_vs_rest=math.nan)
+    if _enough(n, nr):
         test, _, p = two_proportion_test(k, n, kr, nr)
-        out.update(diff_vs_rest=k / n - kr / nr, test_vs_rest=test, p_vs_rest=p)
-    else:
-        out.update(diff_vs_rest=math.nan, test_vs_rest="none", p_vs_rest=math.nan)
+        out.update(test_vs_rest=test, p_vs_rest=p)
+    out["note"] = _joined(_vs_rest_note(n, nr, "articles"),
+                          _margin_note(k + kr, n + nr, fam.column))
     return out
 
 
-def _tone_pair(a: np.ndarray, b: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
+def _tone_pair(a: np.ndarray, b: np.ndarray, names: tuple[str, str], ctx: _Ctx,
+               has_tone: bool = True) -> dict[str, Any]:
+    """Two groups' tones (``names`` label them in the note): difference in means with an
+    interval, Cohen's d, Hedges' g and the test, skipped with a ``note`` when either
+    group holds fewer than :data:`MIN_TEST_ARTICLES` tones (no note when the table has
+    no tone at all)."""
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     out: dict[str, Any] = {"n_a": len(a), "n_b": len(b),
                            "mean_a": float(a.mean()) if len(a) else math.nan,
@@ -809,15 +946,21 @@ def _tone_pair(a: np.ndarray, b: np.ndarray, ctx: _Ctx) -> dict[str, Any]:
     d, g = cohens_d(a, b), hedges_g(a, b)
     out.update(cohens_d=d, hedges_g=g)
     out["g_ci_low"], out["g_ci_high"] = hedges_g_ci(g, len(a), len(b), ctx.alpha)
-    out["test"], out["statistic"], out["p_value"] = mean_difference_test(
-        a, b, ctx.n_permutations, ctx.max_resample_n, ctx.rng)
+    out.update(test="none", statistic=math.nan, p_value=math.nan)
+    if _enough(len(a), len(b)):
+        out["test"], out["statistic"], out["p_value"] = mean_difference_test(
+            a, b, ctx.n_permutations, ctx.max_resample_n, ctx.rng)
+    out["note"] = (_pair_note(list(zip(names, (len(a), len(b)))), "articles with a tone")
+                   if has_tone else "")
     return out
 
 
-def _prevalence_pair(pa: np.ndarray, pb: np.ndarray, label: str,
-                     rates: Mapping[str, tuple[float, float]], ctx: _Ctx) -> dict[str, Any]:
+def _prevalence_pair(pa: np.ndarray, pb: np.ndarray, label: str, names: tuple[str, str],
+                     rates: Mapping[str, tuple[float, float]], column: str, ctx: _Ctx
+                     ) -> dict[str, Any]:
     """Two groups' shares of articles with the cue / frame ``label``: difference
-    (Newcombe), ratios, Cohen's h and a chi-square / Fisher test."""
+    (Newcombe), ratios, Cohen's h and a chi-square / Fisher test, skipped with a
+    ``note`` when either group holds fewer than :data:`MIN_TEST_ARTICLES` articles."""
     na, nb, xa, xb = len(pa), len(pb), int(pa.sum()), int(pb.sum())
     p1 = xa / na if na else math.nan
     p2 = xb / nb if nb else math.nan
@@ -828,7 +971,11 @@ def _prevalence_pair(pa: np.ndarray, pb: np.ndarray, label: str,
     out["diff_adj"] = (p1 - p2) / (tpr - fpr) if label in rates and tpr > fpr else math.nan
     out.update(ratio_intervals(xa, na, xb, nb, ctx.alpha))
     out["cohens_h"] = float(cohens_h(p1, p2))
-    out["test"], out["statistic"], out["p_value"] = two_proportion_test(xa, na, xb, nb)
+    out.update(test="none", statistic=math.nan, p_value=math.nan)
+    if _enough(na, nb):
+        out["test"], out["statistic"], out["p_value"] = two_proportion_test(xa, na, xb, nb)
+    out["note"] = _joined(_pair_note(list(zip(names, (na, nb))), "articles"),
+                          _margin_note(xa + xb, na + nb, column))
     return out
 
 

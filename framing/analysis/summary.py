@@ -181,7 +181,7 @@ def _pairwise_prevalence_section(cmp: "OutletComparison", table: pd.DataFrame, c
     if not len(kept):
         return Section(f"Pairwise {column} differences",
                        text=f"No pairwise {column} difference is significant after the BH "
-                            f"correction ({len(table)} tests).")
+                            f"correction ({int(table['p_value'].notna().sum())} tests).")
     more = f" (first {max_pairs} of {len(kept)})" if len(kept) > max_pairs else ""
     rows = []
     for _, r in kept.head(max_pairs).iterrows():

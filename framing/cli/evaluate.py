@@ -50,6 +50,8 @@ def _run_suite(args: argparse.Namespace) -> int:
 
     result = run_suite(args.suite, output=args.out, n_boot=args.n_boot)
     print(result.to_markdown())
+    for name, report in result.reports.items():
+        _print_warnings(report.warnings, name)
     print(f"reports written to {Path(result.summary_path).parent}", file=sys.stderr)
     return 0
 
@@ -77,10 +79,18 @@ def _run_on_file(args: argparse.Namespace) -> int:
     report = evaluate(scorers, samples, tune=args.tune, n_boot=args.n_boot or 1000)
     name = Path(args.data).stem
     print(report.to_markdown(name))
+    _print_warnings(report.warnings)
     if args.out:
         paths = report.save(args.out, name)
         print(f"reports written to {args.out}: {', '.join(sorted(paths))}", file=sys.stderr)
     return 0
+
+
+def _print_warnings(warnings: list[str], run: str | None = None) -> None:
+    """Repeat a report's warnings on stderr, where they are seen even when stdout (the
+    Markdown, which has them too) goes to a file."""
+    for text in warnings:
+        print(f"framing eval: warning: {run + ': ' if run else ''}{text}", file=sys.stderr)
 
 
 def _tone_scorers(args: argparse.Namespace, encoder: Any) -> dict[str, Any]:

@@ -27,7 +27,9 @@ def add_parser(subparsers: Any) -> None:
 
     # Which columns of the input hold what.
     p.add_argument("--text", default="text", help="column holding the article text (default: text)")
-    p.add_argument("--id", default=None, help="column holding the article id (default: row number)")
+    p.add_argument("--id", default=None,
+                   help="column holding the article id (default: the column 'id' if the input "
+                        "has one, else the row number; --id '' for row numbers)")
     p.add_argument("--outlet", default=None, help="column holding the outlet name")
     p.add_argument("--date", default=None, help="column holding the publication date")
     p.add_argument("--title", default=None, help="column holding the title")
@@ -86,19 +88,17 @@ def frames_option(text: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Score ``args.input`` into ``args.output``; the summary goes to stderr."""
     from framing.io.corpus import score_corpus
-    from framing.pipeline.analyzer import Analyzer
 
-    def make_analyzer() -> Analyzer:
-        # score_corpus calls this only once the input's columns check out, so a
-        # missing column is reported before any model loads.
-        return Analyzer(args.model, tone=args.tone, catalogue=args.catalogue,
-                        cue_heads=args.cue_heads, frames=frames_option(args.frames),
-                        tone_label_map=parse_label_map(args.tone_label_map),
-                        allow_network=args.allow_network, batch_size=args.batch_size)
-
+    # The Analyzer's arguments, not an Analyzer: score_corpus builds it only once the
+    # input's columns check out (a missing column is reported before any model loads),
+    # and not at all when resuming a scores directory that holds every row already.
+    analyzer = {"model": args.model, "tone": args.tone, "catalogue": args.catalogue,
+                "cue_heads": args.cue_heads, "frames": frames_option(args.frames),
+                "tone_label_map": parse_label_map(args.tone_label_map),
+                "allow_network": args.allow_network, "batch_size": args.batch_size}
     summary = score_corpus(
         args.input, args.output, text=args.text, id=args.id, outlet=args.outlet,
-        date=args.date, title=args.title, target=args.target_column, analyzer=make_analyzer,
+        date=args.date, title=args.title, target=args.target_column, analyzer=analyzer,
         format=args.format, chunk_size=args.chunk_size, shard_size=args.shard_size,
         overwrite=args.overwrite, resume=not args.no_resume, evidence=not args.no_evidence,
         progress=not args.no_progress)

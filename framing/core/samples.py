@@ -14,10 +14,20 @@ from framing.core.labels import TONE_LABELS
 from framing.core.tables import read_table
 from framing.errors import ColumnError
 
-__all__ = ["TASKS", "Samples", "as_label_list", "load_samples", "parse_offset", "split_samples"]
+__all__ = ["DEFAULT_ID_COLUMN", "TASKS", "Samples", "as_label_list", "load_samples",
+           "parse_offset", "split_samples"]
 
 #: What a labelled sample set can be for: one tone label, or sets of cue / frame ids.
 TASKS = ("tone", "cues", "frames")
+
+
+class _DefaultColumn(str):
+    """A column name nobody asked for: used when present, quietly skipped when absent."""
+
+
+#: The id column :func:`load_samples` reads when it is given no other; a table without one
+#: gets row numbers as ids.
+DEFAULT_ID_COLUMN: str = _DefaultColumn("id")
 
 
 def parse_offset(value: Any) -> int | None:
@@ -97,7 +107,7 @@ def load_samples(
     *,
     text: str = "text",
     label: str | None = None,
-    id: str | None = "id",
+    id: str | None = DEFAULT_ID_COLUMN,
     target: str | None = None,
     target_start: str | None = None,
     target_end: str | None = None,
@@ -113,15 +123,19 @@ def load_samples(
     ``label_set`` fixes the allowed labels (default: the three tone labels; for
     multi-label tasks, those seen in the data). ``target`` names a column with the target
     mention for target-aware tone; with ``target_start`` and ``target_end`` (character
-    offsets into the text) the mention is located exactly rather than by name.
+    offsets into the text) the mention is located exactly rather than by name. ``id``
+    names the id column; by default an ``id`` column is used if there is one, and row
+    numbers (from 0) otherwise; ``id=None`` always gives row numbers.
 
-    Raises :class:`ColumnError` naming missing columns and :class:`ValueError` naming
-    unknown labels.
+    Raises :class:`ColumnError` naming missing columns (an ``id`` column asked for by name
+    included) and :class:`ValueError` naming unknown labels.
     """
     if task not in TASKS:
         raise ValueError(f"Unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     label = label or {"tone": "label", "cues": "cues", "frames": "frames"}[task]
     df, where = read_table(source, format, what="Samples")
+    if isinstance(id, _DefaultColumn) and id not in df.columns:
+        id = None
     needed = [c for c in (text, label, id, target, target_start, target_end) if c]
     missing = [c for c in needed if c not in df.columns]
     if missing:

@@ -17,6 +17,11 @@ Tasks
 No leakage: thresholds and calibration are fitted only on a dev split (``tune="dev"``
 splits the samples with a fixed seed; or pass ``dev=`` samples) and then applied to the
 evaluation rows, which never inform the fit.
+
+Small samples: a report on fewer than :data:`MIN_RELIABLE_ROWS` rows, or with a label
+held by fewer than :data:`MIN_ROWS_PER_LABEL` of them, carries a warning
+(``EvalReport.warnings``, and in its JSON and Markdown): on so few rows a bootstrap
+interval can collapse to a point, and it and the paired tests say little.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from framing.stats.metrics import (
 )
 
 __all__ = [
+    "MIN_RELIABLE_ROWS",
+    "MIN_ROWS_PER_LABEL",
     "Samples",
     "load_samples",
     "split_samples",
@@ -59,6 +66,13 @@ __all__ = [
     "tone_predictions",
 ]
 
+#: Fewest evaluation rows for which a report's intervals and tests are taken at face value;
+#: a report on fewer carries a warning.
+MIN_RELIABLE_ROWS = 30
+
+#: Fewest rows per label (of a tone class; carrying a cue or frame) before a report warns
+#: that the per-label figures and the macro-F1 interval rest on too few examples.
+MIN_ROWS_PER_LABEL = 5
 
 
 # -- scorers -----------------------------------------------------------------------
@@ -120,8 +134,12 @@ class ScorerAdapter:
                 raise ValueError(f"Scorer {self.name!r} has no tone scorer")
             values = np.array([np.nan if r.tone is None else r.tone for r in results])
             probs = None
-            if all(r.tone_probabilities for r in results):
-                probs = np.array([[r.tone_probabilities[k] for k in TONE_LABELS] for r in results])
+            if any(r.tone_probabilities for r in results):
+                # a text without a scored sentence (failed, or page furniture only) has no
+                # probabilities: it counts as neutral, as its missing tone value does
+                neutral = {k: float(k == "neutral") for k in TONE_LABELS}
+                probs = np.array([[(r.tone_probabilities or neutral)[k] for k in TONE_LABELS]
+                                  for r in results])
             argmax = bool(getattr(self.scorer.tone_scorer, "label_by_argmax", False)) and \
                 probs is not None
             return Predictions(values, probs, seconds, band=self.scorer.tone_scorer.neutral_band,
@@ -173,7 +191,8 @@ def fit_band(values: np.ndarray, y: np.ndarray, label_set: Sequence[str]) -> flo
 # -- the report --------------------------------------------------------------------
 @dataclass
 class EvalReport:
-    """Results of one :func:`evaluate` run: per-scorer metrics, comparisons, mistakes."""
+    """Results of one :func:`evaluate` run: per-scorer metrics, comparisons, mistakes, and
+    ``warnings`` (in words) about what makes the figures unreliable, such as too few rows."""
 
     task: str
     dataset: str
@@ -185,6 +204,7 @@ class EvalReport:
     settings: dict[str, Any]
     configs: dict[str, dict[str, Any]]
     mistakes: dict[str, list[dict[str, Any]]]
+    warnings: list[str] = field(default_factory=list)
     _y: Any = field(default=None, repr=False)
     _pred: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -208,7 +228,8 @@ class EvalReport:
 
         return plain({
             "framing_version": __version__, "task": self.task, "dataset": self.dataset,
-            "n": self.n, "labels": self.label_set, "reference": self.reference,
+            "n": self.n, "warnings": self.warnings, "labels": self.label_set,
+            "reference": self.reference,
             "settings": self.settings, "scorers": self.configs, "results": self.results,
             "comparisons": self.comparisons, "mistakes": self.mistakes,
         })
@@ -229,6 +250,7 @@ class EvalReport:
         if self.settings.get("tuned_on"):
             head += f", thresholds fitted on {self.settings['tuned_on']}"
         head += ")\n\n"
+        head += "".join(f"> **Warning:** {w}\n\n" for w in self.warnings)
         cols = ["scorer", "macro-F1 [95% CI]"]
         cols += ["micro-F1"] if multi else ["accuracy"]
         cols += ["ROC-AUC", "ECE", "samples/s", f"Δ macro-F1 vs {self.reference} (p)"]
@@ -400,7 +422,30 @@ def evaluate(
                 "dev_fraction": dev_fraction if tune == "dev" else None, "calibrate": calibrate}
     return EvalReport(samples.task, samples.source, n, list(samples.label_set), results,
                       comparisons, reference, settings,
-                      {name: a.config() for name, a in adapters.items()}, mistakes, y, preds)
+                      {name: a.config() for name, a in adapters.items()}, mistakes,
+                      warnings=_sample_size_warnings(samples), _y=y, _pred=preds)
+
+
+def _sample_size_warnings(samples: Samples) -> list[str]:
+    """Returns the warnings a report on ``samples`` carries: one when there are fewer than
+    :data:`MIN_RELIABLE_ROWS` rows, otherwise one naming the labels held by fewer than
+    :data:`MIN_ROWS_PER_LABEL` rows (a tone class, or rows carrying a cue or frame); an
+    empty list when neither applies."""
+    n = len(samples)
+    if n < MIN_RELIABLE_ROWS:
+        return [f"Only {n} row{'' if n == 1 else 's'} evaluated (fewer than "
+                f"{MIN_RELIABLE_ROWS}): the 95% intervals and paired tests are unreliable at "
+                "this size, so label more samples before relying on these figures."]
+    if samples.task == "tone":
+        counts = [samples.labels.count(lab) for lab in samples.label_set]
+    else:
+        counts = samples.y_matrix().sum(axis=0).tolist()
+    thin = [f"{lab!r} ({c} row{'' if c == 1 else 's'})"
+            for lab, c in zip(samples.label_set, counts) if c < MIN_ROWS_PER_LABEL]
+    if not thin:
+        return []
+    return [f"Fewer than {MIN_ROWS_PER_LABEL} rows for label(s) {', '.join(thin)}: their "
+            "per-label figures and the macro-F1 interval are unreliable."]
 
 
 def _resolve_inputs(scorers: Any, data: Any, task: str | None, reference: str | None,

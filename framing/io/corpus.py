@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -31,9 +32,10 @@ from framing.core.tables import detect_format, open_binary
 from framing.errors import InputFormatError, OutputWriteError, ResumeError
 from framing.io.readers import TXT_SUFFIX, Record, example_corpus_path, read_corpus, txt_files
 from framing.io.runs import (DEFAULT_CACHE_SIZE, DEFAULT_SHARD_SIZE, CorpusSummary,
-                             ScoreOptions, text_key)
+                             ScoreOptions, counted, text_key)
 from framing.io.shards import (OutputLock, ShardDir, ShardWriter, analyzer_fingerprint,
-                               arrow_schema, check_manifest, input_fingerprint, now_iso)
+                               analyzer_request, analyzer_unchanged, arrow_schema,
+                               check_manifest, input_fingerprint, now_iso)
 from framing.pipeline.analyzer import Analyzer
 from framing.pipeline.results import ArticleResult, flat_row
 from framing.pipeline.schema import HASH_COLUMN, output_columns
@@ -225,6 +227,20 @@ class _Chunk:
     cached: int
 
 
+def _output_columns(analyzer: Any, options: ScoreOptions) -> list[tuple[str, str]]:
+    """``(name, type)`` of every column written for ``analyzer`` with ``options``, the
+    text hash last: the same for a scores directory and a single file."""
+    return output_columns(analyzer.cue_ids, options.columns.meta_keys, options.evidence,
+                          getattr(analyzer, "frame_ids", [])) + [(HASH_COLUMN, "string")]
+
+
+def _score_columns(names: list[str], meta_keys: list[str]) -> list[str]:
+    """The columns of ``names`` that hold scores (what a repeated text copies), not the
+    row's identity (row number, id, metadata, text hash)."""
+    identity = {"row", "id", HASH_COLUMN, *meta_keys}
+    return [c for c in names if c not in identity]
+
+
 class _ChunkScorer:
     """Turn records into output rows: each distinct (text, target) not already in the
     cache is scored once, in one ``score_many`` call per chunk; repeats copy its scores
@@ -234,8 +250,7 @@ class _ChunkScorer:
                  meta_keys: list[str], cache: Any) -> None:
         self.analyzer = analyzer
         self.evidence = evidence
-        identity = {"row", "id", HASH_COLUMN, *meta_keys}
-        self.score_cols = [c for c, _ in columns if c not in identity]
+        self.score_cols = _score_columns([c for c, _ in columns], meta_keys)
         self.cache = cache
 
     def _scores(self, result: ArticleResult) -> dict[str, Any]:
@@ -310,7 +325,8 @@ def _is_shard_output(out: str | os.PathLike, out_format: str | None) -> bool:
 def score_corpus(
     source: Any, out: str | os.PathLike, *, text: str = "text", id: str | None = None,
     outlet: str | None = None, date: str | None = None, title: str | None = None,
-    target: str | None = None, analyzer: "Analyzer | Callable[[], Analyzer] | None" = None,
+    target: str | None = None,
+    analyzer: "Analyzer | Mapping[str, Any] | Callable[[], Analyzer] | None" = None,
     format: str | None = None, out_format: str | None = None, chunk_size: int = 256,
     shard_size: int = DEFAULT_SHARD_SIZE, evidence: bool = True, progress: bool = True,
     resume: bool = True, overwrite: bool = False, cache_size: int = DEFAULT_CACHE_SIZE,
@@ -351,16 +367,24 @@ def score_corpus(
     **Repeated texts** are scored once: rows whose text (stripped of surrounding
     whitespace) and target hash alike reuse the scores of the first such row, under their
     own row number, id and metadata. The cache remembers the last ``cache_size`` distinct
-    texts (0 turns it off, leaving only repeats within one chunk scored once); shards keep
-    each row's hash in a ``text_sha256`` column, so a resumed run remembers what the
+    texts (0 turns it off, leaving only repeats within one chunk scored once). Every
+    output, a directory or a single file, keeps each row's hash in a ``text_sha256``
+    column (null for a row that could not be read), so a resumed run remembers what the
     interrupted one saw. With shards the cache holds only where each remembered text's
     row is (about 150 bytes a text, some 30 MB at the default size); single-file output
     holds the cached scores themselves in memory, and so remembers at most 10,000 texts.
 
-    ``analyzer`` is an :class:`~framing.Analyzer`, a zero-argument callable that builds
-    one (called only once the input's columns, and a directory's manifest, check out),
-    or None for the defaults. Any object with ``score_many``, ``cue_ids`` and ``config()``
-    works too.
+    ``analyzer`` is an :class:`~framing.Analyzer`, a dict of its keyword arguments, a
+    zero-argument callable that builds one, or None for the defaults; the last three are
+    built only once the input's columns, and a directory's manifest, check out. Any object
+    with ``score_many``, ``cue_ids`` and ``config()`` works too. Given as a dict or None,
+    a resume into a scores directory whose analyzer demonstrably has not changed (the
+    same arguments, model files and catalogue, see
+    :func:`framing.io.shards.analyzer_unchanged`) skips the done rows before building it,
+    and does not build it at all when no row is left.
+
+    ``id`` unset, the input's ``id`` column gives the ids if it has one (else the row
+    numbers do): see :func:`framing.io.readers.resolve_id_column`.
 
     ``engine="ray"`` scores on a Ray cluster (``pip install "framing[ray]"``; connects
     to ``ray_address`` or starts a local Ray) through
@@ -398,8 +422,10 @@ def _run_engine(engine: str, source: Any, out: str | os.PathLike, options: Score
 
 
 def run_local(source: Any, out: str | os.PathLike, options: ScoreOptions,
-              analyzer: "Analyzer | Callable[[], Analyzer] | None" = None) -> CorpusSummary:
+              analyzer: "Analyzer | Mapping[str, Any] | Callable[[], Analyzer] | None" = None,
+              ) -> CorpusSummary:
     """:func:`score_corpus` on this machine, its keyword arguments gathered in ``options``."""
+    options = options.for_source(source)
     shards = _is_shard_output(out, options.out_format)
     ofmt = None if shards else detect_format(out, options.out_format)
     if isinstance(source, (str, os.PathLike)):
@@ -417,10 +443,21 @@ def run_local(source: Any, out: str | os.PathLike, options: ScoreOptions,
 def _build_analyzer(analyzer: Any) -> Any:
     if analyzer is None:
         return Analyzer()
+    if isinstance(analyzer, Mapping):
+        return Analyzer(**analyzer)
     if not isinstance(analyzer, Analyzer) and not hasattr(analyzer, "score_many") \
             and callable(analyzer):
         return analyzer()
     return analyzer
+
+
+def _requested_arguments(analyzer: Any) -> dict[str, Any] | None:
+    """The ``Analyzer`` keyword arguments ``analyzer`` stands for: ``{}`` for None (the
+    defaults), the dict itself, or None for an object or a factory (whose analyzer
+    cannot be told without building it)."""
+    if analyzer is None:
+        return {}
+    return dict(analyzer) if isinstance(analyzer, Mapping) else None
 
 
 def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -444,8 +481,7 @@ def _score_to_file(source, out: Path, ofmt: str, records: Iterator[Record],
         raise OutputWriteError(f"Cannot create the output directory {out.parent}: "
                                f"{exc.strerror or exc}") from exc
     analyzer = _build_analyzer(analyzer)
-    columns = output_columns(analyzer.cue_ids, meta_keys, evidence,
-                       getattr(analyzer, "frame_ids", []))
+    columns = _output_columns(analyzer, options)
     cache = _MemoryCache(min(cache_size, FILE_CACHE_LIMIT)) if cache_size else None
     scorer = _ChunkScorer(analyzer, evidence, columns, meta_keys, cache)
     lock = OutputLock(out.parent, f".{out.name}.lock").acquire()
@@ -549,7 +585,12 @@ class _ShardRun:
     what an earlier run left (:meth:`previous_run`), build the analyzer and settle the
     manifest (:meth:`settle_manifest`), skip the records complete shards already hold
     (:meth:`skip_completed`), score the rest into shards (:meth:`write_shards`) and mark
-    the run complete (:meth:`finish`)."""
+    the run complete (:meth:`finish`).
+
+    When the files show that the analyzer would be the earlier run's
+    (:func:`~framing.io.shards.analyzer_unchanged`), the done records are skipped before
+    the analyzer is built, and with none left it is not built at all
+    (:meth:`keep_earlier_analyzer`)."""
 
     def __init__(self, out: Path, shard_dir: ShardDir, records: Iterator[Record],
                  options: ScoreOptions) -> None:
@@ -567,22 +608,61 @@ class _ShardRun:
         raise, leaving the shards completed so far in place."""
         self.manifest = self.new_manifest(source, in_fmt)
         old, existing = self.previous_run()
-        analyzer = _build_analyzer(analyzer)
-        columns = self.settle_manifest(analyzer, old)
-        schema = arrow_schema(columns)
-        scorer = _ChunkScorer(analyzer, self.options.evidence, columns,
-                              self.options.columns.meta_keys, None)
-        cache_size = self.options.cache_size
-        cache = _ShardCache(cache_size, self.shard_dir, scorer.score_cols) if cache_size else None
-        scorer.cache = cache
+        arguments = _requested_arguments(analyzer)
+        meta_keys = self.options.columns.meta_keys
+        if old is not None and analyzer_unchanged(old, analyzer_request(arguments)):
+            # the shards' analyzer is the one this run would build: settle what is left
+            # first, and build it only for rows still to score
+            cache = self.new_cache(_score_columns(list(old.get("schema") or []), meta_keys))
+            self.skip(existing, cache)
+            if self.input_exhausted():
+                self.keep_earlier_analyzer(old)
+                self.finish()
+                return
+            analyzer = _build_analyzer(analyzer)
+            columns = self.settle_manifest(analyzer, old, arguments)
+        else:
+            analyzer = _build_analyzer(analyzer)
+            columns = self.settle_manifest(analyzer, old, arguments)
+            cache = self.new_cache(_score_columns([c for c, _ in columns], meta_keys))
+            self.skip(existing, cache)
+        scorer = _ChunkScorer(analyzer, self.options.evidence, columns, meta_keys, cache)
+        self.bar = _progress_bar(self.options.progress, _count_rows(source, in_fmt),
+                                 self.skipped)
+        self.write_shards(scorer, arrow_schema(columns), cache)
+        self.finish()
+
+    def new_cache(self, score_cols: list[str]) -> _ShardCache | None:
+        """Returns the cache of repeated texts for rows with ``score_cols``, or None when
+        ``cache_size`` is 0."""
+        size = self.options.cache_size
+        return _ShardCache(size, self.shard_dir, score_cols) if size else None
+
+    def skip(self, existing: list[tuple[int, Path]], cache: _ShardCache | None) -> None:
+        """Start the clock and skip the records of the complete shards
+        (:meth:`skip_completed`); the next shard to write follows them. Returns nothing."""
         self.start = time.perf_counter()
         self.skipped = self.skip_completed(existing, cache)
         self.index = len(existing)
         self.manifest["progress"] = {"shards": self.index, "rows": self.skipped}
-        self.bar = _progress_bar(self.options.progress, _count_rows(source, in_fmt),
-                                 self.skipped)
-        self.write_shards(scorer, schema, cache)
-        self.finish()
+
+    def input_exhausted(self) -> bool:
+        """Whether no record is left to score (a record read to tell is put back)."""
+        following = next(self.records, None)
+        if following is None:
+            return True
+        self.records = itertools.chain([following], self.records)
+        return False
+
+    def keep_earlier_analyzer(self, old: dict[str, Any]) -> None:
+        """Describe the shards with the analyzer entries of the earlier run's manifest
+        ``old`` (the analyzer, schema, batch size and request that wrote them), keeping
+        its creation time, when this run built no analyzer. Returns nothing."""
+        manifest = self.manifest
+        for key in ("analyzer", "schema", "request"):
+            manifest[key] = old.get(key)
+        manifest["parameters"]["batch_size"] = (old.get("parameters") or {}).get("batch_size")
+        manifest["created"] = old.get("created", manifest["created"])
 
     def new_manifest(self, source: Any, in_fmt: str | None) -> dict[str, Any]:
         """Returns this run's manifest as far as it is known before the analyzer is built
@@ -597,7 +677,8 @@ class _ShardRun:
             "parameters": {"shard_size": options.shard_size, "evidence": options.evidence,
                            "format": options.format, "chunk_size": options.chunk_size,
                            "cache_size": options.cache_size},
-            "analyzer": None, "schema": None, "progress": {"shards": 0, "rows": 0},
+            "analyzer": None, "schema": None, "request": None,
+            "progress": {"shards": 0, "rows": 0},
         }
 
     def previous_run(self) -> tuple[dict[str, Any] | None, list[tuple[int, Path]]]:
@@ -617,9 +698,10 @@ class _ShardRun:
                               "cannot be checked; pass overwrite=True (--overwrite) to replace "
                               "them, or write to another directory")
         elif old is not None and existing and not options.resume:
-            raise ResumeError(f"{out} already holds {len(existing)} shard(s) of an earlier run "
-                              "and resume=False (--no-resume) was given; pass overwrite=True "
-                              "(--overwrite) to replace them, or write to another directory")
+            raise ResumeError(f"{out} already holds {counted(len(existing), 'shard')} of an "
+                              "earlier run and resume=False (--no-resume) was given; pass "
+                              "overwrite=True (--overwrite) to replace them, or write to "
+                              "another directory")
         if not existing:
             old = None  # nothing finished yet: nothing to keep, nothing to check against
         if old is not None:
@@ -627,18 +709,20 @@ class _ShardRun:
         shard_dir.remove_temporaries()
         return old, existing
 
-    def settle_manifest(self, analyzer: Any, old: dict[str, Any] | None
-                        ) -> list[tuple[str, str]]:
-        """Add the analyzer's fingerprint and the output columns to the manifest, check
-        them against ``old`` (keeping its creation time) and write the manifest. Returns
-        the output columns, the text hash last. Raises :class:`ResumeError` when the
-        analyzer or the columns differ from the earlier run's."""
-        manifest, options = self.manifest, self.options
+    def settle_manifest(self, analyzer: Any, old: dict[str, Any] | None,
+                        arguments: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+        """Add the analyzer's fingerprint, the output columns and the request (the
+        ``Analyzer`` ``arguments`` it was built from, None for an object or a factory) to
+        the manifest, check them against ``old`` (keeping its creation time) and write
+        the manifest. Returns the output columns, the text hash last. Raises
+        :class:`ResumeError` when the analyzer or the columns differ from the earlier
+        run's."""
+        manifest = self.manifest
         manifest["analyzer"] = analyzer_fingerprint(analyzer)
         manifest["parameters"]["batch_size"] = getattr(analyzer, "batch_size", None)
-        columns = output_columns(analyzer.cue_ids, options.columns.meta_keys, options.evidence,
-                                 getattr(analyzer, "frame_ids", [])) + [(HASH_COLUMN, "string")]
+        columns = _output_columns(analyzer, self.options)
         manifest["schema"] = [c for c, _ in columns]
+        manifest["request"] = analyzer_request(arguments, analyzer)
         if old is not None:
             check_manifest(self.out, old, manifest, with_analyzer=True)
             manifest["created"] = old.get("created", manifest["created"])
@@ -752,8 +836,8 @@ def _skip_done(shard_dir, existing: list[tuple[int, Path]], records: Iterator[Re
         keys = table.column(HASH_COLUMN).to_pylist()
         last = expected == len(existing) - 1
         if len(rows) != shard_size and not (last and 0 < len(rows) < shard_size):
-            raise ResumeError(f"{path} holds {len(rows)} rows, not the shard size {shard_size}; "
-                              "pass overwrite=True (--overwrite) to start afresh")
+            raise ResumeError(f"{path} holds {counted(len(rows), 'row')}, not the shard size "
+                              f"{shard_size}; pass overwrite=True (--overwrite) to start afresh")
         for want, key in zip(rows, keys):
             rec = next(records, None)
             if rec is not None and rec.row == want:

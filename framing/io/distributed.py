@@ -38,11 +38,11 @@ from framing.core.tables import ColumnMap, RowFields, detect_format, plain
 from framing.errors import InputFormatError, MissingExtraError, ResumeError
 from framing.io.readers import (TXT_SUFFIX, SourceRow, decode_txt, delimited_rows, jsonl_rows,
                                 parquet_rows)
-from framing.io.runs import DEFAULT_SHARD_SIZE, CorpusSummary, ScoreOptions
+from framing.io.runs import DEFAULT_SHARD_SIZE, CorpusSummary, ScoreOptions, text_key
 from framing.io.shards import MANIFEST, arrow_schema, shard_index, shard_name
 from framing.pipeline.analyzer import Analyzer
 from framing.pipeline.results import flat_row
-from framing.pipeline.schema import output_columns
+from framing.pipeline.schema import HASH_COLUMN, output_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import ray.data
@@ -135,7 +135,8 @@ class AnalyzerActor:
         self.column_map = ColumnMap.from_fields(text, id, outlet, date, title, target)
         self.evidence = bool(evidence)
         self.columns = output_columns(self.analyzer.cue_ids, self.column_map.meta_keys,
-                                      self.evidence, getattr(self.analyzer, "frame_ids", []))
+                                      self.evidence, getattr(self.analyzer, "frame_ids", [])
+                                      ) + [(HASH_COLUMN, "string")]
         self.names = [c for c, _ in self.columns]
         self.schema = arrow_schema(self.columns)
 
@@ -186,6 +187,8 @@ class AnalyzerActor:
             row["target"] = rec[_TARGET]
             row["row"] = rec[_ROW]
             row["id"] = rec[_ID]
+            row[HASH_COLUMN] = text_key(rec[_TEXT], rec[_TARGET]) if rec[_ERROR] is None \
+                else None
             rows.append(row)
         return rows
 
@@ -560,8 +563,11 @@ def score_corpus_ray(
     of them (local paths or URIs such as ``s3://bucket/corpus/``), a
     ``ray.data.Dataset``, a pandas DataFrame or a ``datasets.Dataset``. Files are read
     on the workers, one task per file, with the checks and row numbers of
-    :func:`framing.read_corpus`; without ``id`` the id is the row number (prefixed
-    with the file's path when there are several files).
+    :func:`framing.read_corpus`. Without ``id``, a column named ``id`` gives the ids
+    when the source is one local file or an in-memory table that has one, as with
+    :func:`framing.score_corpus`; otherwise (and for directories, lists and URIs, whose
+    columns are not looked at up front) the id is the row number (prefixed with the
+    file's path when there are several files).
 
     The keyword arguments are those of :func:`framing.score_corpus`, plus the Ray ones
     of :func:`score_dataset` (``chunk_size`` is its ``batch_size``). ``analyzer`` is
@@ -612,6 +618,7 @@ def run_ray(
     """:func:`score_corpus_ray` with the options it shares with :func:`framing.score_corpus`
     gathered in ``options`` (``cache_size`` is not used: a Ray run scores every text)."""
     ray = _require_ray()
+    options = options.for_source(source)  # an input column "id" gives the ids, as locally
     out_str = os.fspath(out)
     out_format = options.out_format
     if out_format is not None and out_format.lower() not in ("parquet", "shards", "directory",

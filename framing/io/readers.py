@@ -35,6 +35,7 @@ from framing.core.tables import ColumnMap, RowFields, detect_format, open_binary
 from framing.errors import InputFormatError
 
 __all__ = [
+    "DEFAULT_ID_COLUMN",
     "Record",
     "SourceRow",
     "TXT_SUFFIX",
@@ -44,6 +45,8 @@ __all__ = [
     "jsonl_rows",
     "parquet_rows",
     "read_corpus",
+    "resolve_id_column",
+    "source_columns",
     "table_rows",
     "txt_files",
     "regular_files",
@@ -51,6 +54,8 @@ __all__ = [
 
 #: The extension of the files a directory of plain-text articles holds.
 TXT_SUFFIX = ".txt"
+#: The input column that holds the article ids when the caller names none.
+DEFAULT_ID_COLUMN = "id"
 
 
 @dataclass
@@ -238,6 +243,74 @@ def _read_txt_dir(root: Path) -> Iterator[Record]:
         yield Record(row, rid, text, {}, error)
 
 
+# -- which columns an input has -----------------------------------------------------------------
+def _first_object_keys(fh: BinaryIO) -> list[str] | None:
+    """The keys of the first JSON object in a JSONL stream (lines that are blank or not
+    an object are passed over, as the reader reports them as bad rows)."""
+    for raw in fh:
+        try:
+            obj = json.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(obj, dict):
+            return list(obj)
+    return None
+
+
+def _header(fh: BinaryIO, delimiter: str) -> list[str] | None:
+    text = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
+    header = next(csv.reader(text, delimiter=delimiter), None)
+    if not header:
+        return None
+    return [header[0].lstrip("\ufeff"), *header[1:]]
+
+
+def source_columns(source: Any, format: str | None = None) -> list[str] | None:
+    """The column names the readers will find in ``source``: a CSV/TSV header, a Parquet
+    schema, the keys of a JSONL file's first object, a DataFrame's or a
+    ``datasets.Dataset``'s columns.
+
+    Returns None where there are none to know before reading: a directory of ``.txt``
+    files, a path that is not a file, an input with no rows, an iterable without column
+    names, or a file that cannot be read (its reader then says why). Never raises.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        names = getattr(source, "column_names", None)
+        if names is None or callable(names):
+            names = getattr(source, "columns", None)
+        if names is None or callable(names):
+            return None
+        return [str(c) for c in names]
+    path = Path(source)
+    try:
+        if not path.is_file():
+            return None
+        fmt = detect_format(path, format)
+        if fmt == "parquet":
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        with open_binary(path) as fh:
+            if fmt == "jsonl":
+                return _first_object_keys(fh)
+            return _header(fh, "," if fmt == "csv" else "\t")
+    except Exception:  # an unreadable input is reported by its reader, not here
+        return None
+
+
+def resolve_id_column(id: str | None, source: Any, format: str | None = None) -> str | None:
+    """The column to take article ids from: ``id`` when the caller named one (an empty
+    name asks for row numbers), else :data:`DEFAULT_ID_COLUMN` when ``source`` has a
+    column of that name (see :func:`source_columns`), else None (row numbers).
+
+    An ``id`` column found this way is read exactly as one named explicitly: values are
+    kept as they are, duplicates included, and a row whose id is missing or null gets a
+    null id (its ``row`` number still tells it apart).
+    """
+    if id is not None:
+        return id
+    names = source_columns(source, format)
+    return DEFAULT_ID_COLUMN if names is not None and DEFAULT_ID_COLUMN in names else None
+
+
 # -- records ----------------------------------------------------------------------------------
 def _records(rows: Iterable[SourceRow], columns: ColumnMap) -> Iterator[Record]:
     for src in rows:
@@ -275,7 +348,9 @@ def read_corpus(
     DataFrame or a ``datasets.Dataset``.
 
     ``text``, ``id``, ``outlet``, ``date``, ``title`` and ``target`` name the source
-    columns; without ``id`` the row number is the id. A directory yields one record per
+    columns; without ``id`` the input's ``id`` column gives the ids when it has one, and
+    the row number otherwise (``id=""`` asks for row numbers; see
+    :func:`resolve_id_column`). A directory yields one record per
     ``.txt`` file (sorted by path; the id is the path relative to the directory without
     ``.txt``, the text the file's content; a file that is not valid UTF-8 gives a record
     with ``error`` set); it has no columns, so ``id`` and the metadata options do not
@@ -284,6 +359,7 @@ def read_corpus(
     given for a directory), :class:`FileNotFoundError` for a missing file. Bad rows are
     yielded with ``error`` set, never skipped.
     """
+    id = resolve_id_column(id, source, format)
     columns = ColumnMap.from_fields(text, id, outlet, date, title, target)
     if not isinstance(source, (str, os.PathLike)):
         yield from _records(table_rows(source, columns), columns)

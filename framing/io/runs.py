@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from framing.core.tables import ColumnMap
+from framing.io.readers import resolve_id_column
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
     "DEFAULT_SHARD_SIZE",
     "CorpusSummary",
     "ScoreOptions",
+    "counted",
     "text_key",
 ]
 
@@ -76,11 +78,26 @@ class ScoreOptions:
         return ColumnMap.from_fields(self.text, self.id, self.outlet, self.date, self.title,
                                      self.target)
 
+    def for_source(self, source: Any) -> "ScoreOptions":
+        """These options with ``id`` settled for ``source``: when no id column was named
+        and the input has a column called ``id``, that column (see
+        :func:`framing.io.readers.resolve_id_column`). Returns ``self`` when nothing
+        changes. Both engines call this first, so the manifest records the column used."""
+        found = resolve_id_column(self.id, source, self.format)
+        return self if found == self.id else replace(self, id=found)
+
     def column_options(self) -> dict[str, str | None]:
         """The column keyword arguments (``text``, ``id``, ``outlet``, ``date``, ``title``,
         ``target``), as :func:`framing.read_corpus` takes them."""
         values = asdict(self)
         return {k: values[k] for k in _COLUMN_OPTIONS}
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, the noun in the plural unless ``n`` is 1: ``"1 article"``,
+    ``"2 articles"``, ``counted(1, "shard")``... ``plural`` for nouns that take more than
+    an ``s``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def text_key(text: str, target: str | None) -> str:
@@ -121,7 +138,8 @@ class CorpusSummary:
         return self.rows / self.seconds if self.seconds > 0 else float("nan")
 
     def __str__(self) -> str:
-        return (f"Scored {self.rows} articles ({self.errors} with errors, {self.flagged} flagged; "
-                f"{self.cached} served from the cache of repeated texts; {self.skipped} skipped "
-                f"as already done) in {self.seconds:.1f} s: {self.articles_per_second:.1f} "
-                f"articles/s -> {self.output}")
+        errors = "an error" if self.errors == 1 else "errors"
+        return (f"Scored {counted(self.rows, 'article')} ({self.errors} with {errors}, "
+                f"{self.flagged} flagged; {self.cached} served from the cache of repeated "
+                f"texts; {self.skipped} skipped as already done) in {self.seconds:.1f} s: "
+                f"{self.articles_per_second:.1f} articles/s -> {self.output}")

@@ -39,10 +39,19 @@ repeated texts from the cache.
   heads; see ``Analyzer.artefact_paths()``) its ``path`` and, for a local directory,
   ``files``, ``bytes`` and a sha256 over every file's bytes.
 - ``schema``: the output columns in order.
+- ``request``: what the analyzer was asked for, recorded so that a later run can tell
+  without loading any model whether it would build the same one: ``analyzer`` (the
+  ``Analyzer`` keyword arguments when the caller gave them as such, or None when it
+  gave an object or a factory), ``catalogue_path`` (the file the cue catalogue was read
+  from), ``cwd`` and ``prefix`` (the working directory and Python environment, which
+  relative paths and installed models depend on).
 
 Resuming compares everything above except times, ``status``, ``progress``, the input's
 ``source`` and ``mtime`` (so a moved or copied input still resumes), the recorded-only
-parameters and model paths.
+parameters, model paths and ``request``. When the request is the same and every model
+directory and the catalogue file still hash as recorded (:func:`analyzer_unchanged`),
+the analyzer would be the same, and a resume decides what is left, and finishes when
+nothing is, before any model is built.
 
 This module knows nothing of models or scoring; :mod:`framing.io.corpus` drives it.
 """
@@ -55,6 +64,7 @@ import json
 import os
 import re
 import socket
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -68,7 +78,8 @@ from framing.io.readers import regular_files
 
 __all__ = ["read_scores", "ShardDir", "ShardWriter", "OutputLock", "arrow_schema",
            "file_fingerprint", "dir_fingerprint", "input_fingerprint", "analyzer_fingerprint",
-           "check_manifest", "shard_index", "shard_name"]
+           "analyzer_request", "analyzer_unchanged", "check_manifest", "shard_index",
+           "shard_name"]
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -549,6 +560,95 @@ def analyzer_fingerprint(analyzer: Any) -> dict[str, Any]:
             files[what] = {"path": str(place)}  # a hub id: its name is all there is
     info["model_files"] = files
     return _jsonable(info)
+
+
+#: Analyzer arguments that change speed, not scores: left out when requests are compared.
+SPEED_ONLY_ARGUMENTS = ("batch_size",)
+
+
+def analyzer_request(arguments: Any, analyzer: Any = None) -> dict[str, Any]:
+    """The manifest's ``request`` entry (see the module docstring): ``arguments`` are the
+    ``Analyzer`` keyword arguments the run was given (None when it was given an object or
+    a factory instead; recorded as None too when an argument is an object rather than
+    plain data such as a path or a name), ``analyzer`` the analyzer built from them, if
+    it was (its catalogue's file is recorded)."""
+    catalogue = getattr(analyzer, "catalogue", None)
+    source = getattr(catalogue, "source", None)
+    place = Path(source) if isinstance(source, str) else None
+    if arguments is not None:
+        arguments = {k: os.fspath(v) if isinstance(v, os.PathLike) else v
+                     for k, v in dict(arguments).items()}
+        if not _plain(arguments):  # an object among them: what it holds is not recorded
+            arguments = None
+    return _jsonable({
+        "analyzer": arguments,
+        "catalogue_path": str(place.resolve()) if place is not None and place.is_file()
+        else None,
+        "cwd": os.getcwd(),
+        "prefix": sys.prefix,
+    })
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's strings, numbers, booleans, nulls, lists and
+    string-keyed dicts only (so that equal records mean equal values)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _same_request(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    def compared(request: dict[str, Any]) -> dict[str, Any]:
+        arguments = {k: v for k, v in (request.get("analyzer") or {}).items()
+                     if k not in SPEED_ONLY_ARGUMENTS}
+        return {**request, "analyzer": arguments, "catalogue_path": None}
+
+    return old.get("analyzer") is not None and new.get("analyzer") is not None and \
+        compared(old) == compared(new)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def analyzer_unchanged(old: dict[str, Any], request: dict[str, Any]) -> bool:
+    """Whether a run with ``request`` (from :func:`analyzer_request`, no analyzer built)
+    would build the same analyzer as the run that wrote the manifest ``old``, told from
+    files alone, loading no model: the same keyword arguments (speed-only ones aside),
+    working directory and Python environment, every model directory ``old`` lists still
+    hashing as it did, and the catalogue file too.
+
+    Returns False whenever that cannot be told this way (arguments not given as such, a
+    model that is no local directory, a catalogue not read from a file, a file that
+    cannot be read): the caller then builds the analyzer and compares its fingerprint
+    (:func:`check_manifest`), which says what differs. Never raises.
+    """
+    recorded = old.get("request")
+    if not isinstance(recorded, dict) or not _same_request(recorded, request):
+        return False
+    info = old.get("analyzer") or {}
+    try:
+        for entry in (info.get("model_files") or {}).values():
+            path, digest = (entry or {}).get("path"), (entry or {}).get("sha256")
+            if not path or not digest or not Path(path).is_dir() or \
+                    dir_fingerprint(path)["sha256"] != digest:
+                return False
+        if info.get("catalogue_sha256") is not None:
+            place = recorded.get("catalogue_path")
+            if not place or not Path(place).is_file() or \
+                    _file_sha256(Path(place)) != info["catalogue_sha256"]:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 _NOT_COMPARED_INPUT = {"source", "mtime"}

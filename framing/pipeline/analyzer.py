@@ -35,7 +35,8 @@ from framing.pipeline.results import (
     ToneEvidence,
 )
 from framing.text.catalogue import Catalogue
-from framing.text.prepare import PreparedText, detect_language, prepare
+from framing.text.furniture import find_furniture
+from framing.text.prepare import PreparedText, detect_language, main_content_extractor, prepare
 
 __all__ = ["Analyzer"]
 
@@ -84,6 +85,20 @@ class Analyzer:
         result is flagged ``truncated``. ``None`` for no limit.
     evidence_k:
         Evidence sentences kept per cue and per tone direction.
+    furniture:
+        ``True`` (default): sentences that are page furniture, not prose (bylines,
+        timestamps, photo credits, author bios, newsletter and social prompts, copyright
+        lines, related links, tags, editors' notes: see
+        :func:`framing.text.furniture.find_furniture`) are listed with their reason in
+        :attr:`SentenceResult.furniture` but left out of the article's tone, cues, frames
+        and evidence; an article that is all furniture is flagged ``furniture_only`` and
+        gets no scores. ``False`` scores every sentence as prose.
+    main_content:
+        ``True`` (default): a web page given as HTML is cut down to its main content
+        (trafilatura, when installed; offsets still index the page), so navigation,
+        headers, footers and cookie banners are not scored; an article whose page could
+        not be cut down is flagged ``html_fallback``. ``False`` strips the tags and
+        scores all the page's text.
     encoder, cue_detector:
         Ready-made components to share between analyzers (they win over ``model`` and
         ``catalogue``).
@@ -111,6 +126,8 @@ class Analyzer:
         batch_size: int = 64,
         max_chars: int | None = 100_000,
         evidence_k: int = 3,
+        furniture: bool = True,
+        main_content: bool = True,
         language_check: bool = True,
         device: str = "cpu",
         encoder: Encoder | None = None,
@@ -144,6 +161,8 @@ class Analyzer:
         self.batch_size = int(batch_size)
         self.max_chars = max_chars
         self.evidence_k = int(evidence_k)
+        self.furniture = bool(furniture)
+        self.main_content = bool(main_content)
         self.language_check = language_check
         #: when every head reads a tone branch (no head needs the final-layer embedding),
         #: run the encoder only up to the branch's layer; False forces the full pass
@@ -207,6 +226,10 @@ class Analyzer:
             "frames": {f.scheme: f.name for f in self.frame_scorers},
             "max_chars": self.max_chars,
             "backend": self.backend,
+            # what counts as prose changes every score: a resumed run must not mix settings
+            "furniture": self.furniture,
+            "html_main_content": (main_content_extractor() or "unavailable")
+            if self.main_content else "off",
         }
 
     def artefact_paths(self) -> dict[str, str]:
@@ -227,7 +250,13 @@ class Analyzer:
     def prepare(self, text: str) -> PreparedText:
         """Normalise and segment ``text`` with this analyzer's limits (no scoring)."""
         return prepare(text, max_chars=self.max_chars, max_tokens=self.encoder.content_tokens,
-                       token_offsets=self.encoder.token_offsets)
+                       token_offsets=self.encoder.token_offsets, main_content=self.main_content)
+
+    def find_furniture(self, prep: PreparedText) -> list[str | None]:
+        """Each sentence's furniture reason (None: prose), or all None with the filter off."""
+        if not self.furniture:
+            return [None] * len(prep.sentences)
+        return find_furniture(prep.sentences, prep.clean)
 
     def score(self, text: str, target: Target = None, *, id: Any = None) -> ArticleResult:
         """Score one article.
@@ -292,11 +321,13 @@ class Analyzer:
         pos = 0
         for i in batch.order:
             k = len(batch.prepared[i].sentences)
+            furniture = batch.furniture[i]
+            prose = np.array([j for j in range(k) if furniture[j] is None], dtype=int)
             batch.results[i] = self._assemble(batch.prepared[i],
                                               sentences.slice(pos, k, batch.target_spans),
                                               batch.targets[i], batch.ids[i],
-                                              self._score_frames(batch, encoded, pos, k),
-                                              plan.needs)
+                                              self._score_frames(batch, encoded, pos, prose),
+                                              plan.needs, furniture)
             pos += k
         return batch.results  # type: ignore[return-value]
 
@@ -334,6 +365,7 @@ class Analyzer:
                 batch.results[i] = self.failed_result(f"{type(exc).__name__}: {exc}", ids[i],
                                                       targets[i])
         for i in batch.order:
+            batch.furniture[i] = self.find_furniture(batch.prepared[i])
             by_sentence = self._target_spans(batch.prepared[i], targets[i])
             for j, sent in enumerate(batch.prepared[i].sentences):
                 if j in by_sentence:
@@ -429,14 +461,17 @@ class Analyzer:
         out.tones = np.clip(np.nan_to_num(out.tones), -1.0, 1.0)
         return out
 
-    def _score_frames(self, batch: "_Batch", encoded: "_Encoded", pos: int, k: int) -> list:
+    def _score_frames(self, batch: "_Batch", encoded: "_Encoded", pos: int,
+                      prose: np.ndarray) -> list:
         """Each frame scheme's article and per-sentence probabilities for the article whose
-        sentences are rows ``pos .. pos + k`` of the batch."""
+        sentences start at row ``pos`` of the batch, read from its prose sentences alone
+        (``prose``: their indices in the article; per-sentence rows follow that order)."""
         out = []
+        cleans = [batch.cleans[pos + j] for j in prose]
         for f in self.frame_scorers:
             src = self._rows_for(f.feature_model, f.feature_source, encoded)
-            rows = src[pos:pos + k] if src is not None else np.zeros((0, self.encoder.dim))
-            out.append((f, *f.score(rows, batch.cleans[pos:pos + k])))
+            rows = src[pos + prose] if src is not None else np.zeros((0, self.encoder.dim))
+            out.append((f, *f.score(rows, cleans)))
         return out
 
     @staticmethod
@@ -471,39 +506,49 @@ class Analyzer:
                              target=target, flags=["error"], error=error, id=id)
 
     def _assemble(self, prep: PreparedText, scores: "_SentenceScores", target: Target, id: Any,
-                  frame_out: Sequence[Any], needs: "PassNeeds") -> ArticleResult:
+                  frame_out: Sequence[Any], needs: "PassNeeds",
+                  furniture: Sequence[str | None] | None = None) -> ArticleResult:
         """One article's result from its sentences' scores: flags, cue probabilities and
-        evidence, tone (toward the target's mentions when there is a target) and frames."""
+        evidence, tone (toward the target's mentions when there is a target) and frames.
+        Every sentence is listed (with its ``furniture`` reason); only the prose ones count
+        toward the article."""
         flags, language = self._flags(prep)
         sents = prep.sentences
+        furniture = list(furniture) if furniture is not None else [None] * len(sents)
+        prose = np.array([j for j, f in enumerate(furniture) if f is None], dtype=int)
+        if sents and not prose.size:
+            flags.append("furniture_only")
         cues = self.catalogue.cues if self.catalogue is not None else ()
         has_tone = self.tone_scorer is not None
         sentence_results = [
             SentenceResult(s.index, s.start, s.end, s.text,
                            float(scores.tones[j]) if has_tone else None,
                            {c.id: float(scores.cue_probs[j, ci]) for ci, c in enumerate(cues)},
-                           s.part)
+                           s.part, furniture=furniture[j])
             for j, s in enumerate(sents)
         ]
         tone = self._article_tone(prep, scores, target, sentence_results, flags,
-                                  needs.tone_label_by_argmax)
-        frames = {f.scheme: self._frame_results(f, art, per, sents)
+                                  needs.tone_label_by_argmax, prose)
+        frames = {f.scheme: self._frame_results(f, art, per, [sents[j] for j in prose])
                   for f, art, per in frame_out}
         return ArticleResult(
-            tone.value, tone.label, self._cue_results(prep, scores), sentence_results,
+            tone.value, tone.label, self._cue_results(prep, scores, prose), sentence_results,
             tone.most_promotional, tone.most_critical, tone_scorer=self.tone_name,
             tone_probabilities=tone.class_probs, target=target, language=language,
             flags=flags, id=id, frames=frames,
         )
 
     def _flags(self, prep: PreparedText) -> tuple[list[str], str | None]:
-        """``(flags, language)`` of a prepared article: empty, html, truncated and, with
-        the language check on, non_english (language None when not checked)."""
+        """``(flags, language)`` of a prepared article: empty, html, html_fallback (a page
+        whose main content could not be found: all its text was scored), truncated and,
+        with the language check on, non_english (language None when not checked)."""
         flags: list[str] = []
         if not prep.sentences:
             flags.append("empty")
         if prep.is_html:
             flags.append("html")
+        if prep.html_extraction == "tags_fallback":
+            flags.append("html_fallback")
         if prep.truncated_at is not None:
             flags.append("truncated")
         language = None
@@ -513,44 +558,52 @@ class Analyzer:
                 flags.append("non_english")
         return flags, language
 
-    def _cue_results(self, prep: PreparedText, scores: "_SentenceScores") -> dict[str, CueResult]:
-        """Each cue's article probability (its most probable sentence), presence at the
-        cue's threshold, and up to ``evidence_k`` evidence sentences above it with the
-        pattern spans matched in them (offsets into the original text)."""
+    def _cue_results(self, prep: PreparedText, scores: "_SentenceScores",
+                     prose: np.ndarray | None = None) -> dict[str, CueResult]:
+        """Each cue's article probability (its most probable prose sentence), presence at
+        the cue's threshold, and up to ``evidence_k`` evidence sentences above it with the
+        pattern spans matched in them (offsets into the original text). ``prose``: the
+        indices of the sentences that count (default: all)."""
         sents, probs, matches = prep.sentences, scores.cue_probs, scores.matches
+        if prose is None:
+            prose = np.arange(len(sents))
         cues = self.catalogue.cues if self.catalogue is not None else ()
         thresholds = self.cue_detector.thresholds if self.cue_detector is not None else []
         out: dict[str, CueResult] = {}
         for ci, cue in enumerate(cues):
-            col = probs[:, ci] if len(sents) else np.zeros(0)
+            col = probs[prose, ci] if prose.size else np.zeros(0)
             p = float(col.max()) if col.size else 0.0
             evidence = []
-            for j in np.argsort(-col, kind="stable")[: self.evidence_k] if col.size else []:
-                if col[j] < thresholds[ci]:
+            for r in np.argsort(-col, kind="stable")[: self.evidence_k] if col.size else []:
+                if col[r] < thresholds[ci]:
                     break
+                j = int(prose[r])
                 s = sents[j]
                 spans = []
                 for m in matches[j]:
                     if m.cue == cue.id:
                         a, b = prep.to_original(s.clean_start + m.start, s.clean_start + m.end)
                         spans.append(Span(a, b, prep.original[a:b], m.pattern))
-                evidence.append(Evidence(s.index, s.start, s.end, s.text, float(col[j]), spans))
+                evidence.append(Evidence(s.index, s.start, s.end, s.text, float(col[r]), spans))
             out[cue.id] = CueResult(cue.id, cue.name, p, bool(p >= thresholds[ci]), evidence)
         return out
 
     def _article_tone(self, prep: PreparedText, scores: "_SentenceScores", target: Target,
                       sentence_results: list[SentenceResult], flags: list[str],
-                      label_by_argmax: bool) -> "_ArticleTone":
+                      label_by_argmax: bool, prose: np.ndarray | None = None) -> "_ArticleTone":
         """The article's tone, label, class probabilities and most promotional / critical
-        sentences. With a target, only the sentences that mention it count, each scored
-        toward the mention (their ``target_tone`` is set; ``no_target_mention`` is flagged
-        when none does)."""
+        sentences, from its prose sentences (``prose``: their indices; default all). With
+        a target, only the prose sentences that mention it count, each scored toward the
+        mention (their ``target_tone`` is set; ``no_target_mention`` is flagged when none
+        does)."""
         sents, tones, tone_probs = prep.sentences, scores.tones, scores.tone_probs
         has_tone = self.tone_scorer is not None
-        tone_idx = np.arange(len(sents))
+        tone_idx = np.arange(len(sents)) if prose is None else np.asarray(prose, dtype=int)
         if target is not None:
-            tone_idx = np.array(sorted(scores.target_probs), dtype=int)
-            if sents and tone_idx.size == 0:
+            counted = set(tone_idx.tolist())
+            tone_idx = np.array([j for j in sorted(scores.target_probs) if j in counted],
+                                dtype=int)
+            if tone_idx.size == 0 and counted:
                 flags.append("no_target_mention")
             tones = tones.copy()
             if tone_probs is not None:
@@ -660,6 +713,8 @@ class _Batch:
     cleans: list[str] = field(default_factory=list)
     #: batch sentence position -> target mention spans in that sentence's clean text
     target_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    #: input position -> each sentence's furniture reason (None: prose)
+    furniture: dict[int, list[str | None]] = field(default_factory=dict)
 
     @property
     def order(self) -> list[int]:

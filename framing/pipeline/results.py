@@ -94,7 +94,10 @@ class SentenceResult:
     """One sentence: offsets into the original text, tone and per-cue probabilities.
 
     ``target_tone`` is the tone toward the requested target when this sentence mentions
-    it (None otherwise)."""
+    it (None otherwise). ``furniture`` names why the sentence is page furniture rather
+    than prose (``byline``, ``timestamp``, ``author_bio``, ... : see
+    :data:`framing.text.furniture.FURNITURE_REASONS`); such a sentence is scored and
+    listed but counts toward none of the article's scores or evidence. None for prose."""
 
     index: int
     start: int
@@ -104,6 +107,7 @@ class SentenceResult:
     cues: dict[str, float] = field(default_factory=dict)
     part: int = 0
     target_tone: float | None = None
+    furniture: str | None = None
 
 
 @dataclass
@@ -113,8 +117,10 @@ class ArticleResult:
     ``tone`` is in [-1, 1] (None when there was nothing to score), ``tone_label`` one
     of promotional / neutral / critical; ``tone_probabilities`` maps those labels to
     probabilities when the tone scorer gives them (None otherwise). ``flags`` name conditions worth knowing
-    (``empty``, ``html``, ``non_english``, ``truncated``, ``no_target_mention``);
-    ``error`` is set, and scores are empty, when the input could not be scored.
+    (``empty``, ``html``, ``html_fallback``, ``non_english``, ``truncated``,
+    ``no_target_mention``, ``furniture_only``: every sentence is page furniture, so tone is
+    None and no cue or frame is present); ``error`` is set, and scores are empty, when
+    the input could not be scored.
     """
 
     tone: float | None
@@ -137,6 +143,11 @@ class ArticleResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def n_furniture(self) -> int:
+        """How many of :attr:`sentences` are page furniture (left out of the scores)."""
+        return sum(1 for s in self.sentences if s.furniture is not None)
 
     def present_cues(self) -> list[str]:
         """Ids of the cues flagged present, most probable first."""
@@ -166,6 +177,7 @@ def flat_row(result: ArticleResult, cue_ids: Iterable[str] | None = None, *,
         "tone_label": result.tone_label,
         "tone_scorer": result.tone_scorer,
         "n_sentences": len(result.sentences),
+        "n_furniture": result.n_furniture,
         "language": result.language,
         "flags": ";".join(result.flags),
         "error": result.error,

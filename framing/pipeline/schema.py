@@ -69,8 +69,8 @@ def output_columns(cue_ids: Sequence[str], meta_keys: Sequence[str], evidence: b
     frame_ids = list(frame_ids)
     cols = [("row", "int64"), ("id", "string")] + [(k, "string") for k in meta_keys] + [
         ("tone", "float64"), ("tone_label", "string"), ("tone_scorer", "string"),
-        ("n_sentences", "int64"), ("language", "string"), ("flags", "string"),
-        ("error", "string"), ("cues_present", "string"),
+        ("n_sentences", "int64"), ("n_furniture", "int64"), ("language", "string"),
+        ("flags", "string"), ("error", "string"), ("cues_present", "string"),
     ] + [(c, "float64") for c in TONE_PROBABILITY_COLUMNS]
     for cid in cue_ids:
         cols += [(cue_column(cid), "float64"), (cue_present_column(cid), "bool")]

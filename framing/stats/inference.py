@@ -284,10 +284,16 @@ def mean_difference_test(a: np.ndarray, b: np.ndarray, n_permutations: int,
     the two samples hold at most ``max_resample_n`` values together and
     ``n_permutations > 0``, else Welch's t-test. Returns ``(test, statistic, p)``:
     ``("permutation", mean(a) - mean(b), p)``, ``("welch_t", t, p)``, or
-    ``("none", nan, nan)`` when a sample is empty or there are fewer than three values.
+    ``("none", nan, nan)`` when either sample has fewer than two values (neither test
+    is defined for a sample of one).
+
+    Samples without spread: when every value of both samples is the same the result is
+    ``(test, 0.0, 1.0)``. Welch's t for two constant samples with different means is
+    ``("welch_t", ±inf, 0.0)``; with one constant sample it is computed from the summary
+    statistics, which gives the same t and p without scipy's precision-loss warning.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) == 0 or len(b) == 0 or len(a) + len(b) < 3:
+    if len(a) < 2 or len(b) < 2:
         return "none", math.nan, math.nan
     if n_permutations > 0 and len(a) + len(b) <= max_resample_n:
         diff = float(a.mean() - b.mean())
@@ -297,6 +303,17 @@ def mean_difference_test(a: np.ndarray, b: np.ndarray, n_permutations: int,
                                      vectorized=True, rng=_generator(rng),
                                      batch=_batch_size(len(a) + len(b)))
         return "permutation", diff, float(res.pvalue)
+    flat_a, flat_b = bool(np.all(a == a[0])), bool(np.all(b == b[0]))
+    if flat_a and flat_b:  # t is 0/0 or x/0: report its limit
+        diff = float(a[0] - b[0])
+        if diff == 0:
+            return "welch_t", 0.0, 1.0
+        return "welch_t", math.copysign(math.inf, diff), 0.0
+    if flat_a or flat_b:  # scipy warns on a constant sample; its variance is exactly 0 here
+        res = stats.ttest_ind_from_stats(float(a.mean()), float(np.std(a, ddof=1)), len(a),
+                                         float(b.mean()), float(np.std(b, ddof=1)), len(b),
+                                         equal_var=False)
+        return "welch_t", float(res.statistic), float(res.pvalue)
     res = stats.ttest_ind(a, b, equal_var=False)
     return "welch_t", float(res.statistic), float(res.pvalue)
 

@@ -4,6 +4,14 @@ Every character of the cleaned text remembers which characters of the caller's
 original text it came from, so that sentences and matched spans are reported as
 offsets into the *original* string: ``original[s.start:s.end] == s.text`` always.
 
+A whole web page (HTML with ``<html>``, ``<body>``, ``<nav>``, ``<article>`` ... tags) is
+cut down to its main content: trafilatura finds the article's text blocks in the page,
+each block is found again in the tag-stripped text, and only those stretches (with their
+offset map) are segmented, so navigation, headers, footers and cookie banners are not
+scored. When trafilatura is missing, fails or finds nothing that can be placed, the whole
+tag-stripped text is kept, as for an HTML fragment (:attr:`PreparedText.html_extraction`
+says which happened). trafilatura only ever sees the given string; nothing is fetched.
+
 This module knows nothing of encoders or heads. Sentences longer than a model's
 window are split by :func:`split_long_sentences`, which takes a tokenizer-like
 callable from the caller.
@@ -11,13 +19,16 @@ callable from the caller.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Callable, Sequence
 
+import numpy as np
 import syntok.segmenter as _syntok
 
 __all__ = [
@@ -25,6 +36,9 @@ __all__ = [
     "PreparedText",
     "prepare",
     "looks_like_html",
+    "looks_like_page",
+    "main_content_extractor",
+    "main_content_spans",
     "normalise",
     "segment",
     "split_long_sentences",
@@ -57,6 +71,14 @@ _BLOCK_TAGS = {
     "figcaption", "main", "nav", "title", "hr", "pre", "dd", "dt", "td", "th",
 }
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head"}
+# Tags that make HTML a web page (with furniture around an article), not a fragment.
+_PAGE_HINT = re.compile(
+    r"<\s*(?:!doctype\s+html|html|body|nav|header|footer|aside|main|article)\b", re.IGNORECASE)
+#: pages longer than this (characters) are not given to trafilatura; their tags are stripped
+MAIN_CONTENT_MAX_CHARS = 5_000_000
+# trafilatura's text blocks, in its XML output
+_XML_BLOCKS = {"p", "head", "item", "cell", "quote", "code", "list", "table", "row"}
+_XML_LEAVES = {"p", "head", "item", "cell", "code"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,11 @@ class PreparedText:
     sentences: list[Sentence] = field(default_factory=list)
     is_html: bool = False
     truncated_at: int | None = None
+    #: how HTML became text: ``"main_content"`` (trafilatura's main content of a page),
+    #: ``"tags"`` (tags stripped: an HTML fragment, or main content not asked for),
+    #: ``"tags_fallback"`` (a page whose main content could not be had: trafilatura
+    #: missing or failing, nothing found, or nothing placed in the text); None for text
+    html_extraction: str | None = None
 
     def to_clean(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of :attr:`original` to the span of :attr:`clean` it produced
@@ -269,6 +296,187 @@ def _emit_char(ch, s, e, out, starts, ends, add_space, flush_space) -> None:
     ends.extend([e] * len(folded))
 
 
+def looks_like_page(text: str) -> bool:
+    """Return True if ``text`` is a web page rather than an HTML fragment: it has a
+    doctype, ``<html>``, ``<body>``, ``<nav>``, ``<header>``, ``<footer>``, ``<aside>``,
+    ``<main>`` or ``<article>`` tag."""
+    return _PAGE_HINT.search(text) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _trafilatura():
+    try:
+        import trafilatura
+    except Exception:  # not installed, or a dependency of it broken: strip tags instead
+        return None
+    return trafilatura
+
+
+def main_content_extractor() -> str | None:
+    """``"trafilatura <version>"`` when main-content extraction is available (the name a
+    configuration records, so that runs with different extractors are not mixed), else
+    None."""
+    module = _trafilatura()
+    if module is None:
+        return None
+    return f"trafilatura {getattr(module, '__version__', '?')}"
+
+
+def _main_blocks(page: str) -> tuple[list[str], str | None] | None:
+    """trafilatura's main-content text blocks of ``page`` in order, and the title it found
+    (None if none); None when it is unavailable, fails or finds nothing."""
+    module = _trafilatura()
+    if module is None:
+        return None
+    try:
+        xml = module.extract(page, output_format="xml", with_metadata=True,
+                             include_comments=False, include_tables=True,
+                             include_images=False, include_links=False, deduplicate=False)
+        if not xml:
+            return None
+        root = ElementTree.fromstring(xml)
+    except Exception:  # an extractor failure leaves the tag-stripped text
+        return None
+    main = root.find("main")
+    if main is None:
+        return None
+    blocks = []
+
+    def walk(el) -> None:
+        for child in el:
+            if child.tag in _XML_LEAVES or child.tag not in _XML_BLOCKS:
+                text = "".join(child.itertext())
+                if text.strip():
+                    blocks.append(text)
+            else:  # a container (list, table, quote): its own text, then its blocks
+                if child.text and child.text.strip():
+                    blocks.append(child.text)
+                walk(child)
+            if el is not main and child.tail and child.tail.strip():
+                blocks.append(child.tail)
+
+    walk(main)
+    return blocks, root.get("title")
+
+
+def _compact(text: str) -> str:
+    return text.replace(" ", "").replace("\n", "")
+
+
+def main_content_spans(page: str, clean: str) -> list[tuple[int, int]] | None:
+    """The spans of ``clean`` (the tag-stripped, normalised ``page``: :func:`normalise`)
+    that hold the page's main content as trafilatura finds it, in order, not overlapping.
+
+    Each of trafilatura's text blocks is normalised like ``clean`` and looked up in it,
+    ignoring whitespace: blocks that occur once anchor the alignment, and the others are
+    searched between their anchored neighbours (before the first anchor backwards from it,
+    so a headline repeated in the navigation is taken where the article has it). A block
+    found nowhere is matched by its first and last 32 characters, or dropped. The title is
+    kept when it stands as a paragraph of its own before the main content.
+
+    Returns None (keep the whole text) when trafilatura is unavailable, fails, finds
+    nothing, or when less than 80% of what it found can be placed in ``clean``.
+    """
+    if len(page) > MAIN_CONTENT_MAX_CHARS:
+        return None
+    found = _main_blocks(page)
+    if not found:
+        return None
+    blocks, title = found
+    keys = [_compact(normalise(b, html=False)[0]) for b in blocks]
+    keys = [k for k in keys if k]
+    if not keys:
+        return None
+    codes = np.frombuffer(clean.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    where = np.flatnonzero((codes != 32) & (codes != 10))  # compact index -> clean index
+    compact = _compact(clean)
+    n = len(keys)
+    spans: list[tuple[int, int] | None] = [None] * n
+    for i, k in enumerate(keys):  # anchors: long blocks found exactly once
+        if len(k) >= 40:
+            pos = compact.find(k)
+            if pos >= 0 and compact.find(k, pos + 1) < 0:
+                spans[i] = (pos, pos + len(k))
+    last = -1  # anchors must keep the blocks' order
+    for i in range(n):
+        if spans[i] is not None:
+            if spans[i][0] < last:
+                spans[i] = None
+            else:
+                last = spans[i][1]
+    first_anchor = next((i for i in range(n) if spans[i] is not None), n)
+    hi = spans[first_anchor][0] if first_anchor < n else len(compact)
+    for i in range(first_anchor - 1, -1, -1):  # before the first anchor: backwards
+        pos = compact.rfind(keys[i], 0, hi)
+        if pos >= 0:
+            spans[i] = (pos, pos + len(keys[i]))
+            hi = pos
+    lo = spans[first_anchor][1] if first_anchor < n else 0
+    for i in range(first_anchor + 1, n):
+        if spans[i] is not None:
+            lo = spans[i][1]
+            continue
+        nxt = next((spans[j][0] for j in range(i + 1, n) if spans[j] is not None), len(compact))
+        spans[i] = _find_between(compact, keys[i], lo, nxt)
+        if spans[i] is not None:
+            lo = spans[i][1]
+    placed = [sp for sp in spans if sp is not None]
+    if sum(b - a for a, b in placed) < 0.8 * sum(map(len, keys)):
+        return None
+    if title:
+        key = _compact(normalise(title, html=False)[0])
+        start = placed[0][0]
+        pos = compact.rfind(key, 0, start) if key else -1
+        if pos >= 0 and compact[placed[0][0]:placed[0][1]] != key:
+            a, b = int(where[pos]), int(where[pos + len(key) - 1]) + 1
+            if (a == 0 or clean[a - 1] == "\n") and (b == len(clean) or clean[b] == "\n"):
+                placed.insert(0, (pos, pos + len(key)))
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(placed):
+        ca, cb = int(where[a]), int(where[b - 1]) + 1
+        if out and ca < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], cb))
+        else:
+            out.append((ca, cb))
+    return out
+
+
+def _find_between(compact: str, key: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """Where ``key`` lies in ``compact[lo:hi]``: exactly, else by its first and last 32
+    characters (a block trafilatura changed inside); None if not found."""
+    pos = compact.find(key, lo, hi)
+    if pos >= 0:
+        return pos, pos + len(key)
+    if len(key) < 80:
+        return None
+    head, tail = key[:32], key[-32:]
+    a = compact.find(head, lo, hi)
+    if a < 0:
+        return None
+    b = compact.find(tail, a + 32, min(hi, a + 2 * len(key) + 64))
+    if b < 0:
+        return None
+    return a, b + 32
+
+
+def _keep_spans(clean: str, starts: list[int], ends: list[int],
+                spans: Sequence[tuple[int, int]]) -> tuple[str, list[int], list[int]]:
+    """``clean`` and its offset map cut down to ``spans``, joined by paragraph breaks (each
+    mapped to the empty span where the next kept stretch begins)."""
+    out: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    for a, b in spans:
+        if out:
+            out.append("\n\n")
+            new_starts += [starts[a]] * 2
+            new_ends += [starts[a]] * 2
+        out.append(clean[a:b])
+        new_starts += starts[a:b]
+        new_ends += ends[a:b]
+    return "".join(out), new_starts, new_ends
+
+
 def segment(clean: str) -> list[tuple[int, int]]:
     """Split normalised text into sentences with syntok; return clean-text spans.
 
@@ -355,19 +563,30 @@ def prepare(
     max_chars: int | None = None,
     max_tokens: int | None = None,
     token_offsets: Callable[[str], list[tuple[int, int]]] | None = None,
+    main_content: bool = True,
 ) -> PreparedText:
     """Normalise and segment ``text``; the one entry point the analyzer uses.
 
     ``max_chars`` caps how much of the cleaned text is segmented (the rest is not
     scored, and :attr:`PreparedText.truncated_at` records where it stopped, as an
     offset into the original). ``max_tokens`` with ``token_offsets`` splits
-    sentences longer than a model window.
+    sentences longer than a model window. ``main_content`` keeps only the main content
+    of a web page (see :func:`main_content_spans`; offsets still index ``text``);
+    ``False`` strips the tags and keeps everything, as for an HTML fragment.
 
     Raises :class:`TypeError` if ``text`` is not a string.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     clean, starts, ends, is_html = normalise(text, html=html)
+    extraction = None
+    if is_html:
+        extraction = "tags"
+        if main_content and looks_like_page(text):
+            spans = main_content_spans(text, clean)
+            extraction = "tags_fallback" if spans is None else "main_content"
+            if spans is not None:
+                clean, starts, ends = _keep_spans(clean, starts, ends, spans)
     truncated_at = None
     if max_chars is not None and len(clean) > max_chars:
         truncated_at = ends[max_chars - 1] if max_chars > 0 else 0
@@ -377,7 +596,8 @@ def prepare(
         pieces = split_long_sentences(spans, clean, max_tokens, token_offsets)
     else:
         pieces = [(s, e, 0) for s, e in spans]
-    prepared = PreparedText(text, clean, starts, ends, is_html=is_html, truncated_at=truncated_at)
+    prepared = PreparedText(text, clean, starts, ends, is_html=is_html, truncated_at=truncated_at,
+                            html_extraction=extraction)
     for i, (s, e, part) in enumerate(pieces):
         os_, oe = prepared.to_original(s, e)
         prepared.sentences.append(Sentence(i, os_, oe, text[os_:oe], clean[s:e], s, e, part))

@@ -301,3 +301,101 @@ def test_python_dash_m_framing_cli():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == f"framing {framing.__version__}"
+
+
+# -- ids, the text hash and counts in single-file output ----------------------------------------
+def test_an_id_column_gives_the_ids_unless_row_numbers_are_asked_for(corpus, tmp_path,
+                                                                      tiny_model_dir, capsys):
+    out = tmp_path / "out.csv"
+    assert _score(corpus, out, tiny_model_dir) == 0
+    assert list(pd.read_csv(out, dtype={"id": str})["id"]) == ["n1", "n2"]
+    assert _score(corpus, out, tiny_model_dir, "--id", "") == 0
+    assert list(pd.read_csv(out, dtype={"id": str})["id"]) == ["1", "2"]
+    assert _score(corpus, out, tiny_model_dir, "--id", "doc") == 2
+    err = capsys.readouterr().err
+    assert "'doc' not found" in err and "'id'" in err
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.jsonl", "out.parquet", "out.tsv"])
+def test_single_file_output_carries_the_text_hash(corpus, tmp_path, tiny_model_dir, name):
+    out = tmp_path / name
+    assert _score(corpus, out, tiny_model_dir) == 0
+    frame = framing.read_scores(out) if name != "out.tsv" else pd.read_csv(out, sep="\t")
+    assert list(frame["text_sha256"]) == [framing.io.runs.text_key(a["text"], None)
+                                          for a in ARTICLES]
+
+
+def test_one_article_is_counted_in_the_singular(tmp_path, tiny_model_dir, capsys):
+    src = tmp_path / "one.jsonl"
+    src.write_text(json.dumps(ARTICLES[0]) + "\n", encoding="utf-8")
+    assert _score(src, tmp_path / "out.jsonl", tiny_model_dir) == 0
+    assert "Scored 1 article (0 with errors" in capsys.readouterr().err
+
+
+# -- a resume with nothing left to do builds no model ------------------------------------------
+def _refuse_to_build_models(monkeypatch) -> None:
+    from framing.encoding.encoder import Encoder
+    from framing.pipeline.analyzer import Analyzer
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"a {type(self).__name__} was built")
+
+    monkeypatch.setattr(Analyzer, "__init__", refuse)
+    monkeypatch.setattr(Encoder, "__init__", refuse)
+
+
+def test_a_resume_with_nothing_left_builds_no_model(corpus, tmp_path, tiny_model_dir,
+                                                     monkeypatch, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    out = tmp_path / "scores"
+    assert _score(corpus, out, model, "--outlet", "paper") == 0
+    scores = framing.read_scores(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["request"]["analyzer"]["tone"]
+    capsys.readouterr()
+
+    _refuse_to_build_models(monkeypatch)
+    # the same command, or one that differs only in speed: nothing left, no model built
+    for extra in ((), ("--batch-size", "8")):
+        assert _score(corpus, out, model, "--outlet", "paper", *extra) == 0
+        err = capsys.readouterr().err
+        assert "Scored 0 articles" in err and "2 skipped as already done" in err
+    pd.testing.assert_frame_equal(framing.read_scores(out), scores)
+    again = json.loads((out / "manifest.json").read_text())
+    assert again["status"] == "complete"
+    for key in ("analyzer", "schema", "created", "input", "columns", "request"):
+        assert again[key] == manifest[key]
+
+    # changed options and inputs are refused with the errors of a full check
+    for extra, what in ((("--no-evidence",), "evidence"), (("--shard-size", "1"), "shard_size"),
+                        (("--date", "paper"), "columns.date")):
+        assert _score(corpus, out, model, "--outlet", "paper", *extra) == 2
+        err = capsys.readouterr().err
+        assert "Cannot resume" in err and what in err and "--overwrite" in err
+    # an option or a model file the analyzer depends on: it is built to compare in full
+    with pytest.raises(AssertionError, match="was built"):
+        _score(corpus, out, model, "--outlet", "paper", "--tone", "vader")
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "note": "changed"}))
+    with pytest.raises(AssertionError, match="was built"):
+        _score(corpus, out, model, "--outlet", "paper")
+    monkeypatch.undo()
+    assert _score(corpus, out, model, "--outlet", "paper") == 2
+    assert "model_files.encoder" in capsys.readouterr().err
+    (model / "config.json").write_text(json.dumps(config))
+    assert _score(corpus, out, model, "--outlet", "paper", "--tone", "vader") == 2
+    assert "tone_scorer" in capsys.readouterr().err
+    _refuse_to_build_models(monkeypatch)
+    corpus.write_text(corpus.read_text() + json.dumps(ARTICLES[0]) + "\n", encoding="utf-8")
+    assert _score(corpus, out, model, "--outlet", "paper") == 2
+    assert "input.size" in capsys.readouterr().err
+
+
+def test_a_resume_with_nothing_left_loads_no_torch(corpus, tmp_path, tiny_model_dir):
+    out = tmp_path / "scores"
+    args = ["score", str(corpus), "-o", str(out), "--model", str(tiny_model_dir),
+            "--tone", "similarity", "--no-progress"]
+    assert main(args) == 0
+    loaded = _loaded_heavy_modules(f"from framing.cli import main\nassert main({args!r}) == 0")
+    assert "torch" not in loaded and "transformers" not in loaded

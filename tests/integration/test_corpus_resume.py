@@ -123,7 +123,7 @@ def test_read_scores_equals_single_file_output(tmp_path, tiny_analyzer):
     single = read_scores(tmp_path / "single.parquet")
     assert list(shards["row"]) == list(range(1, 31))
     assert shards["text_sha256"].notna().all()
-    pd.testing.assert_frame_equal(shards.drop(columns="text_sha256"), single, check_exact=True)
+    pd.testing.assert_frame_equal(shards, single, check_exact=True)  # text hash included
     assert framing.read_scores is read_scores
 
 
@@ -773,3 +773,39 @@ def test_cli_resume_flags_and_summary(tmp_path, tiny_model_dir, capsys):
     assert main(base[:-4] + ["--shard-size", "4", "--overwrite"]) == 0
     assert "Scored 12 articles" in capsys.readouterr().err
     assert len(_shard_names(out)) == 3 and len(read_scores(out)) == 12
+
+
+# -- deciding what is left without building the analyzer ----------------------------------------
+def test_analyzer_arguments_let_a_resume_skip_done_rows_before_building(tmp_path,
+                                                                        tiny_model_dir,
+                                                                        monkeypatch):
+    """Given as keyword arguments, the analyzer is built only when rows are left: the
+    manifest's request and the model files' hashes show that it would be the same."""
+    from framing.pipeline.analyzer import Analyzer
+
+    src = _write_jsonl(tmp_path / "in.jsonl", _corpus(20))
+    out = tmp_path / "scores"
+    arguments = {"model": str(tiny_model_dir), "tone": "similarity"}
+    assert _score(src, out, arguments).rows == 20
+    want = read_scores(out)
+    built = []
+    real_init = Analyzer.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(kwargs)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Analyzer, "__init__", counting_init)
+    summary = _score(src, out, dict(arguments))
+    assert (summary.rows, summary.skipped, summary.shards, built) == (0, 20, 3, [])
+
+    # the last shard lost: the analyzer is built for its rows alone
+    (out / "part-00002.parquet").unlink()
+    summary = _score(src, out, dict(arguments))
+    assert (summary.rows, summary.skipped, len(built)) == (4, 16, 1)
+    pd.testing.assert_frame_equal(read_scores(out), want)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+    # an analyzer given as an object or a factory is built (or used) to compare in full
+    assert _score(src, out, lambda: Analyzer(**arguments)).skipped == 20
+    assert len(built) == 2

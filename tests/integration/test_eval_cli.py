@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,54 @@ def test_eval_single_file(tmp_path, capsys):
     assert "reports written" in captured.err
 
 
+
+@pytest.mark.real_model  # framing eval loads the default encoder
+def test_eval_small_file_warns_everywhere(tmp_path, capsys):
+    # five rows: a perfect macro-F1 with a degenerate interval must not pass unremarked
+    data = tmp_path / "five.jsonl"
+    _write_jsonl(data, [{"text": t, "label": lab} for t, lab in TONE_SET[::2][:5]])
+    out = tmp_path / "reports"
+    rc = main(["eval", str(data), "--task", "tone", "--scorer", "vader", "--n-boot", "50",
+               "-o", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    report = json.loads((out / "five.json").read_text())
+    assert report["n"] == 5
+    (warning,) = report["warnings"]
+    assert "5 rows" in warning and "unreliable" in warning
+    assert warning in captured.out  # the printed Markdown
+    assert warning in (out / "five.md").read_text()
+    assert "warning" in captured.err and "5 rows" in captured.err
+
+
+def _readme_evaluate_snippet() -> str:
+    """The README's Python block that calls ``framing.evaluate(``."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    found = [b for b in blocks if "framing.evaluate(" in b]
+    assert len(found) == 1, "expected one README snippet calling framing.evaluate("
+    return found[0]
+
+
+@pytest.mark.real_model  # the snippet builds the default analyzer
+def test_readme_evaluate_snippet_runs(tmp_path, monkeypatch, capsys):
+    # the README's call on a file with only text and label (it raised ColumnError for 'id')
+    code = _readme_evaluate_snippet()
+    data = re.search(r'"([^"]+\.jsonl)"', code).group(1)
+    _write_jsonl(tmp_path / data, [{"text": t, "label": lab} for t, lab in TONE_SET])
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    rep = namespace["rep"]
+    assert isinstance(rep, framing.EvalReport) and rep.n == len(TONE_SET)
+    assert rep.reference in rep.results
+    # each scorer's name says which tone scorer it measured (the snippet once called the
+    # shipped model "similarity")
+    for name, cfg in rep.configs.items():
+        assert name in re.split(r"[-:]", cfg["tone_scorer"]), (name, cfg["tone_scorer"])
+    assert rep.warnings and rep.warnings[0] in capsys.readouterr().out
+    saved = list((tmp_path / "reports").glob("*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["n"] == len(TONE_SET)
 
 def test_eval_single_file_cues_tuned(tmp_path, capsys):
     data = tmp_path / "cue_rows.jsonl"

@@ -74,10 +74,24 @@ def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder |
                 model.check_encoder(encoder)
             return model
         return load_hf_tone(path, label_map=label_map, allow_network=allow_network)
-    if allow_network and "/" in str(spec) and not Path(spec).exists():
+    if allow_network and "/" in str(spec) and not path.exists():
         return load_hf_tone(str(spec), label_map=label_map, allow_network=True)
-    raise ValueError(f"Unknown tone scorer {str(spec)!r}: not one of trained, similarity, vader, "
-                     "and not a model directory")
+    unknown = (f"Unknown tone scorer {str(spec)!r}: not one of trained, similarity, vader, "
+               "and not a model directory")
+    if _looks_like_hub_id(str(spec)) and not path.exists():
+        # as Analyzer(model=...) does for a hub id: say how to allow it, or stay offline
+        raise ValueError(f"{unknown}. If it is a Hugging Face Hub id: framing downloads no "
+                         "model unless you allow it; pass allow_network=True (CLI: "
+                         "--allow-network) to fetch it, or, to stay offline, download the "
+                         "model yourself and pass its local directory.")
+    raise ValueError(unknown)
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a hub id, ``owner/name``, rather than of a path."""
+    owner, sep, name = text.partition("/")
+    return bool(sep and owner and name) and "/" not in name and \
+        not text.startswith((".", "~")) and os.sep not in text.replace("/", "")
 
 
 def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,

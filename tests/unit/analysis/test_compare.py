@@ -394,7 +394,7 @@ def test_report_does_not_import_compare():
 FRAME_COLUMNS = ["outlet", "frame", "scheme", "n_articles", "n_present", "prevalence",
                  "prevalence_low", "prevalence_high", "tpr", "fpr", "prevalence_adj",
                  "prevalence_adj_low", "prevalence_adj_high", "diff_vs_rest", "test_vs_rest",
-                 "p_vs_rest", "p_adj_vs_rest", "significant_vs_rest"]
+                 "p_vs_rest", "p_adj_vs_rest", "significant_vs_rest", "note"]
 
 
 @pytest.mark.parametrize("where", [framing.pipeline.schema], ids=["pipeline.schema"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 import framing
 from framing import ColumnError
 from framing.core.samples import Samples, load_samples, split_samples
+from framing.evaluation import harness
 from framing.evaluation.harness import EvalReport, evaluate, fit_band
 from framing.heads.calibration import PlattCalibrator, fit_thresholds
 from framing.stats.metrics import expected_calibration_error
@@ -227,6 +229,34 @@ def test_load_rejects_bad_input(tmp_path):
         load_samples(tmp_path / "absent.jsonl", "tone")
 
 
+def test_default_id_column_may_be_absent(tmp_path):
+    # a file with only text and label: the README's framing.evaluate call (issue: it raised
+    # ColumnError for 'id' while `framing eval` read the same file)
+    path = write_jsonl(tmp_path / "plain.jsonl",
+                       [{"text": t, "label": lab} for _, t, lab, _ in TONE_ROWS])
+    s = load_samples(path, "tone")
+    assert s.ids == list(range(len(TONE_ROWS)))  # row numbers
+    values = {"promotional": 0.6, "neutral": 0.0, "critical": -0.6}
+    table = {t: values[lab] for _, t, lab, _ in TONE_ROWS}
+    rep = evaluate({"f": lookup(table)}, path, task="tone", n_boot=20)
+    assert rep.n == len(TONE_ROWS)
+    assert rep.results["f"]["accuracy"].value == 1.0
+    # an id column that is present is still used by default
+    with_ids = write_jsonl(tmp_path / "ids.jsonl",
+                           [{"id": i, "text": t, "label": lab} for i, t, lab, _ in TONE_ROWS])
+    assert load_samples(with_ids, "tone").ids == [r[0] for r in TONE_ROWS]
+
+
+@pytest.mark.parametrize("requested", ["uid", "id"])
+def test_requested_id_column_must_exist(tmp_path, requested):
+    path = write_jsonl(tmp_path / "plain.jsonl",
+                       [{"text": t, "label": lab} for _, t, lab, _ in TONE_ROWS])
+    with pytest.raises(ColumnError, match=repr(requested)):
+        load_samples(path, "tone", id=requested)
+    with pytest.raises(ColumnError, match=repr(requested)):
+        evaluate({"f": lookup({})}, path, task="tone", id=requested, n_boot=10)
+
+
 # -- split_samples --------------------------------------------------------------------------
 def test_split_deterministic_disjoint_covering():
     s, _ = tone_samples(seed=1, n=97)
@@ -353,6 +383,46 @@ def test_report_serialises(three_scorers, tmp_path):
     assert [p.name for p in pngs] == ["x_confusion.png"]
     assert pngs[0].read_bytes()[:8] == PNG_MAGIC
     assert paths["json"] == str(out / "x.json")
+
+
+def test_small_sample_report_warns_in_every_format(tmp_path):
+    # five rows gave "macro-F1 1.000 [1.000, 1.000]" with no hint that this means little
+    texts = [f"Short row {i}." for i in range(5)]
+    labels = ["critical", "neutral", "promotional", "critical", "promotional"]
+    values = {"critical": -0.7, "neutral": 0.0, "promotional": 0.7}
+    s = Samples("tone", texts, labels, list(TONE), list(range(5)))
+    rep = evaluate({"f": lookup({t: values[lab] for t, lab in zip(texts, labels)})}, s,
+                   n_boot=50)
+    assert rep.results["f"]["macro_f1"].value == 1.0
+    assert len(rep.warnings) == 1
+    warning = rep.warnings[0]
+    assert "5 rows" in warning and "unreliable" in warning
+    assert str(harness.MIN_RELIABLE_ROWS) in warning
+    assert json.loads(rep.to_json())["warnings"] == [warning]
+    assert warning in rep.to_markdown("tiny")
+    paths = rep.save(tmp_path, "tiny")
+    assert json.loads(Path(paths["json"]).read_text())["warnings"] == [warning]
+    assert warning in Path(paths["markdown"]).read_text()
+
+
+def test_thin_label_warns_and_enough_rows_do_not(three_scorers):
+    _, _, rep = three_scorers  # 150 rows, about 50 per class
+    assert rep.warnings == []
+    assert "warning" not in rep.to_markdown().lower()
+    assert rep.to_dict()["warnings"] == []
+    # enough rows overall, but one class almost absent
+    n = harness.MIN_RELIABLE_ROWS + 10
+    per_label = harness.MIN_ROWS_PER_LABEL
+    labels = ["critical", "promotional"] * (n // 2)
+    labels[:per_label - 1] = ["neutral"] * (per_label - 1)
+    texts = [f"Balanced row {i}." for i in range(n)]
+    s = Samples("tone", texts, labels, list(TONE), list(range(n)))
+    rep = evaluate({"zero": lookup(dict.fromkeys(texts, 0.0))}, s, n_boot=20)
+    assert len(rep.warnings) == 1
+    assert "'neutral'" in rep.warnings[0] and f"{per_label - 1} rows" in \
+        rep.warnings[0]
+    assert "'critical'" not in rep.warnings[0]
+    assert "unreliable" in rep.warnings[0]
 
 
 def test_report_with_analyzer_scorer_config(tiny_model_dir, tmp_path):
@@ -654,3 +724,30 @@ def test_platt_calibrator_improves_ece():
     cal1 = PlattCalibrator().fit(P[fit_rows], Y1)
     assert cal1.params_[1] is None
     np.testing.assert_array_equal(cal1.transform(P[test_rows])[:, 1], P[test_rows, 1])
+
+
+def test_a_text_without_tone_probabilities_counts_as_neutral_not_the_whole_run():
+    """A furniture-only or failed text has no tone probabilities; the others keep argmax
+    labelling (it used to switch argmax off for every row)."""
+    from types import SimpleNamespace
+
+    from framing.evaluation.harness import ScorerAdapter
+
+    probs = {"a": {"critical": 0.5, "neutral": 0.1, "promotional": 0.4},
+             "b": {"critical": 0.1, "neutral": 0.2, "promotional": 0.7}}
+
+    class Fake:
+        tone_scorer = SimpleNamespace(label_by_argmax=True, neutral_band=0.5)
+
+        def score_many(self, texts, targets=None):
+            return [SimpleNamespace(tone=None, tone_probabilities=None) if t == "c" else
+                    SimpleNamespace(tone=probs[t]["promotional"] - probs[t]["critical"],
+                                    tone_probabilities=probs[t]) for t in texts]
+
+    samples = framing.Samples("tone", ["a", "b", "c"], ["critical", "promotional", "neutral"],
+                              ["critical", "neutral", "promotional"], [0, 1, 2])
+    pred = ScorerAdapter(Fake(), "fake").predict(samples, warm_up=False)
+    assert pred.argmax
+    assert np.allclose(pred.probs[2], [0.0, 1.0, 0.0])
+    rep = framing.evaluate({"fake": Fake()}, samples, n_boot=10, top_mistakes=0)
+    assert rep.results["fake"]["accuracy"].value == pytest.approx(1.0)

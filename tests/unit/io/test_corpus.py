@@ -14,7 +14,8 @@ import pytest
 import framing
 from framing.core.tables import detect_format
 from framing.io.corpus import score_corpus
-from framing.io.readers import read_corpus
+from framing.io.readers import read_corpus, resolve_id_column, source_columns
+from framing.io.runs import CorpusSummary
 from framing.errors import ColumnError, InputFormatError
 
 ARTICLES = [
@@ -106,8 +107,8 @@ def test_scores_match_the_analyzer(tmp_path, tiny_analyzer, meta_objs):
     for row in rows:  # the similarity baseline's class probabilities come along
         probs = [row[f"tone_p_{k}"] for k in ("critical", "neutral", "promotional")]
         assert sum(probs) == pytest.approx(1.0, abs=1e-6)
-    # without an id column the row number is the id
-    assert [r["id"] for r in rows] == ["1", "2", "3"]
+    # no id named: the input's "id" column gives the ids
+    assert [r["id"] for r in rows] == ["7", "b-2", "30"]
     assert "outlet" not in rows[0]  # meta columns only when asked for
 
 
@@ -486,3 +487,108 @@ def test_dataframe_missing_values_become_null_not_nan(tiny_analyzer, tmp_path):
     assert [r["id"] for r in rows] == ["1", None, "3"]
     assert rows[2]["error"].startswith("missing text")
     assert rows[0]["error"] is None and rows[1]["error"] is None
+
+
+# -- ids: an input column named "id" is used unless told otherwise -----------------------------
+def _input_file(tmp_path: Path, fmt: str, objs: list[dict]) -> Path:
+    """``objs`` written as a ``fmt`` input file (jsonl, jsonl.gz, csv, tsv or parquet)."""
+    path = tmp_path / f"in.{fmt}"
+    if fmt in ("jsonl", "jsonl.gz"):
+        data = "".join(json.dumps(o) + "\n" for o in objs).encode("utf-8")
+        path.write_bytes(gzip.compress(data) if fmt.endswith(".gz") else data)
+    elif fmt == "parquet":
+        pd.DataFrame(objs).to_parquet(path)
+    else:
+        pd.DataFrame(objs).to_csv(path, index=False, sep="," if fmt == "csv" else "\t")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "csv", "tsv", "parquet"])
+def test_an_id_column_gives_the_ids_without_being_named(tmp_path, fmt):
+    objs = [{"text": t, "id": f"doc-{i}"} for i, t in enumerate(ARTICLES)]
+    src = _input_file(tmp_path, fmt, objs)
+    assert source_columns(src) == ["text", "id"]
+    assert [r.id for r in read_corpus(src)] == ["doc-0", "doc-1", "doc-2"]
+    # named explicitly: the same; id="" asks for row numbers
+    assert [r.id for r in read_corpus(src, id="id")] == ["doc-0", "doc-1", "doc-2"]
+    first = 2 if fmt in ("csv", "tsv") else 1  # a header is line 1
+    assert [r.id for r in read_corpus(src, id="")] == [first, first + 1, first + 2]
+
+
+def test_an_id_column_of_an_in_memory_table_gives_the_ids():
+    df = pd.DataFrame({"text": ARTICLES, "id": ["a", "b", "c"]})
+    assert [r.id for r in read_corpus(df)] == ["a", "b", "c"]
+    assert [r.id for r in read_corpus(df.drop(columns="id"))] == [1, 2, 3]
+    assert resolve_id_column(None, [{"id": 1, "text": "x"}]) is None  # no column names
+
+
+def test_without_an_id_column_the_row_number_is_the_id(tmp_path, tiny_analyzer):
+    src = _write_jsonl(tmp_path / "in.jsonl", [{"text": t, "doc": "x"} for t in ARTICLES])
+    out = tmp_path / "out.jsonl"
+    score_corpus(src, out, analyzer=tiny_analyzer, progress=False)
+    assert [r["id"] for r in _read(out)] == ["1", "2", "3"]
+    assert resolve_id_column(None, src) is None
+    assert resolve_id_column(None, tmp_path) is None  # a .txt directory has no columns
+    assert resolve_id_column(None, tmp_path / "missing.jsonl") is None
+
+
+def test_an_id_column_is_found_past_lines_that_are_not_objects(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('\n{"text": "cut off\n[1, 2]\n' +
+                   json.dumps({"text": ARTICLES[0], "id": "k1"}) + "\n", encoding="utf-8")
+    recs = list(read_corpus(src))
+    assert [r.id for r in recs] == [None, None, "k1"]  # unreadable rows have no id, as before
+    assert [r.row for r in recs] == [2, 3, 4]
+
+
+def test_a_named_id_column_still_has_to_exist(tmp_path):
+    src = _write_jsonl(tmp_path / "in.jsonl", [{"text": ARTICLES[0], "id": "a"}])
+    with pytest.raises(ColumnError, match="'doc_id' not found.*'id'"):
+        list(read_corpus(src, id="doc_id"))
+    with pytest.raises(ColumnError, match="'doc_id' not found"):
+        score_corpus(src, tmp_path / "o.jsonl", id="doc_id", analyzer=None, progress=False)
+
+
+@pytest.mark.parametrize("named", [None, "id"])
+def test_duplicate_and_empty_ids_are_written_as_given(tmp_path, tiny_analyzer, named):
+    """A found id column is read as a named one: duplicate ids are kept (the row numbers
+    tell the rows apart), a null or missing id comes out null, an empty one empty."""
+    objs = [{"text": ARTICLES[0], "id": "same"}, {"text": ARTICLES[1], "id": "same"},
+            {"text": ARTICLES[2], "id": None}, {"text": ARTICLES[0]},
+            {"text": ARTICLES[1], "id": ""}]
+    src = _write_jsonl(tmp_path / "in.jsonl", objs)
+    out = tmp_path / "out.jsonl"
+    summary = score_corpus(src, out, id=named, analyzer=tiny_analyzer, progress=False)
+    rows = _read(out)
+    assert summary.rows == 5 and summary.errors == 0
+    assert [r["id"] for r in rows] == ["same", "same", None, None, ""]
+    assert [r["row"] for r in rows] == [1, 2, 3, 4, 5]
+    assert all(r["flags"] == "" or r["flags"] is None for r in rows[:2])
+
+
+# -- the text hash is in every output ----------------------------------------------------------
+@pytest.mark.parametrize("name", ["out.parquet", "out.jsonl", "out.csv", "out.tsv", "scores"])
+def test_every_output_carries_the_text_hash(tmp_path, tiny_analyzer, name):
+    objs = [{"text": ARTICLES[0], "id": "a"}, {"text": None, "id": "b"},
+            {"text": f"  {ARTICLES[0]}\n", "id": "c"}]
+    src = _write_jsonl(tmp_path / "in.jsonl", objs)
+    out = tmp_path / name
+    score_corpus(src, out, analyzer=tiny_analyzer, progress=False)
+    frame = framing.read_scores(out)
+    assert list(frame.columns)[-1] == "text_sha256"
+    hashes = list(frame["text_sha256"])
+    assert hashes[0] == framing.io.runs.text_key(ARTICLES[0], None)
+    assert _missing(hashes[1])  # the row has no text to hash
+    assert hashes[2] == hashes[0]  # the key ignores surrounding whitespace
+    if name != "scores":  # a single file has the columns of a scores directory
+        score_corpus(src, tmp_path / "dir", analyzer=tiny_analyzer, progress=False)
+        assert list(frame.columns) == list(framing.read_scores(tmp_path / "dir").columns)
+
+
+# -- counts in messages ---------------------------------------------------------------------
+def test_the_summary_says_article_for_one():
+    one = CorpusSummary("out", rows=1, errors=1, flagged=0, seconds=1.0, skipped=1)
+    assert str(one).startswith("Scored 1 article (1 with an error, 0 flagged;")
+    many = CorpusSummary("out", rows=2, errors=0, flagged=2, seconds=1.0)
+    assert str(many).startswith("Scored 2 articles (0 with errors, 2 flagged;")
+    assert "Scored 0 articles" in str(CorpusSummary("out", 0, 0, 0, 1.0))

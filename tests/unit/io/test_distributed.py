@@ -16,7 +16,8 @@ from framing.core.tables import ColumnMap
 from framing.io.corpus import score_corpus
 from framing.io.distributed import (AnalyzerActor, file_rows, list_input_files,
                                     score_corpus_ray)
-from framing.io.readers import read_corpus
+from framing.io.readers import read_corpus, resolve_id_column
+from framing.io.runs import text_key
 from framing.pipeline.schema import output_columns
 from framing.errors import (ColumnError, FramingError, InputFormatError, MissingExtraError,
                             ResumeError)
@@ -85,7 +86,7 @@ def test_actor_scores_a_pandas_batch_in_the_corpus_schema(tiny_kwargs, tiny_anal
     actor = AnalyzerActor(tiny_kwargs, text="body", id="doc", outlet="source")
     batch = pd.DataFrame(_items())
     table = actor(batch)
-    cols = output_columns(tiny_analyzer.cue_ids, ["outlet"], True)
+    cols = output_columns(tiny_analyzer.cue_ids, ["outlet"], True) + [("text_sha256", "string")]
     assert [(f.name, str(f.type)) for f in table.schema] == \
         [(c, {"int64": "int64", "string": "string", "float64": "double", "bool": "bool"}[t])
          for c, t in cols]
@@ -96,6 +97,8 @@ def test_actor_scores_a_pandas_batch_in_the_corpus_schema(tiny_kwargs, tiny_anal
     assert rows[11]["error"] == "text must be a string, got int"
     assert [i for i, r in enumerate(rows) if r["error"] is not None] == [3, 11]
     assert all(r["row"] is None for r in rows)
+    assert [r["text_sha256"] for r in rows] == \
+        [None if i in BAD else text_key(t, None) for i, t in enumerate(_texts())]
     _assert_same_scores(rows, tiny_analyzer, _texts())
 
 
@@ -116,10 +119,12 @@ def test_file_reader_matches_read_corpus(tmp_path):
     bom = tmp_path / "bom.jsonl"  # a byte-order mark before the first line is not content
     bom.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     for p, kw in ((path, {"text": "body", "outlet": "source"}),
+                  (path, {"text": "body", "id": "", "outlet": "source"}),
                   (path, {"text": "body", "id": "id"}),
                   (bom, {"text": "body", "id": "id", "outlet": "source"}),
                   (csv_path, {"text": "body", "id": "doc", "outlet": "source"})):
-        fields = ColumnMap.from_fields(**kw)
+        # file_rows takes the column map as given; read_corpus finds an "id" column itself
+        fields = ColumnMap.from_fields(**{**kw, "id": resolve_id_column(kw.get("id"), p)})
         got = list(file_rows(str(p), p.suffix[1:], fields, strict=True))
         want = list(read_corpus(p, **kw))
         assert [r["__framing_row"] for r in got] == [r.row for r in want]
@@ -250,6 +255,8 @@ def test_score_corpus_ray_writes_what_score_corpus_writes(ray_local, tiny_kwargs
         (single.rows, single.errors, single.flagged)
     assert (summary.rows, summary.errors, summary.shards) == (len(want), 3, 1) == (12, 3, 1)
     assert list(got["row"]) == list(want["row"]) and list(got["id"]) == list(want["id"])
+    assert list(want["id"].dropna()) == [f"a{i}" for i in range(10)]  # the "id" column
+    assert want["text_sha256"].notna().sum() == 9  # none for the 3 rows with an error
     floats = [c for c in want.columns if want[c].dtype.kind == "f"]
     pd.testing.assert_frame_equal(got[floats], want[floats], atol=1e-5, rtol=0)
     others = [c for c in want.columns if c not in floats]
