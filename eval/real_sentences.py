@@ -66,10 +66,10 @@ def add_model_options(ap: argparse.ArgumentParser) -> None:
                     help="what the report calls the measured analyzer")
 
 
-def analyzer_from(args) -> "framing.Analyzer":
+def analyzer_from(args, **options) -> "framing.Analyzer":
     """The analyzer the options name (frames off: nothing here measures them)."""
     return framing.Analyzer(frames=None, tone=args.tone or "trained",
-                            catalogue=args.catalogue, cue_heads=args.cue_heads)
+                            catalogue=args.catalogue, cue_heads=args.cue_heads, **options)
 
 
 def labelled_rows(split: str) -> list[dict]:
@@ -96,7 +96,8 @@ def main(argv=None) -> int:
         print("no labelled rows in this split", file=sys.stderr)
         return 1
     texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.data)
-    an = analyzer_from(args)
+    # one sentence is not a page: the page-furniture filter (bylines, bios) is for articles
+    an = analyzer_from(args, furniture=False)
     res, Y, P, cue, cue_own, tone = score_against_labels(an, rows, texts, args.n_boot)
     target_pred: dict[str, list[str]] = {}
     # tone toward each labelled target, scored with the target's offsets in the sentence

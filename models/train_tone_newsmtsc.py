@@ -42,7 +42,7 @@ before the softmax. Without a target, the whole sentence is the target.
   toward the target (mapped to critical / neutral / promotional). Licence: MIT.
 - Training examples: one per target mention, plus one whole-sentence example for each
   sentence whose targets all share one polarity ({train_n} examples in all).
-- Dev split: {dev_fraction:.0%} of the sentences, chosen by `primary_gid` with seed
+{real_text}- Dev split: {dev_fraction:.0%} of the NewsMTSC sentences, chosen by `primary_gid` with seed
   {seed} (ids in `dev_split.json`); {dev_n} target mentions. No sentence is in both parts.
   There is no test split here: final accuracy is measured elsewhere.
 
@@ -61,7 +61,7 @@ before the softmax. Without a target, the whole sentence is the target.
 ```
 {command}
 ```
-(seed {seed}; data from `../shared/data/newsmtsc/train.jsonl`, overridable with --data)
+(seed {seed}; data from `../shared/data/newsmtsc/train.jsonl`, overridable with --data){note}
 
 ## Citation
 Felix Hamborg and Karsten Donnay. 2021. NewsMTSC: A Dataset for (Multi-)Target-dependent
@@ -82,11 +82,19 @@ DESIGN_TEXT = {
 }
 
 MULTITASK_TEXT = (
-    "\nMulti-task: every step also passes {batch_size} of {sentences} project-written cue\n"
-    "sentences (`models/training/cues`, less the cue heads' dev split) through the branch,\n"
-    "adding {weight} x a balanced multi-label loss over the {cues} built-in cues, so that the\n"
-    "branch's sentence states also serve the cue heads (`models/cues-builtin`): one branch\n"
-    "pass for tone and cues.")
+    "\nMulti-task: every step also passes {batch_size} of {sentences} cue-labelled sentences\n"
+    "through the branch, adding {weight} x a balanced multi-label loss over the {cues} built-in\n"
+    "cues, so that the branch's sentence states also serve the cue heads\n"
+    "(`models/cues-builtin`): one branch pass for tone and cues.")
+
+REAL_TEXT = (
+    "- Real text (`eval/labelling`, train split only; labels point into\n"
+    "  `../shared/data/real`): {sentences} labelled sentences from UN General Debate speeches,\n"
+    "  Chinese official statements and posts, US State Department and Kremlin pages and US news,\n"
+    "  giving {examples} tone examples (each sentence's tone, and tone toward each labelled\n"
+    "  target), each used {repeat} time(s) per epoch, and their ten cue flags for the multi-task\n"
+    "  loss. The cue sentences are these plus the project-written ones of\n"
+    "  `models/training/cues` less the cue heads' former dev split.\n")
 
 
 def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets: int,
@@ -96,10 +104,9 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
     text = CARD.format(
         design=args.design,
         design_text=DESIGN_TEXT[args.design].format(layer=c["layer"], n_layers=c["n_layers"],
-                                                    epochs=args.epochs, lr=args.lr)
-        + MULTITASK_TEXT.format(**c["multitask_cues"]) if c.get("multitask_cues") else
-        DESIGN_TEXT[args.design].format(layer=c["layer"], n_layers=c["n_layers"],
-                                        epochs=args.epochs, lr=args.lr),
+                                                    epochs=c["training"]["epochs"],
+                                                    lr=c["training"]["lr"])
+        + (MULTITASK_TEXT.format(**c["multitask_cues"]) if c.get("multitask_cues") else ""),
         temperature=c["temperature"], n_sentences=n_sentences, n_targets=n_targets,
         train_n=m["train_n"], dev_fraction=args.dev_fraction, seed=args.seed, dev_n=m["dev_n"],
         f1=f1["value"], f1_lo=f1["low"], f1_hi=f1["high"], acc=acc["value"], acc_lo=acc["low"],
@@ -108,7 +115,9 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
         ece_tb=m["ece_top_before"], ece_ta=m["ece_top_after"], wall=wall,
         states=m["seconds_encoder_states"], train_s=m["seconds_training"], command=command,
         sf1=m["dev_macro_f1_as_saved"]["value"], sf1_lo=m["dev_macro_f1_as_saved"]["low"],
-        sf1_hi=m["dev_macro_f1_as_saved"]["high"])
+        sf1_hi=m["dev_macro_f1_as_saved"]["high"],
+        real_text=REAL_TEXT.format(**m["real"]) if m.get("real") else "",
+        note=f"\n\nNote: {m['note']}." if m.get("note") else "")
     (out / "README.md").write_text(text, encoding="utf-8")
 
 
@@ -138,6 +147,8 @@ def main() -> None:
                          "models/training/cues), less the seeded dev split train_cues.py uses")
     ap.add_argument("--cue-weight", type=float, default=1.0)
     ap.add_argument("--cue-batch-size", type=int, default=16)
+    ap.add_argument("--real-repeat", type=int, default=1,
+                    help="how many times each real tone example enters an epoch")
     ap.add_argument("--real", default=None, metavar="DIR",
                     help="also train on the labelled real sentences of eval/labelling (train "
                          "split only; text resolved from DIR, e.g. ../shared/data/real): their "
@@ -178,8 +189,8 @@ def main() -> None:
 
         real = real_sentences("train", args.real)
         real_examples = real.tone_examples()
-        train = train + real_examples
-        command += f" --real {args.real}"
+        train = train + real_examples * args.real_repeat
+        command += f" --real {args.real} --real-repeat {args.real_repeat}"
         print(f"real: {len(real.rows)} labelled train sentences, {len(real_examples)} tone "
               "examples added", flush=True)
     cue_kw = {}
@@ -208,6 +219,9 @@ def main() -> None:
         {"seed": args.seed, "dev_fraction": args.dev_fraction, "unit": "NewsMTSC primary_gid",
          "dev_groups": dev_groups}) + "\n")
     m = dict(result.metrics, wall_seconds=wall, history=result.history, command=command)
+    if real is not None:
+        m["real"] = {"sentences": len(real.rows), "examples": len(real_examples),
+                     "repeat": args.real_repeat}
     m["dev_macro_f1_as_saved"] = measure_as_saved(out, dev, encoder)
     result.metrics = m
     (out / "metrics.json").write_text(json.dumps(m, indent=2) + "\n")

@@ -122,25 +122,25 @@ def test_missing_output_option_is_a_usage_error(corpus, capsys):
 
 def test_cues_lists_the_builtin_cues(capsys):
     ids = framing.load_catalogue().ids
-    assert len(ids) == 9
+    assert len(ids) == 10
     assert main(["cues"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")
               and not line.startswith("   ")]
     assert listed == ids
-    assert "9 cues" in out.splitlines()[0]
+    assert "10 cues" in out.splitlines()[0]
 
 
 def test_cues_with_examples(capsys):
     assert main(["cues", "--examples", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.count("e.g. ") == 9
+    assert out.count("e.g. ") == 10
 
 
 def test_cues_json(capsys):
     assert main(["cues", "--format", "json", "--examples", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len(data["cues"]) == 9
+    assert len(data["cues"]) == 10
     assert [c["id"] for c in data["cues"]] == framing.load_catalogue().ids
     for cue in data["cues"]:
         assert cue["exemplars"] >= 1

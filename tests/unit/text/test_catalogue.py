@@ -13,7 +13,7 @@ import yaml
 import framing
 from framing import Catalogue, CatalogueError, Cue, builtin_catalogue_path, load_catalogue
 
-# The nine cue ids of spec/cues.md, in the spec's order.
+# The ten cue ids of spec/cues.md (catalogue v2), in the spec's order.
 SPEC_IDS = [
     "win_win",
     "mutual_respect",
@@ -24,6 +24,7 @@ SPEC_IDS = [
     "commitment",
     "challenge_acknowledged",
     "external_criticism",
+    "criticism_of_others",
 ]
 
 
@@ -46,7 +47,7 @@ def test_builtin_path_exists():
 def test_builtin_loads_with_spec_ids_in_order(builtin):
     assert isinstance(builtin, Catalogue)
     assert builtin.ids == SPEC_IDS
-    assert len(builtin) == 9
+    assert len(builtin) == 10
     assert [c.id for c in builtin] == SPEC_IDS
     assert builtin.name == "builtin"
 
