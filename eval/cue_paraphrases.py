@@ -24,7 +24,9 @@ def main() -> None:
     rows = pd.read_json(HERE / "samples" / "cues.jsonl", lines=True)
     keep = rows["paraphrase"].fillna(False).astype(bool) | rows["cues"].map(len).eq(0)
     subset = rows[keep].reset_index(drop=True)
-    ids = framing.load_catalogue().ids
+    # the cues the samples label (they predate criticism_of_others, catalogue v2's tenth)
+    labelled = {c for cues in rows["cues"] for c in cues}
+    ids = [c for c in framing.load_catalogue().ids if c in labelled]
     samples = framing.load_samples(subset, "cues", label_set=ids)
     enc = framing.Encoder()
     scorers = {

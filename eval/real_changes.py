@@ -4,6 +4,9 @@
     python eval/real_sentences.py --split test --predictions after.jsonl
     python eval/real_changes.py before.jsonl after.jsonl [--split test] [--n 5] [--seed 5]
 
+The predictions of the release before the real-text retraining and of the shipped models
+on the test split are kept in eval/results/predictions/ (uids and labels, no text).
+
 A sentence counts as right when the predicted cue set equals its final cue set and the
 predicted sentence tone equals its final tone. Prints how many sentences went from wrong to
 right and from right to wrong, and draws ``--n`` wrong-to-right examples (seeded, spread

@@ -43,7 +43,8 @@ other options; ``id`` defaults to ``id``, ``label`` to ``tone`` for a tone task,
 ``unit: target`` ``target_start``/``target_end`` default to those columns. ``corpus`` is
 relative to root but, being read-only input, may lie outside it; ``documents`` must be a
 file under root. When the corpus directory does not exist the suite still runs: that
-dataset's runs are skipped, and ``summary.md``/``summary.json`` say so.
+dataset's runs are skipped, and ``summary.md``/``summary.json`` say so. Reports on a
+pointer dataset name their most confident mistakes by row id, never by text.
 """
 
 from __future__ import annotations
@@ -264,6 +265,8 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
                           calibrate=bool(run.get("calibrate", False)), n_boot=n_boot, seed=seed,
                           dev_fraction=float(run.get("dev_fraction", 0.3)),
                           split_seed=int(run.get("split_seed", 13)))
+        if "pointers" in suite["datasets"][run["dataset"]]:
+            _redact_texts(report)
         reports[run_name] = report
         paths[run_name] = report.save(out_dir, run_name)
     summary = out_dir / "summary.md"
@@ -278,6 +281,14 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
         {n: {"skipped": skipped[n]} if n in skipped else _summary_entry(reports[n])
          for n in dict.fromkeys(order)}, indent=2) + "\n", encoding="utf-8")
     return SuiteResult(str(suite.get("name", "")), reports, paths, str(summary), skipped)
+
+
+def _redact_texts(report: Any) -> None:
+    """Replace the text of each listed mistake by its row id: a pointer dataset's text
+    lives in a corpus kept outside the repository, and reports must not copy it."""
+    for items in report.mistakes.values():
+        for m in items:
+            m["text"] = f"[text not stored: row {m.get('id')}]"
 
 
 def _summary_entry(report: Any) -> dict[str, Any]:

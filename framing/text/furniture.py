@@ -363,8 +363,13 @@ def _related_links(text: str, index: int, n_words: int) -> bool:
         return True
     if n_words <= 25 and index > 0 and _WATCH.match(text):  # index 0 may be a headline
         return True
-    return n_words <= 12 and _URL.search(text) is not None and \
-        _TWEET_BYLINE.search(text) is None
+    # a bare web address (at most two words beside it) is a link line; a short sentence
+    # that carries a link is a post's or a caption's content (official accounts' posts
+    # are such sentences), so it stays prose
+    if _URL.search(text) is None or _TWEET_BYLINE.search(text) is not None:
+        return False
+    rest = _URL.sub(" ", text).split()
+    return len(rest) <= 2
 
 
 def _contact(text: str, n_words: int) -> bool:
@@ -420,7 +425,8 @@ def find_furniture(sentences: Sequence[Sentence], clean: str | None = None) -> l
       "Leave a comment".
     - ``related_links``: "Read more:", "Related:", "See also:", "You may also like",
       "Most read", "Click here ..." (at most 25 words), "Watch:" / "Listen:" after the
-      first sentence, and a short line (at most 12 words) with a web address.
+      first sentence, and a web address with at most two words beside it (a short
+      sentence that carries a link, as posts do, stays prose).
     - ``tags``: "Tags:", "Topics:", "Filed under:", "Categories:".
     - ``editor_note``: "Editor's note:", "Correction:", "Clarification:", "Update:",
       "This article has been amended ...", "An earlier version of this story ...",

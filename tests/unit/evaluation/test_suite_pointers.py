@@ -106,6 +106,11 @@ def test_pointer_dataset_evaluates_the_labelled_rows_of_the_listed_documents(tre
     summary = json.loads((tree / "suite" / "out" / "summary.json").read_text())
     assert summary["real_shipped"]["n"] == 5 and "skipped" not in summary["real_shipped"]
     assert result.skipped == {}
+    # the corpus's text stays outside: the saved reports name the mistake by row id only
+    assert missed[0]["text"] == "[text not stored: row u4]"
+    for f in (tree / "suite" / "out").iterdir():
+        if f.suffix in (".md", ".json"):
+            assert DOCS["d2"][1] not in f.read_text(encoding="utf-8"), f.name
 
 
 def test_a_missing_corpus_skips_its_runs_and_the_others_run(tree, monkeypatch):

@@ -313,3 +313,23 @@ def test_works_without_clean_text():
     p = prepare(BODY + "\n\n" + BIO + "\n\nBy Petra Ilsen")
     # without paragraphs the named bio counts in the last two sentences only
     assert find_furniture(p.sentences) == [None, None, None, "author_bio", "byline"]
+
+
+# A post from an official account is often one short sentence and a link: that sentence
+# is the content. (Found on real posts: a rule for "short line with a web address" flagged
+# them all as related links.)
+@pytest.mark.parametrize("post", [
+    "The new rail line halves the trip between the two river ports. https://t.co/Ab12Cd34Ef",
+    "Harvest festival lanterns light up the old town tonight! https://t.co/Zz9Yy8Xx7W",
+    "It is a textbook case of a bully pressuring its neighbours. https://t.co/Q1w2E3r4T5",
+    "Read the minister's full remarks at www.example-ministry.org today",
+])
+def test_a_short_sentence_with_a_link_is_a_post_not_furniture(post):
+    assert all(reason is None for _, reason in _flags(post))
+    assert all(reason is None for _, reason in _in_the_middle(post))
+
+
+@pytest.mark.parametrize("line", ["https://t.co/Ab12Cd34Ef", "More: https://example.org/a/b",
+                                  "www.example.org/news/2024/05/item"])
+def test_a_bare_link_line_is_furniture(line):
+    assert [r for _, r in _in_the_middle(line) if r] == ["related_links"]
