@@ -90,6 +90,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from framing.analysis.findings import DEFAULT_MAX_ITEMS, Finding, ranked_findings
+from framing.analysis.formatting import comparison_html
 from framing.analysis.summary import period_freq, summary_markdown
 from framing.core.labels import TONE_LABELS_DISPLAY
 from framing.core.resources import SHIPPED_CUE_HEADS, shipped_model_path
@@ -377,6 +379,16 @@ class OutletComparison:
         """A Markdown summary: per-group tone and shares, cue (and frame) prevalence per
         group, and the pairwise differences that survive the BH correction."""
         return summary_markdown(self, max_pairs)
+
+    def findings(self, *, alpha: float | None = None, max_items: int = DEFAULT_MAX_ITEMS,
+                 names: Mapping[str, str] | None = None) -> list[Finding]:
+        """The ranked findings in plain sentences (see :func:`framing.analysis.findings.findings`)."""
+        return ranked_findings(self, alpha=alpha, max_items=max_items, names=names)
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the tone and prevalence tables formatted for reading, and the
+        notes (see :func:`framing.analysis.formatting.comparison_html`)."""
+        return comparison_html(self)
 
 
 def compare_outlets(

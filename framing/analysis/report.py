@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from framing._version import __version__
+from framing.analysis.findings import findings
 from framing.analysis.summary import Section, freq_name, significance_stars, summary_sections
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -532,7 +533,7 @@ def _frame_html(frame: pd.DataFrame, max_rows: int) -> str:
 
 def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
             title: str | None = None, plots: bool = True, max_rows: int = 500) -> str:
-    """A self-contained HTML report: summary, plots (inline PNG), full tables (up to
+    """A self-contained HTML report: findings, summary, plots (inline PNG), full tables (up to
     ``max_rows`` rows each), settings and the shard manifest if there is one.
 
     Returns the HTML; also writes it to ``path`` when given."""
@@ -543,6 +544,11 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
             f"{cmp.n_articles} articles, {len(cmp.groups)} groups, {len(cmp.cue_ids)} cues"
             + (f", {len(cmp.frame_ids)} frames" if len(cmp.frames) else "")
             + (f", {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "") + "</p>"]
+    items = findings(cmp)
+    body.append('<h2 id="findings">Findings</h2>'
+                + ('<ol class="findings">' + "".join(f"<li>{html.escape(f.text)}</li>"
+                                                     for f in items) + "</ol>"
+                   if items else "<p>No contrasts could be tested.</p>"))
     sections = summary_sections(cmp, max_pairs=25)
     notes = [s for s in sections if s.title == "Notes"]
     body.append("<h2>Summary</h2>")

@@ -15,7 +15,7 @@ def add_parser(subparsers: Any) -> None:
         "compare", help="compare outlets on tone and cues, with statistics",
         description="Compare groups (outlets) of a scores table: tone and cue prevalence with "
                     "intervals, pairwise tests with effect sizes, Benjamini-Hochberg "
-                    "corrected. Prints a Markdown summary.")
+                    "corrected. Prints the findings, then a Markdown summary.")
     p.add_argument("scores", help="scores table (.parquet, .csv, .jsonl) or a directory of "
                                   "Parquet shards")
     p.add_argument("--by", default="outlet", help="group column (default: outlet)")
@@ -36,14 +36,17 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the comparison as Markdown; tables, plots and HTML go where asked."""
+    """Print the findings, then the comparison as Markdown; tables, plots and HTML go
+    where asked."""
     # Statistics only (pandas, scipy); matplotlib loads when plots are written, never torch.
     from framing.analysis.compare import compare_outlets
+    from framing.analysis.findings import findings_markdown
 
     comparison = compare_outlets(
         args.scores, by=args.by, time=args.time, freq=args.freq, within=args.within,
         error_rates=args.error_rates, alpha=args.alpha, n_boot=args.n_boot,
         n_permutations=args.n_permutations, seed=args.seed)
+    print(findings_markdown(comparison.findings()))
     print(comparison.to_markdown())
     if args.out_dir:
         written = comparison.save(args.out_dir)

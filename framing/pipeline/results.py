@@ -8,7 +8,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from framing.core.labels import TONE_LABELS
+from framing.core.formatting import (
+    HTML_STYLE,
+    Html,
+    escape,
+    format_count,
+    format_percent,
+    format_signed,
+    html_table,
+)
+from framing.core.labels import TONE_LABELS, TONE_LABELS_DISPLAY
 from framing.pipeline.schema import (
     TONE_PROBABILITY_COLUMNS,
     cue_column,
@@ -26,6 +35,7 @@ __all__ = [
     "FrameResult",
     "SentenceResult",
     "ArticleResult",
+    "article_card_html",
     "results_to_frame",
     "flat_row",
 ]
@@ -162,6 +172,74 @@ class ArticleResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable nested dict of the whole result."""
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        """A compact card for notebooks; see :func:`article_card_html`."""
+        return article_card_html(self)
+
+
+def _tone_line(result: ArticleResult) -> str:
+    label = escape(result.tone_label or "no tone")
+    line = f"<strong>Tone:</strong> {label} ({escape(format_signed(result.tone))})"
+    probs = result.tone_probabilities
+    if probs:
+        shares = " · ".join(f"{escape(lab)} {escape(format_percent(probs.get(lab)))}"
+                            for lab in TONE_LABELS_DISPLAY if lab in probs)
+        line += f' <span class="muted">— {shares}</span>'
+    return f"<div>{line}</div>"
+
+
+def _quoted(title: str, cited: list[ToneEvidence]) -> str:
+    if not cited:
+        return ""
+    top = cited[0]
+    return (f"<div><strong>{escape(title)}</strong> "
+            f'<span class="muted">(tone {escape(format_signed(top.tone))})</span>'
+            f"<blockquote>{escape(top.text)}</blockquote></div>")
+
+
+def article_card_html(result: ArticleResult) -> Html:
+    """``result`` as a small self-contained HTML card: tone label and value with the
+    class probabilities, flags, the cues present (probability and their best evidence
+    sentence), the frames present, the most promotional and most critical sentences,
+    and how many sentences were page furniture. All text is escaped; no script, no
+    external resource."""
+    parts = [HTML_STYLE, '<div class="framing-html framing-article">']
+    head = "Article" + (f" {result.id}" if result.id is not None else "")
+    parts.append(f"<h4>{escape(head)}</h4>")
+    if result.error is not None:
+        parts.append(f"<div><strong>Error:</strong> {escape(result.error)}</div>")
+    parts.append(_tone_line(result))
+    flags = "".join(f'<span class="tag">{escape(f)}</span>' for f in result.flags)
+    parts.append("<div><strong>Flags:</strong> "
+                 + (flags or '<span class="muted">none</span>') + "</div>")
+
+    cues = [result.cues[cid] for cid in result.present_cues()]
+    if cues:
+        rows = [[c.name or c.id, format_percent(c.probability),
+                 c.evidence[0].text if c.evidence else ""] for c in cues]
+        parts.append(html_table(["Cue present", "Probability", "Evidence"], rows,
+                                numeric=[False, True, False]))
+    else:
+        parts.append('<div><strong>Cues present:</strong> <span class="muted">none</span></div>')
+
+    frames = [f for scheme in result.frames.values() for f in scheme.values() if f.present]
+    if frames:
+        frames.sort(key=lambda f: -f.probability)
+        rows = [[f.scheme, f.name or f.id, format_percent(f.probability)] for f in frames]
+        parts.append(html_table(["Scheme", "Frame present", "Probability"], rows,
+                                numeric=[False, False, True]))
+    elif result.frames:
+        parts.append('<div><strong>Frames present:</strong> <span class="muted">none</span></div>')
+
+    parts.append(_quoted("Most promotional sentence", result.most_promotional))
+    parts.append(_quoted("Most critical sentence", result.most_critical))
+    n, k = len(result.sentences), result.n_furniture
+    furniture = f", {format_count(k)} of them page furniture (left out of the scores)"
+    parts.append(f'<div class="muted">{escape(format_count(n))} sentences'
+                 f"{escape(furniture)}</div>")
+    parts.append("</div>")
+    return Html("".join(parts))
 
 
 def flat_row(result: ArticleResult, cue_ids: Iterable[str] | None = None, *,

@@ -142,7 +142,9 @@ def test_cli_compare_prints_markdown_and_writes_outputs(tmp_path, capsys):
                "--n-boot", "200", "--n-permutations", "199"])
     assert rc == 0
     printed = capsys.readouterr()
-    assert printed.out.startswith("## Outlet comparison by outlet")
+    # the findings in words come first, then the tables
+    assert printed.out.startswith("## Findings")
+    assert "## Outlet comparison by outlet" in printed.out
     assert "| A |" in printed.out and "adj" in printed.out
     assert html.is_file() and "report written" in printed.err
     for name in ("groups.csv", "cues.csv", "pairwise_tone.csv", "pairwise_cues.csv",
