@@ -90,6 +90,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from framing.analysis.evidence import collect_evidence, select_evidence
 from framing.analysis.findings import DEFAULT_MAX_ITEMS, Finding, ranked_findings
 from framing.analysis.formatting import comparison_html
 from framing.analysis.summary import period_freq, summary_markdown
@@ -303,7 +304,8 @@ class OutletComparison:
     ``pairwise_tone``, ``pairwise_cues``, ``frames``, ``pairwise_frames`` and
     ``over_time``. ``cue_ids`` and ``frame_ids`` (``scheme:id``) list what was compared.
     ``notes`` say what was left out or could not be computed; ``manifest`` is the shard
-    directory's manifest, if any.
+    directory's manifest, if any. ``evidence_table`` keeps, per group, the few articles
+    :meth:`evidence` reads (see :mod:`framing.analysis.evidence`), not the scores table.
     """
 
     groups: pd.DataFrame
@@ -327,6 +329,7 @@ class OutletComparison:
     settings: dict[str, Any] = field(default_factory=dict)
     frames: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairwise_frames: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evidence_table: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def keys(self) -> list[str]:
@@ -339,6 +342,33 @@ class OutletComparison:
                 + (f"frames={len(self.frame_ids)}, " if self.frame_ids else "")
                 + f"articles={self.n_articles}, "
                 f"excluded={self.n_excluded})")
+
+    def evidence(self, group: Any, cue: str, n: int = 5) -> pd.DataFrame:
+        """The articles behind a group's number, with the sentence the scorer kept.
+
+        For a cue id: the top ``n`` articles of ``group`` where the cue is present,
+        highest cue probability first, with columns ``id``, ``title``, ``date``,
+        ``probability`` and ``sentence`` (the article's ``cue_<id>_evidence``). For
+        ``"most_promotional"`` / ``"most_critical"``: the ``n`` articles with the highest
+        / lowest tone and their most promotional / critical sentence, with ``tone`` in
+        place of ``probability``. ``sentence`` is empty when the table was scored
+        without evidence.
+
+        ``group`` is a value of the ``by`` column; with ``within``, a ``(level, group)``
+        tuple or the ``"level / group"`` label. Frames have no evidence sentence in the
+        scores table, so a frame is refused with :class:`ValueError`. At most 20
+        articles are kept per group and cue (:data:`framing.analysis.evidence.EVIDENCE_KEEP`),
+        so ``n`` lies in 1..20.
+
+        Raises :class:`KeyError` naming the valid groups (or cues) for an unknown
+        ``group`` (or ``cue``).
+        """
+        table = self.evidence_table
+        if not len(table.columns):
+            table = pd.DataFrame(columns=[*self.keys, "measure", "id", "title", "date",
+                                          "value", "sentence"])
+        return select_evidence(table, self.keys, self.groups, self.cue_ids, self.frame_ids,
+                               group, cue, n)
 
     # plots and the HTML report live in framing.analysis.report, which imports matplotlib
     # when a plot is drawn: it is imported here only when one of these is called
@@ -460,7 +490,9 @@ def compare_outlets(
     return OutletComparison(
         groups=groups, cues=per_group["cue"], pairwise_tone=pairwise_tone,
         pairwise_cues=pairwise["cue"], over_time=over_time, frames=per_group["frame"],
-        pairwise_frames=pairwise["frame"], by=by, within=within, time=time,
+        pairwise_frames=pairwise["frame"],
+        evidence_table=collect_evidence(rows.data, rows.keys, rows.grouped, cue_ids),
+        by=by, within=within, time=time,
         freq=freq if time else None, alpha=alpha, cue_ids=cue_ids, frame_ids=frame_ids,
         n_articles=len(rows.data), n_excluded=rows.n_excluded,
         error_rates=rates, error_rates_source=rates_source, manifest=manifest, notes=notes,

@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 
 from framing._version import __version__
+from framing.analysis.evidence import TONE_ENDS
 from framing.analysis.findings import findings
 from framing.analysis.summary import Section, freq_name, significance_stars, summary_sections
+from framing.core.formatting import format_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -498,7 +500,9 @@ th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:no
 th{background:#f3f5f7} td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafafa}
 .scroll{overflow-x:auto} figure{margin:1rem 0} img{max-width:100%;height:auto}
-figcaption{color:#555;font-size:.85rem} pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;
+figcaption{color:#555;font-size:.85rem} details.evidence{margin:.3rem 0}
+details.evidence summary{cursor:pointer} td.sentence{white-space:normal;text-align:left;
+ min-width:20rem} pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;
  font-size:.8rem}
 """
 
@@ -531,6 +535,58 @@ def _frame_html(frame: pd.DataFrame, max_rows: int) -> str:
     return extra + f'<div class="scroll">{table}</div>'
 
 
+#: The most articles an evidence panel of the HTML report lists.
+EVIDENCE_PANEL_ROWS = 5
+
+
+def _evidence_panel(cmp: "OutletComparison", key: tuple, measure: str, n: int) -> str:
+    """One ``<details>`` panel: the evidence rows of group ``key`` for ``measure`` (a cue
+    or a tone end), every piece of text escaped; empty when the group has none."""
+    group = key if len(key) > 1 else key[0]
+    rows = cmp.evidence(group, measure, n)
+    if not len(rows):
+        return ""
+    score = rows.columns[3]
+    label = " / ".join(str(k) for k in key)
+    what = {"most_promotional": "highest tone (most promotional sentence)",
+            "most_critical": "lowest tone (most critical sentence)"}.get(measure, _cue_label(measure))
+    head = "".join(f"<th>{html.escape(h)}</th>"
+                   for h in ("id", "title", "date", score, "sentence"))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>"
+                         for v in (r.id, r.title, r.date))
+        + f"<td>{html.escape(format_number(getattr(r, score), 3))}</td>"
+        + f'<td class="sentence">{html.escape("" if r.sentence is None else str(r.sentence))}'
+        "</td></tr>"
+        for r in rows.itertuples(index=False))
+    return (f'<details class="evidence"><summary>{html.escape(label)} · {html.escape(what)} '
+            f"({len(rows)} article{'s' if len(rows) != 1 else ''})</summary>"
+            f'<div class="scroll"><table class="data"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div></details>")
+
+
+def _evidence_html(cmp: "OutletComparison", n: int = EVIDENCE_PANEL_ROWS) -> str:
+    """The section "The sentences behind the numbers": per group and cue with at least
+    one article, a panel of its top ``n`` evidence sentences (and, when the scores carry
+    them, the articles at either end of the tone scale); empty without any."""
+    table = cmp.evidence_table
+    if not len(table):
+        return ""
+    with_sentence = table["sentence"].notna()
+    measures = list(cmp.cue_ids) + [m for m in TONE_ENDS
+                                    if bool(with_sentence[table["measure"] == m].any())]
+    keys = [tuple(str(v) for v in row)
+            for row in cmp.groups[cmp.keys].itertuples(index=False)]
+    panels = [_evidence_panel(cmp, key, m, n) for key in keys for m in measures]
+    panels = [p for p in panels if p]
+    if not panels:
+        return ""
+    return ('<h3 id="evidence">The sentences behind the numbers</h3>'
+            f'<p class="meta">Per group and cue, the (at most {n}) articles where the cue is '
+            "present with the highest cue probability, and the sentence that carries it "
+            "most.</p>\n" + "\n".join(panels))
+
+
 def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
             title: str | None = None, plots: bool = True, max_rows: int = 500) -> str:
     """A self-contained HTML report: findings, summary, plots (inline PNG), full tables (up to
@@ -558,6 +614,10 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
         anchor = f' id="summary-{html.escape(sec.key)}"' if sec.key else ""
         head = "" if i == 0 else f"<h3{anchor}>{html.escape(sec.title)}</h3>"  # first repeats <h1>
         body.append(head + _section_html(sec))
+        if sec.title.startswith("Cue prevalence"):
+            evidence = _evidence_html(cmp)
+            if evidence:
+                body.append(evidence)
     if notes:
         items = "".join(f"<li>{html.escape(t)}</li>" for t in notes[0].text.split("\n"))
         body.append(f'<h3>Notes</h3><ul class="notes">{items}</ul>')

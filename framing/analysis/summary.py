@@ -10,11 +10,13 @@ report read them from one place. Nothing here needs matplotlib.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
+
+from framing.core.formatting import MISSING, is_missing
+from framing.core.formatting import format_percent as core_format_percent
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.analysis.compare import OutletComparison
@@ -42,7 +44,7 @@ FREQ_ALIASES: dict[str, str] = {
 _FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "yearly"}
 
 #: What stands for a missing number in the summary.
-_MISSING = "–"
+_MISSING = MISSING
 
 
 def period_freq(freq: str | None) -> str:
@@ -59,7 +61,7 @@ def freq_name(freq: str | None) -> str:
 
 
 def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    return is_missing(v)
 
 
 def format_number(v: Any, spec: str = ".2f") -> str:
@@ -69,8 +71,8 @@ def format_number(v: Any, spec: str = ".2f") -> str:
 
 def format_percent(v: Any) -> str:
     """A share in [0, 1] as a whole percentage (``0.25`` -> ``25%``); a dash for None or
-    NaN."""
-    return _MISSING if _missing(v) else f"{100 * v:.0f}%"
+    NaN (the one rule of :func:`framing.core.formatting.format_percent`)."""
+    return core_format_percent(v)
 
 
 def significance_stars(p: Any) -> str:
