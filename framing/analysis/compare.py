@@ -371,7 +371,9 @@ class OutletComparison:
                                group, cue, n)
 
     # plots and the HTML report live in framing.analysis.report, which imports matplotlib
-    # when a plot is drawn: it is imported here only when one of these is called
+    # when a plot is drawn: it is imported here only when one of these is called. Each
+    # writes ``path`` as PNG, SVG or PDF (from its suffix; ``formats=("png", "svg")`` for
+    # several) and sets a one-sentence caption, read with ``report.figure_caption(fig)``.
     def plot_heatmap(self, path: str | os.PathLike | None = None, **kw: Any):
         """Heatmap of prevalence per group with BH significance marks; a Figure.
         ``kind="cues"`` (default: group x cue) or ``kind="frames"`` (frame x group, one

@@ -5,7 +5,12 @@ it); the written summary it shows comes from :mod:`framing.analysis.summary`.
 
 Plots are drawn on plain :class:`matplotlib.figure.Figure` objects rendered by the Agg
 backend: no pyplot state, no window, and the caller's own pyplot backend is left alone.
-Each plot function returns the Figure and, given ``path``, also writes a PNG there.
+Each plot function returns the Figure and, given ``path``, also writes it there as PNG,
+SVG or PDF (from the suffix; SVG and PDF keep their text as text, so it stays editable);
+``formats=("png", "svg")`` writes one file per format next to each other. Every figure
+carries a one-sentence caption (:func:`figure_caption`) that the HTML report shows under
+it. All colours come from :data:`PALETTE` (Okabe–Ito) and :data:`HEATMAP_CMAP`, both safe
+for the common colour-vision deficiencies.
 
 :func:`to_html` writes one self-contained HTML file: the plots are inline base64 PNGs,
 the styles are inline, and nothing is fetched from elsewhere.
@@ -39,9 +44,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from framing.analysis.compare import OutletComparison
 
 __all__ = ["plot_heatmap", "plot_tone", "plot_over_time", "to_html", "save_outputs",
-           "figure_png"]
+           "figure_png", "figure_caption", "PALETTE", "HEATMAP_CMAP", "PLOT_FORMATS", "PNG_DPI"]
 
+#: The Okabe–Ito colours (Okabe & Ito 2008), told apart with every common colour-vision
+#: deficiency; every categorical series takes its colour from here, in this order (the
+#: yellow, weak on white, comes last).
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
+                            "#000000", "#F0E442")
+#: The colour map of the heatmaps: perceptually uniform and colour-blind safe (dark blue at
+#: 0 through grey to yellow at 1), and it stays ordered when printed in grey.
+HEATMAP_CMAP = "cividis"
+#: The file types a plot can be written as (the suffix of the path picks one).
+PLOT_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+#: Resolution of PNG files written for print; the HTML report embeds at :data:`_DPI`.
+PNG_DPI = 200
 _DPI = 150
+_EMPHASIS = PALETTE[3]  # vermillion: groups that differ from the rest
+_PLAIN = PALETTE[6]     # black
+_REFERENCE = PALETTE[0]  # blue: the pooled mean
+_CAPTION_ATTR = "framing_caption"
+_BH = "Benjamini–Hochberg-adjusted"
 
 
 def _figure(width: float, height: float) -> "Figure":
@@ -60,10 +82,83 @@ def figure_png(fig: "Figure", dpi: int = _DPI) -> bytes:
     return buf.getvalue()
 
 
-def _save(fig: "Figure", path: str | os.PathLike | None) -> None:
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(figure_png(fig))
+def figure_caption(fig: "Figure") -> str:
+    """The one-sentence caption a plot function set on ``fig`` (empty if none)."""
+    return str(getattr(fig, _CAPTION_ATTR, ""))
+
+
+def _set_caption(fig: "Figure", caption: str) -> None:
+    setattr(fig, _CAPTION_ATTR, caption)
+
+
+def _targets(path: str | os.PathLike | None, formats: Sequence[str] | None) -> list[tuple[Path, str]]:
+    """Return the files to write as ``(path, format)``, checked before anything is drawn:
+    ``path`` itself (its suffix names the format) or, with ``formats``, ``path`` with each
+    format's suffix. Raise :class:`ValueError` for a file type not in :data:`PLOT_FORMATS`."""
+    if path is None:
+        if formats:
+            raise ValueError("formats= needs a path to write to")
+        return []
+    path = Path(path)
+    supported = ", ".join(f".{f}" for f in PLOT_FORMATS)
+    if formats:
+        fmts = [str(f).lower().lstrip(".") for f in formats]
+        bad = [f for f in fmts if f not in PLOT_FORMATS]
+        if bad:
+            raise ValueError(f"unsupported plot format(s) {bad}: use {supported}")
+        return [(path.with_suffix(f".{f}"), f) for f in dict.fromkeys(fmts)]
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in PLOT_FORMATS:
+        raise ValueError(f"cannot write a plot to {str(path)!r}: the file name must end in "
+                         f"{supported}")
+    return [(path, fmt)]
+
+
+def _write(fig: "Figure", targets: Sequence[tuple[Path, str]]) -> None:
+    """Write ``fig`` to each ``(path, format)``: PNG at :data:`PNG_DPI`; SVG and PDF with
+    their text kept as text and no creation date (the same figure gives the same file)."""
+    if not targets:
+        return
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    no_date = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+    with rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+        for target, fmt in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(target, format=fmt, dpi=PNG_DPI, facecolor="white",
+                        metadata=no_date.get(fmt))
+
+
+def _save(fig: "Figure", path: str | os.PathLike | None,
+          formats: Sequence[str] | None = None) -> None:
+    _write(fig, _targets(path, formats))
+
+
+def _words(name: str | None) -> str:
+    """A column name for people: underscores as spaces."""
+    return str(name or "").replace("_", " ")
+
+
+def _n_articles(n: int) -> str:
+    return f"{n:,} article" + ("" if n == 1 else "s")
+
+
+_TEST_NAMES = {"chi2": "chi-square", "fisher": "Fisher exact", "permutation": "permutation",
+               "welch_t": "Welch t"}
+
+
+def _tests(values: pd.Series) -> str:
+    """The tests named in a ``test_vs_rest`` column, in words (``"chi-square or Fisher
+    exact tests"``); ``"tests"`` when none was run."""
+    names = [_TEST_NAMES.get(str(v), str(v)) for v in dict.fromkeys(values.dropna()) if v != "none"]
+    return (" or ".join(names) + " tests") if names else "tests"
+
+
+def _n_groups(cmp: "OutletComparison") -> str:
+    k = len(cmp.groups)
+    return f"{k} {_words(cmp.by)} group" + ("" if k == 1 else "s")
 
 
 def _group_labels(cmp: "OutletComparison", frame: pd.DataFrame) -> list[str]:
@@ -76,7 +171,8 @@ def _cue_label(cue: str) -> str:
 
 # -- heatmap -------------------------------------------------------------------------------
 def plot_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
-                 kind: str = "cues", adjusted: bool = False, cmap: str = "Blues") -> "Figure":
+                 kind: str = "cues", adjusted: bool = False, cmap: str = HEATMAP_CMAP,
+                 formats: Sequence[str] | None = None) -> "Figure":
     """Heatmap of prevalence (share of articles with the cue or frame) per group.
 
     ``kind="cues"`` (default): groups as rows, cues as columns. ``kind="frames"``:
@@ -87,12 +183,16 @@ def plot_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None = None,
     that group against the pooled other groups (``*`` < .05, ``**`` < .01, ``***`` <
     .001). ``adjusted=True`` colours by the prevalence corrected for detector errors
     (cells without error rates are left blank). Returns the Figure; raises
-    :class:`ValueError` when the comparison has no cues (frames) to plot.
+    :class:`ValueError` when the comparison has no cues (frames) to plot, or for a file
+    type not in :data:`PLOT_FORMATS`.
     """
     if kind not in ("cues", "frames"):
         raise ValueError(f"kind must be 'cues' or 'frames', got {kind!r}")
+    targets = _targets(path, formats)
     if kind == "frames":
-        return _plot_frames_heatmap(cmp, path, adjusted=adjusted, cmap=cmap)
+        fig = _plot_frames_heatmap(cmp, adjusted=adjusted, cmap=cmap)
+        _write(fig, targets)
+        return fig
     if not len(cmp.cues):
         raise ValueError("the scores table has no cue columns: nothing to plot")
     col = "prevalence_adj" if adjusted else "prevalence"
@@ -108,13 +208,26 @@ def plot_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None = None,
     ax.set_xticks(range(len(cues)), [_cue_label(c) for c in cues], rotation=35, ha="right",
                   rotation_mode="anchor")
     ax.set_yticks(range(len(groups)), groups)
+    ax.set_xlabel("cue")
+    ax.set_ylabel(_words(cmp.by))
     _colorbar(fig, im, ax, "corrected share of articles" if adjusted
               else "share of articles with the cue")
-    ax.set_title(f"Cue prevalence by {cmp.by}" + (" (corrected for detector errors)" if adjusted else ""),
-                 loc="left", fontsize=12)
+    ax.set_title(f"Cue prevalence by {_words(cmp.by)}"
+                 + (" (corrected for detector errors)" if adjusted else ""), loc="left", fontsize=12)
     fig.supxlabel(_STARS_NOTE, fontsize=8, color="#555555")
-    _save(fig, path)
+    _set_caption(fig, _heatmap_caption(cmp, "cue", len(cues), adjusted))
+    _write(fig, targets)
     return fig
+
+
+def _heatmap_caption(cmp: "OutletComparison", what: str, n_items: int, adjusted: bool) -> str:
+    table = cmp.cues if what == "cue" else cmp.frames
+    return (f"Share of {_n_articles(cmp.n_articles)} in {_n_groups(cmp)} showing each of "
+            f"{n_items} {what}s"
+            + (", corrected for detector errors (blank where no error rates are known)"
+               if adjusted else "")
+            + "; stars mark groups that differ from the pooled other groups "
+            f"({_BH} {_tests(table['test_vs_rest'])}; * p < .05, ** p < .01, *** p < .001).")
 
 
 _STARS_NOTE = "Stars: BH-adjusted p vs the pooled other groups (* < .05, ** < .01, *** < .001)"
@@ -153,7 +266,7 @@ def _draw_heat(ax, values: np.ndarray, pvals: np.ndarray, cmap: str, *, small: b
                 continue
             ax.text(j, i, f"{100 * v:.0f}%{significance_stars(pvals[i, j])}", ha="center",
                     va="center", fontsize=7 if small else 9,
-                    color="white" if v > 0.55 else "#1a1a1a")
+                    color="white" if v < 0.45 else "#1a1a1a")  # cividis: dark at 0
     return im
 
 
@@ -163,8 +276,7 @@ def _colorbar(fig: "Figure", im, ax, label: str, **kw: Any) -> None:
     bar.ax.yaxis.set_major_formatter(_percent())
 
 
-def _plot_frames_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None, *,
-                         adjusted: bool, cmap: str) -> "Figure":
+def _plot_frames_heatmap(cmp: "OutletComparison", *, adjusted: bool, cmap: str) -> "Figure":
     """Frame x group heatmap, one panel per scheme (see :func:`plot_heatmap`)."""
     f = cmp.frames
     if not len(f):
@@ -200,14 +312,15 @@ def _plot_frames_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None
         last.set_xticks(range(len(groups)), groups, rotation=35, ha="right", rotation_mode="anchor")
     else:
         last.set_xticks(range(len(groups)), groups)
+    last.set_xlabel(_words(cmp.by))
     _colorbar(fig, im, list(axes), "corrected share of articles" if adjusted
               else "share of articles with the frame",
               shrink=min(1.0, 6.0 / height))  # a bar of at most about six inches
-    fig.suptitle(f"Frame prevalence by {cmp.by}"
+    fig.suptitle(f"Frame prevalence by {_words(cmp.by)}"
                  + (" (corrected for detector errors)" if adjusted else ""),
                  x=0.01, ha="left", fontsize=12)
     fig.supxlabel(_STARS_NOTE, fontsize=8, color="#555555")
-    _save(fig, path)
+    _set_caption(fig, _heatmap_caption(cmp, "frame", len(frame_ids), adjusted))
     return fig
 
 
@@ -219,12 +332,13 @@ def _percent():
 
 # -- tone forest plot ----------------------------------------------------------------------
 def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
-              sort: bool = True) -> "Figure":
+              sort: bool = True, formats: Sequence[str] | None = None) -> "Figure":
     """Forest plot: mean tone per group with its interval, the pooled mean and zero.
 
     Stars mark groups whose tone differs from the pooled other groups (BH-adjusted).
     Groups are sorted by mean tone unless ``sort=False``. Returns the Figure.
     """
+    targets = _targets(path, formats)
     g = cmp.groups.copy()
     g["_label"] = _group_labels(cmp, g)
     if sort:
@@ -239,7 +353,7 @@ def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     high = g["tone_ci_high"].to_numpy(dtype=float)
     err = np.vstack([np.where(np.isnan(low), 0, mean - low), np.where(np.isnan(high), 0, high - mean)])
     sig = g["tone_significant_vs_rest"].fillna(False).astype(bool).to_numpy()
-    colors = np.where(sig, "#c0392b", "#2c3e50")
+    colors = np.where(sig, _EMPHASIS, _PLAIN)
     for i in range(n):
         if np.isnan(mean[i]):
             continue
@@ -248,7 +362,7 @@ def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     total = (g["tone_mean"] * g["tone_n"]).sum() / max(g["tone_n"].sum(), 1)
     ax.axvline(0, color="#999999", linewidth=0.8, linestyle="--")
     if not math.isnan(total):
-        ax.axvline(total, color="#2980b9", linewidth=0.9, linestyle=":",
+        ax.axvline(total, color=_REFERENCE, linewidth=0.9, linestyle=":",
                    label=f"pooled mean {total:+.2f}")
     labels = [f"{lab}  (n={int(k)}){significance_stars(p)}" for lab, k, p in
               zip(g["_label"], g["tone_n"], g["tone_p_adj_vs_rest"])]
@@ -259,8 +373,9 @@ def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     pad = max(0.08, 0.08 * (hi - lo))
     ax.set_xlim(max(-1.0, lo - pad), min(1.0, hi + pad))
     ax.set_xlabel("mean tone (−1 critical … +1 promotional)")
+    ax.set_ylabel(_words(cmp.by))
     pct = int(round(100 * (1 - cmp.alpha)))
-    ax.set_title(f"Tone by {cmp.by}: means with {pct}% intervals", loc="left", fontsize=12)
+    ax.set_title(f"Tone by {_words(cmp.by)}: means with {pct}% intervals", loc="left", fontsize=12)
     ax.grid(axis="x", color="#eeeeee")
     ax.set_axisbelow(True)
     for side in ("top", "right"):
@@ -268,16 +383,31 @@ def plot_tone(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     if not math.isnan(total):
         ax.legend(loc="lower right", fontsize=8, frameon=False)
     if sig.any():
-        fig.supxlabel("red, stars: differs from the pooled other groups (BH-adjusted)",
+        fig.supxlabel("vermillion, stars: differs from the pooled other groups (BH-adjusted)",
                       fontsize=8, color="#555555")
-    _save(fig, path)
+    _set_caption(fig, _tone_caption(cmp, g))
+    _write(fig, targets)
     return fig
+
+
+_CI_METHODS = {"bootstrap": "percentile bootstrap", "t": "t"}
+
+
+def _tone_caption(cmp: "OutletComparison", g: pd.DataFrame) -> str:
+    pct = int(round(100 * (1 - cmp.alpha)))
+    methods = [_CI_METHODS[m] for m in dict.fromkeys(g["tone_ci_method"].dropna()) if m in _CI_METHODS]
+    kind = " or ".join(methods) + " " if methods else ""
+    return (f"Mean tone (−1 critical to +1 promotional) of {_n_articles(cmp.n_articles)} in "
+            f"{_n_groups(cmp)} with {pct}% {kind}intervals and the pooled mean (dotted line); "
+            f"vermillion points and stars mark groups whose tone differs from the pooled other "
+            f"groups ({_BH} {_tests(g['tone_test_vs_rest'])}; * p < .05, ** p < .01, *** p < .001).")
 
 
 # -- over time ---------------------------------------------------------------------------
 def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
                    measures: Sequence[str] | None = None, adjusted: bool = False,
-                   ncols: int = 3, bands: bool | None = None) -> "Figure":
+                   ncols: int = 3, bands: bool | None = None,
+                   formats: Sequence[str] | None = None) -> "Figure":
     """Small multiples over time: one panel per measure (tone first, then each cue),
     one line per group, with intervals: shaded bands (``bands=True``; the default for
     up to two groups) or thin bars nudged apart per group (``bands=False``; the default
@@ -285,7 +415,8 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
     ``measures`` picks panels (``"tone"``, ``"promotional"``, ``"critical"``, cue ids or
     ``scheme:id`` frame ids; frames are left out by default); ``adjusted=True`` plots
     corrected prevalence. Raises :class:`ValueError` when the comparison has no time
-    bins."""
+    bins, or for a file type not in :data:`PLOT_FORMATS`."""
+    targets = _targets(path, formats)
     ot, measures = _over_time_rows(cmp, measures)
     periods = sorted(set(ot["period"]), key=_period_key)
     groups = list(dict.fromkeys(_group_labels(cmp, cmp.groups)))
@@ -311,8 +442,28 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
                  x=0.01, ha="left", fontsize=11)
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(groups), 4),
                fontsize=8, frameon=False)
-    _save(fig, path)
+    _set_caption(fig, _over_time_caption(cmp, measures, ot, show_bands, show_bars, adjusted))
+    _write(fig, targets)
     return fig
+
+
+def _over_time_caption(cmp: "OutletComparison", measures: Sequence[str], ot: pd.DataFrame,
+                       show_bands: bool, show_bars: bool, adjusted: bool) -> str:
+    pct = int(round(100 * (1 - cmp.alpha)))
+    kinds = set(ot.loc[ot["measure"].isin(measures), "kind"])
+    words = {"tone": "mean tone", "share": "tone-label shares", "cue": "cue prevalence",
+             "frame": "frame prevalence"}
+    shown = " and ".join(w for k, w in words.items() if k in kinds)
+    how = ("shaded bands" if show_bands else "bars") if show_bands or show_bars else ""
+    methods = " and ".join(m for m, on in (("t intervals for tone", "tone" in kinds),
+                                           ("Wilson intervals for shares", bool(kinds - {"tone"})))
+                           if on)
+    return (f"{shown[:1].upper()}{shown[1:]} per {freq_name(cmp.freq)} period ({_words(cmp.time)}) "
+            f"of {_n_articles(cmp.n_articles)} in {_n_groups(cmp)}"
+            + (", cues and frames corrected for detector errors" if adjusted else "")
+            + (f", with {pct}% {methods} drawn as {how}" if how
+               else "; intervals are left out for legibility (see the over_time table)")
+            + ", not adjusted for multiple comparisons.")
 
 
 def _over_time_rows(cmp: "OutletComparison", measures: Sequence[str] | None
@@ -368,7 +519,9 @@ def _draw_time_lines(ax, sub: pd.DataFrame, lines: _TimeLines, adjusted: bool) -
         x = s["period"].map(lines.pos).to_numpy(dtype=float)
         y = s[est].to_numpy(dtype=float)
         color = lines.palette[gi]
-        (line,) = ax.plot(x, y, marker="o", markersize=3, linewidth=1.4, color=color,
+        cycle = gi // len(PALETTE)  # past the palette, colours repeat with other dashes and marks
+        (line,) = ax.plot(x, y, marker="osD^v"[cycle % 5], markersize=3, linewidth=1.4,
+                          color=color, linestyle=("-", "--", ":", "-.")[cycle % 4],
                           label=grp, zorder=3)
         low_, high_ = s[lo].to_numpy(dtype=float), s[hi].to_numpy(dtype=float)
         if lines.bands:
@@ -418,7 +571,7 @@ def _over_time_title(cmp: "OutletComparison", show_bands: bool, show_bars: bool,
     """Return the over-time figure's title: grouping, time bins and how intervals are
     shown."""
     pct = int(round(100 * (1 - cmp.alpha)))
-    return (f"By {cmp.by} and {cmp.time} ({freq_name(cmp.freq)}); "
+    return (f"By {_words(cmp.by)} and {_words(cmp.time)} ({freq_name(cmp.freq)}); "
             + (f"{'shaded' if show_bands else 'bars'}: {pct}% intervals" if show_bands or show_bars
                else "intervals left out for legibility (see the over_time table)")
             + ("; cues corrected for detector errors" if adjusted else ""))
@@ -431,11 +584,9 @@ def _period_key(p: str):
         return (1, 0, p)
 
 
-def _palette(n: int) -> list:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]
+def _palette(n: int) -> list[str]:
+    """``n`` colours from :data:`PALETTE`, repeating past its end."""
+    return [PALETTE[i % len(PALETTE)] for i in range(n)]
 
 
 # -- outputs -----------------------------------------------------------------------------
@@ -625,11 +776,13 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
         figs = _plots(cmp)
         if figs:
             body.append("<h2>Plots</h2>")
-        for name, caption, fig in figs:
+        for name, heading, fig in figs:
             data = base64.b64encode(figure_png(fig)).decode("ascii")
             width = int(round(fig.get_figwidth() * 96))  # one inch = 96 CSS px, whatever the dpi
-            body.append(f'<figure id="plot-{name}"><img alt="{html.escape(caption)}" width="{width}" '
-                        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
+            caption = figure_caption(fig)
+            body.append(f'<figure id="plot-{name}"><img alt="{html.escape(heading)}" width="{width}" '
+                        f'src="data:image/png;base64,{data}"><figcaption><strong>'
+                        f"{html.escape(heading)}.</strong> {html.escape(caption)}"
                         "</figcaption></figure>")
     body.append("<h2>Tables</h2>")
     tables = [("groups", "Per group", cmp.groups), ("cues", "Per group and cue", cmp.cues),
