@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,18 @@ from framing._version import __version__
 from framing.analysis.evidence import TONE_ENDS
 from framing.analysis.findings import findings
 from framing.analysis.summary import Section, freq_name, significance_stars, summary_sections
-from framing.core.formatting import format_number
+from framing.core.formatting import (
+    MISSING,
+    escape,
+    format_count,
+    format_number,
+    format_p_value,
+    format_percent,
+    format_percent_interval,
+    format_signed,
+    format_signed_interval,
+    is_missing,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -648,7 +660,9 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.25rem;margin-top:2rem;
 .meta{color:#555;font-size:.9rem} .notes li{color:#8a4b00}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0 1.2rem}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
-th{background:#f3f5f7} td:first-child,th:first-child{text-align:left}
+th{background:#f3f5f7} table.sortable th[data-sortable]{cursor:pointer}
+th[aria-sort=ascending]::after{content:" \\25B2"} th[aria-sort=descending]::after{content:" \\25BC"}
+td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafafa}
 .scroll{overflow-x:auto} figure{margin:1rem 0} img{max-width:100%;height:auto}
 figcaption{color:#555;font-size:.85rem} details.evidence{margin:.3rem 0}
@@ -674,16 +688,363 @@ def _section_html(sec: Section) -> str:
     return "\n".join(parts)
 
 
-def _frame_html(frame: pd.DataFrame, max_rows: int) -> str:
+# -- tables for people ---------------------------------------------------------------------
+#: One column of a table for people: its header, the text of a row's cell and the raw
+#: value the cell sorts by (a number, a text or None for a missing value).
+@dataclass(frozen=True)
+class _Col:
+    header: str
+    text: Any  # Callable[[pd.Series], str]
+    sort: Any  # Callable[[pd.Series], Any]
+
+
+_METHOD_NAMES = {"bootstrap": "percentile bootstrap", "t": "t", "welch_t": "Welch t",
+                 "none": "none"}
+
+
+def _sort_value(value: Any) -> str:
+    """The ``data-sort`` text of a raw value: numbers in positional notation (never
+    ``1e-17``), booleans as 1/0, missing values empty, anything else as text."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        if math.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
+        return np.format_float_positional(v, trim="-")
+    return str(value)
+
+
+def _raw(col: str):
+    return lambda r: r.get(col)
+
+
+def _text_col(header: str, col: str, fmt=str) -> _Col:
+    return _Col(header, lambda r: "" if is_missing(r.get(col)) else fmt(r.get(col)), _raw(col))
+
+
+def _count_col(header: str, col: str) -> _Col:
+    return _Col(header, lambda r: format_count(r.get(col)), _raw(col))
+
+
+def _share_col(header: str, col: str, low: str | None = None, high: str | None = None) -> _Col:
+    low, high = low or f"{col}_low", high or f"{col}_high"
+    return _Col(header, lambda r: format_percent_interval(r.get(col), r.get(low), r.get(high)),
+                _raw(col))
+
+
+def _signed_col(header: str, col: str, low: str | None = None, high: str | None = None,
+                digits: int = 2) -> _Col:
+    if low is None:
+        return _Col(header, lambda r: format_signed(r.get(col), digits), _raw(col))
+    return _Col(header, lambda r: format_signed_interval(r.get(col), r.get(low), r.get(high),
+                                                         digits), _raw(col))
+
+
+def _points(share: Any) -> Any:
+    return None if is_missing(share) else 100 * float(share)
+
+
+def _points_col(header: str, col: str, low: str | None = None, high: str | None = None) -> _Col:
+    """A difference of shares in percentage points (``+12 pp [+3, +21]``)."""
+    def text(r: pd.Series) -> str:
+        value = _points(r.get(col))
+        if value is None:
+            return MISSING
+        lo, hi = (_points(r.get(low)), _points(r.get(high))) if low else (None, None)
+        return format_signed_interval(value, lo, hi, 0) + " pp"
+    return _Col(header, text, _raw(col))
+
+
+def _ratio_col(header: str, col: str, low: str, high: str) -> _Col:
+    def text(r: pd.Series) -> str:
+        value = r.get(col)
+        if is_missing(value):
+            return MISSING
+        if is_missing(r.get(low)) and is_missing(r.get(high)):
+            return format_number(value)
+        return f"{format_number(value)} [{format_number(r.get(low))}, {format_number(r.get(high))}]"
+    return _Col(header, text, _raw(col))
+
+
+def _p_col(header: str, col: str) -> _Col:
+    return _Col(header, lambda r: format_p_value(r.get(col)), _raw(col))
+
+
+def _yes_col(header: str, col: str) -> _Col:
+    return _Col(header, lambda r: "yes" if r.get(col) is True or r.get(col) == 1 else "",
+                _raw(col))
+
+
+def _test_col(header: str, col: str) -> _Col:
+    return _text_col(header, col, lambda v: "" if v == "none" else _TEST_NAMES.get(str(v), str(v)))
+
+
+def _frame_name(r: pd.Series) -> str:
+    frame, scheme = str(r.get("frame")), str(r.get("scheme"))
+    return _cue_label(frame[len(scheme) + 1:] if frame.startswith(f"{scheme}:") else frame)
+
+
+def _lead_cols(cmp: "OutletComparison", frame: pd.DataFrame, pairwise: bool) -> list[_Col]:
+    if pairwise:
+        lead = [c for c in (cmp.within,) if c and c in frame.columns] + ["group_a", "group_b"]
+        names = {"group_a": f"{_words(cmp.by)} A", "group_b": f"{_words(cmp.by)} B"}
+    else:
+        lead = [c for c in cmp.keys if c in frame.columns]
+        names = {}
+    return [_text_col(names.get(c, _words(c)), c) for c in lead if c in frame.columns]
+
+
+def _table_columns(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> list[_Col]:
+    """The columns people read for table ``key`` (a generic rendering of every raw
+    column for a table without its own)."""
+    pct = int(round(100 * (1 - cmp.alpha)))
+    tail = [_p_col("p (BH-adjusted)", "p_adj"), _yes_col("significant", "significant"),
+            _text_col("note", "note")]
+    vs_rest = [_test_col("test vs rest", "test_vs_rest"),
+               _p_col("p vs rest (BH-adjusted)", "p_adj_vs_rest"),
+               _yes_col("differs from rest", "significant_vs_rest"), _text_col("note", "note")]
+    if key == "groups":
+        cols = [_count_col("articles", "n_articles"), _count_col("excluded", "n_excluded"),
+                _count_col("sentences", "n_sentences"),
+                _signed_col(f"mean tone [{pct}% CI]", "tone_mean", "tone_ci_low", "tone_ci_high"),
+                _Col("tone SD", lambda r: format_number(r.get("tone_sd")), _raw("tone_sd")),
+                _share_col("promotional", "share_promotional"),
+                _share_col("neutral", "share_neutral"), _share_col("critical", "share_critical"),
+                _signed_col("tone vs rest", "tone_diff_vs_rest"),
+                _test_col("test vs rest", "tone_test_vs_rest"),
+                _p_col("p vs rest (BH-adjusted)", "tone_p_adj_vs_rest"),
+                _yes_col("differs from rest", "tone_significant_vs_rest"),
+                _text_col("note", "note")]
+    elif key in ("cues", "frames"):
+        item = ([_text_col("cue", "cue", _cue_label)] if key == "cues" else
+                [_text_col("scheme", "scheme"), _Col("frame", _frame_name, _raw("frame"))])
+        cols = item + [_count_col("articles", "n_articles"),
+                       _count_col("with the " + key[:-1], "n_present"),
+                       _share_col(f"prevalence [{pct}% CI]", "prevalence"),
+                       _share_col("corrected prevalence", "prevalence_adj")]
+        if key == "cues":
+            cols.append(_Col("per 1,000 sentences", lambda r: (
+                MISSING if is_missing(r.get("rate_per_1000")) else
+                f"{format_number(r.get('rate_per_1000'), 1)} "
+                f"[{format_number(r.get('rate_low'), 1)}–{format_number(r.get('rate_high'), 1)}]"),
+                _raw("rate_per_1000")))
+        cols += [_points_col("vs rest", "diff_vs_rest")] + vs_rest
+    elif key == "pairwise_tone":
+        cols = [_count_col("n A", "n_a"), _count_col("n B", "n_b"),
+                _signed_col("mean tone A", "mean_a"), _signed_col("mean tone B", "mean_b"),
+                _signed_col(f"difference A − B [{pct}% CI]", "mean_diff", "diff_ci_low",
+                            "diff_ci_high"),
+                _signed_col("Hedges' g [CI]", "hedges_g", "g_ci_low", "g_ci_high"),
+                _test_col("test", "test")] + tail
+    elif key in ("pairwise_cues", "pairwise_frames"):
+        item = ([_text_col("cue", "cue", _cue_label)] if key == "pairwise_cues" else
+                [_text_col("scheme", "scheme"), _Col("frame", _frame_name, _raw("frame"))])
+        cols = item + [
+            _Col("share A", lambda r: f"{format_percent(r.get('p_a'))} "
+                 f"({format_count(r.get('x_a'))}/{format_count(r.get('n_a'))})", _raw("p_a")),
+            _Col("share B", lambda r: f"{format_percent(r.get('p_b'))} "
+                 f"({format_count(r.get('x_b'))}/{format_count(r.get('n_b'))})", _raw("p_b")),
+            _points_col(f"difference A − B [{pct}% CI]", "diff", "diff_ci_low", "diff_ci_high"),
+            _points_col("corrected difference", "diff_adj"),
+            _ratio_col("risk ratio [CI]", "risk_ratio", "rr_ci_low", "rr_ci_high"),
+            _ratio_col("odds ratio [CI]", "odds_ratio", "or_ci_low", "or_ci_high"),
+            _signed_col("Cohen's h", "cohens_h"), _test_col("test", "test")] + tail
+    else:
+        return [_generic_col(c, frame[c]) for c in frame.columns]
+    pairwise = key.startswith("pairwise")
+    cols = [c for c in cols if _uses_present(c, frame)]
+    return _lead_cols(cmp, frame, pairwise) + cols
+
+
+def _uses_present(col: _Col, frame: pd.DataFrame) -> bool:
+    """False for a column whose raw value the table lacks (an older or slimmer table)."""
+    probe = _Probe(frame.columns)
+    try:
+        col.sort(probe)
+        col.text(probe)
+    except KeyError:
+        return False
+    return True
+
+
+class _Probe:
+    """A row of missing values that raises :class:`KeyError` for a column not in the table."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = set(columns)
+
+    def get(self, name: str) -> None:
+        if name not in self.columns:
+            raise KeyError(name)
+        return None
+
+
+def _generic_col(name: str, values: pd.Series) -> _Col:
+    """A raw column for people: p-values as such, shares of a ``share``/``prevalence``
+    column as percentages, other numbers with 3 decimals, never scientific notation."""
+    header = _words(name)
+    if name in ("p_value", "p_adj") or name.startswith("p_vs") or name.startswith("p_adj"):
+        return _p_col(header, name)
+    if pd.api.types.is_bool_dtype(values):
+        return _yes_col(header, name)
+    if pd.api.types.is_integer_dtype(values):
+        return _count_col(header, name)
+    if pd.api.types.is_float_dtype(values):
+        return _Col(header, lambda r: format_number(r.get(name), 3), _raw(name))
+    return _text_col(header, name)
+
+
+def _sortable_table(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> str:
+    """``frame`` as a sortable table for people: every cell escaped and carrying its raw
+    value in ``data-sort`` (the inline :data:`_SORT_SCRIPT` sorts by it; without
+    JavaScript the table simply stays in its order)."""
+    cols = _table_columns(key, cmp, frame)
+    head = "".join(f'<th scope="col" data-sortable="1" title="sort by {escape(c.header)}">'
+                   f"{escape(c.header)}</th>" for c in cols)
+    body = []
+    for _, r in frame.iterrows():
+        cells = "".join(f'<td data-sort="{escape(_sort_value(c.sort(r)))}">{escape(c.text(r))}</td>'
+                        for c in cols)
+        body.append(f"<tr>{cells}</tr>")
+    return (f'<div class="scroll"><table class="data sortable" id="data-{escape(key)}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _csv_link(key: str, frame: pd.DataFrame) -> str:
+    """A link that downloads the whole raw ``frame`` as ``<key>.csv`` (a ``data:`` URL)."""
+    data = quote(frame.to_csv(index=False), safe="")
+    return (f'<p class="meta"><a class="csv" download="{escape(key)}.csv" '
+            f'href="data:text/csv;charset=utf-8,{data}">Download the raw table '
+            f"({escape(key)}.csv, {len(frame):,} rows)</a></p>")
+
+
+def _table_html(key: str, cmp: "OutletComparison", frame: pd.DataFrame, max_rows: int) -> str:
     extra = ""
+    shown = frame
     if len(frame) > max_rows:
-        extra = f"<p class=\"meta\">First {max_rows} of {len(frame)} rows (sorted by p-value); " \
-                "the full table is in the CSV output.</p>"
+        extra = (f'<p class="meta">First {max_rows} of {len(frame)} rows (sorted by p-value); '
+                 "the full table is in the CSV download.</p>")
         sort = next((c for c in ("p_adj", "p_adj_vs_rest") if c in frame.columns), None)
-        frame = (frame.sort_values(sort, kind="stable") if sort else frame).head(max_rows)
-    table = frame.to_html(index=False, na_rep="", border=0, classes="data",
-                          float_format=lambda v: f"{v:.4g}")
-    return extra + f'<div class="scroll">{table}</div>'
+        shown = (frame.sort_values(sort, kind="stable") if sort else frame).head(max_rows)
+    return _csv_link(key, frame) + extra + _sortable_table(key, cmp, shown)
+
+
+#: Sorts a ``table.sortable`` by the clicked header, numerically when both cells' raw
+#: ``data-sort`` values are numbers; a second click reverses; missing values stay last.
+_SORT_SCRIPT = """<script>
+document.addEventListener("click",function(e){
+var th=e.target.closest&&e.target.closest("table.sortable th[data-sortable]");if(!th)return;
+var t=th.closest("table"),b=t.tBodies[0],i=th.cellIndex,
+d=th.getAttribute("aria-sort")==="ascending"?-1:1;
+Array.prototype.forEach.call(th.parentNode.cells,function(c){c.removeAttribute("aria-sort");});
+th.setAttribute("aria-sort",d>0?"ascending":"descending");
+function k(r){var c=r.cells[i];return c?(c.getAttribute("data-sort")||""):"";}
+var rows=Array.prototype.slice.call(b.rows);
+rows.sort(function(x,y){var a=k(x),c=k(y);if(a==="")return c===""?0:1;if(c==="")return -1;
+var p=Number(a),q=Number(c);return d*(!isNaN(p)&&!isNaN(q)?(p<q?-1:p>q?1:0):a.localeCompare(c));});
+rows.forEach(function(r){b.appendChild(r);});});
+</script>"""
+
+
+# -- method ----------------------------------------------------------------------------
+def _methods(values: pd.Series) -> str:
+    names = [_METHOD_NAMES.get(str(v), str(v)) for v in dict.fromkeys(values.dropna())
+             if v != "none"]
+    return " or ".join(names) if names else "none"
+
+
+def _models(manifest: dict[str, Any] | None) -> list[str]:
+    """``name: path (sha256 …)`` per model artefact the manifest records, and the cue
+    catalogue's hash."""
+    analyzer = (manifest or {}).get("analyzer") if isinstance(manifest, dict) else None
+    if not isinstance(analyzer, dict):
+        return []
+    out = []
+    for name, entry in (analyzer.get("model_files") or {}).items():
+        entry = entry if isinstance(entry, dict) else {"path": entry}
+        digest = entry.get("sha256")
+        out.append(f"{name}: {entry.get('path', '')}"
+                   + (f" (sha256 {digest})" if digest else " (no content hash)"))
+    if analyzer.get("catalogue_sha256"):
+        out.append(f"cue catalogue: {analyzer.get('catalogue', '')} "
+                   f"(sha256 {analyzer['catalogue_sha256']})")
+    return out
+
+
+def _method_html(cmp: "OutletComparison") -> str:
+    """The section "Method": what was left out and why, the statistics, the correction
+    for detector errors and the models (from the manifest, when there is one)."""
+    pct = int(round(100 * (1 - cmp.alpha)))
+    excluded = [f"{format_count(cmp.n_articles)} articles were analysed; "
+                f"{format_count(cmp.n_excluded)} row(s) were excluded because scoring "
+                "recorded an error for them."]
+    if cmp.n_excluded and "n_excluded" in cmp.groups.columns:
+        per = [f"{g}: {format_count(n)}" for g, n in
+               zip(_group_labels(cmp, cmp.groups), cmp.groups["n_excluded"]) if n]
+        if per:
+            excluded.append("Excluded per group: " + ", ".join(per) + ".")
+    excluded += [f"{n[0].upper()}{n[1:]}." for n in cmp.notes
+                 if "row(s)" in n and "with an error" not in n]
+    g, c = cmp.groups, cmp.cues
+    tone_ci = _methods(g["tone_ci_method"]) if "tone_ci_method" in g.columns else "none"
+    pair_ci = (_methods(cmp.pairwise_tone["diff_ci_method"])
+               if "diff_ci_method" in cmp.pairwise_tone.columns else "none")
+    tone_tests = pd.concat([g.get("tone_test_vs_rest", pd.Series(dtype=object)),
+                            cmp.pairwise_tone.get("test", pd.Series(dtype=object))])
+    share_tests = pd.concat([t.get(col, pd.Series(dtype=object)) for t, col in
+                             ((c, "test_vs_rest"), (cmp.frames, "test_vs_rest"),
+                              (cmp.pairwise_cues, "test"), (cmp.pairwise_frames, "test"))])
+    s = cmp.settings
+    stats = [f"All intervals are {pct}% intervals (alpha = {format_number(cmp.alpha, 3)}).",
+             f"Mean tone: {tone_ci} intervals"
+             + (f" ({format_count(s['n_boot'])} resamples)" if s.get("n_boot") else "")
+             + f"; pairwise tone differences: {pair_ci} intervals; Hedges' g: "
+             "normal-approximation intervals.",
+             "Shares and prevalences: Wilson score intervals; cue rates per 1,000 sentences: "
+             "exact (Garwood) Poisson intervals; differences of prevalences: Newcombe hybrid "
+             "score intervals; risk ratios: Katz log intervals; odds ratios: Woolf log "
+             "intervals (0.5 added to every cell of a table with a zero).",
+             f"Tone tests: {_tests(tone_tests)}"
+             + (f" ({format_count(s['n_permutations'])} permutations)"
+                if s.get("n_permutations") and "permutation" in set(tone_tests.dropna()) else "")
+             + f"; prevalence tests: {_tests(share_tests)}.",
+             "Each family of tests (pairwise tone, cues"
+             + (" and frames; tone, cues and frames" if len(cmp.frames) else "; tone and cues")
+             + " against the pooled other groups) is corrected on its own with the "
+             f"Benjamini–Hochberg procedure; a difference counts as significant when its "
+             f"adjusted p-value is below {format_number(cmp.alpha, 3)}."]
+    corrected = [t for t in (c, cmp.frames) if "prevalence_adj" in t.columns
+                 and t["prevalence_adj"].notna().any()]
+    if corrected:
+        rated = sorted(cmp.error_rates) if cmp.error_rates else []
+        correction = ("Prevalences were corrected for detector errors (adjusted "
+                      "classify-and-count with each detector's true- and false-positive "
+                      "rates, taken as known)"
+                      + (f", error rates from {cmp.error_rates_source}"
+                         if cmp.error_rates_source else "")
+                      + (f", for {', '.join(_cue_label(x) for x in rated)}" if rated else "")
+                      + ".")
+    else:
+        correction = ("Prevalences were not corrected for detector errors"
+                      + (f" (error rates: {cmp.error_rates_source})"
+                         if cmp.error_rates_source else "") + ".")
+    parts = ['<h2 id="method">Method</h2>',
+             "<h3>Articles</h3>" + "".join(f"<p>{escape(t)}</p>" for t in excluded),
+             "<h3>Statistics</h3><ul>" + "".join(f"<li>{escape(t)}</li>" for t in stats)
+             + "</ul>",
+             f"<h3>Detector errors</h3><p>{escape(correction)}</p>"]
+    models = _models(cmp.manifest)
+    if models:
+        parts.append("<h3>Models</h3><ul>" + "".join(f"<li>{escape(m)}</li>" for m in models)
+                     + '</ul><p class="meta">As recorded in the scores\' manifest '
+                     '(<a href="#manifest">below</a>).</p>')
+    elif cmp.manifest is None:
+        parts.append('<h3>Models</h3><p class="meta">No manifest came with the scores: the '
+                     "models are not recorded.</p>")
+    return "\n".join(parts)
 
 
 #: The most articles an evidence panel of the HTML report lists.
@@ -795,7 +1156,9 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
         tables.append(("over_time", "Over time", cmp.over_time))
     for key, name, frame in tables:
         body.append(f'<h3 id="table-{key}">{html.escape(name)}</h3>'
-                    + (_frame_html(frame, max_rows) if len(frame) else "<p>(empty)</p>"))
+                    + (_table_html(key, cmp, frame, max_rows) if len(frame)
+                       else _csv_link(key, frame) + "<p>(empty)</p>"))
+    body.append(_method_html(cmp))
     settings = dict(cmp.settings, by=cmp.by, within=cmp.within, time=cmp.time, freq=cmp.freq,
                     error_rates=cmp.error_rates_source)
     body.append("<h2>Settings</h2><pre>" + html.escape(json.dumps(settings, indent=2, default=str))
@@ -805,7 +1168,7 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
                     + html.escape(json.dumps(cmp.manifest, indent=2, default=str)) + "</pre>")
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
-           + "\n".join(body) + "\n</body></html>\n")
+           + "\n".join(body) + "\n" + _SORT_SCRIPT + "\n</body></html>\n")
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(doc, encoding="utf-8")

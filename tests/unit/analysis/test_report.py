@@ -85,8 +85,11 @@ def test_html_report_is_self_contained(comparison, tmp_path):
     parser.feed(doc)
     assert parser.tags.get("img", 0) == 4  # heatmap, corrected heatmap, tone, over time
     assert parser.tags.get("table", 0) >= 6
-    assert "script" not in parser.tags and "link" not in parser.tags
-    assert all(v.startswith("data:image/png;base64,") for _, _, v in parser.refs), parser.refs
+    # one inline script (table sorting), nothing loaded from elsewhere
+    assert parser.tags.get("script", 0) == 1 and "link" not in parser.tags
+    assert all(v.startswith(("data:image/png;base64,", "data:text/csv;charset=utf-8,", "#"))
+               for _, _, v in parser.refs), parser.refs
+    assert not any(tag == "script" for tag, _, _ in parser.refs)
     assert "url(" not in doc and "@import" not in doc
     assert "Alpha Daily" in doc and "win_win" in doc
 
