@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
-from framing.core.formatting import MISSING, is_missing
+from framing.core.formatting import MISSING, counted, is_missing
 from framing.core.formatting import format_percent as core_format_percent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -205,7 +205,7 @@ def summary_sections(cmp: "OutletComparison", max_pairs: int = 15) -> list[Secti
     table) and a last ``"Notes"`` section, if there is anything to note, whose text
     holds one note per line."""
     level = int(round(100 * (1 - cmp.alpha)))
-    intro = (f"{cmp.n_articles} articles in {len(cmp.groups)} groups"
+    intro = (f"{counted(cmp.n_articles, 'article')} in {counted(len(cmp.groups), 'group')}"
              + (f"; {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "")
              + f". Intervals are {level}%; p-values are Benjamini–Hochberg adjusted per family "
                "of tests; * p<.05, ** p<.01, *** p<.001.")

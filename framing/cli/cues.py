@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from framing.core.formatting import counted
+
 if TYPE_CHECKING:
     from framing.text.catalogue import Catalogue
 
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         for name in shipped_catalogues():
             catalogue = load_catalogue(name)
-            print(f"{name}: {len(catalogue)} cues (version {catalogue.version}) - "
+            print(f"{name}: {counted(len(catalogue), 'cue')} (version {catalogue.version}) - "
                   f"{catalogue.description}")
         return 0
     catalogue = load_catalogue(args.catalogue)
@@ -58,7 +60,7 @@ def _as_json(catalogue: Catalogue, examples: int) -> dict[str, Any]:
 
 
 def _print_table(catalogue: Catalogue, examples: int) -> None:
-    print(f"{catalogue.name} (version {catalogue.version}): {len(catalogue)} cues  "
+    print(f"{catalogue.name} (version {catalogue.version}): {counted(len(catalogue), 'cue')}  "
           f"[{catalogue.source}]")
     width = max(len(cue.id) for cue in catalogue.cues)
     indent = f"  {'':<{width}}  "

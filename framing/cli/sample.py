@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from framing.core.formatting import counted
+
 __all__ = ["add_parser", "run"]
 
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     without_text = int(sample["text"].isna().sum())
     column = "label" if args.task == "tone" else "cues"
     strata = sample["stratum"].nunique()
-    message = f"{len(sample)} articles written to {args.output} ({strata} strata)"
+    message = f"{counted(len(sample), 'article')} written to {args.output} ({counted(strata, 'stratum', 'strata')})"
     if without_text:
         message += f"; {without_text} without text (pass --text-source)"
     message += (f". Fill in the '{column}' column, then run "

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from framing.core.formatting import counted
 from framing.cli.common import parse_label_map
 
 __all__ = ["add_parser", "run", "run_cues", "run_tone"]
@@ -107,7 +108,8 @@ def run_cues(args: argparse.Namespace) -> int:
     result.save(args.out)
     metrics = result.metrics
     f1 = metrics["dev_macro_f1"]
-    print(f"trained heads for {len(result.heads.ids)} cues on {metrics['train_n']} sentences; "
+    print(f"trained heads for {counted(len(result.heads.ids), 'cue')} on "
+          f"{counted(metrics['train_n'], 'sentence')}; "
           f"dev macro-F1 {f1['value']:.3f} [{f1['low']:.3f}, {f1['high']:.3f}] on "
-          f"{metrics['dev_n']} sentences; written to {args.out}", file=sys.stderr)
+          f"{counted(metrics['dev_n'], 'sentence')}; written to {args.out}", file=sys.stderr)
     return 0

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Sequence
 
 __all__ = [
     "HTML_STYLE",
+    "counted",
     "MISSING",
     "Html",
     "escape",
@@ -189,3 +190,9 @@ HTML_STYLE = Html(
     ".framing-html h4{margin:.6em 0 .2em}"
     "</style>"
 )
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, the noun in the plural unless ``n`` is 1: ``"1 article"``,
+    ``"2 articles"``; ``plural`` for nouns that take more than an ``s``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -26,13 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from framing.core.formatting import counted
 from framing._version import __version__
 from framing.core.labels import META_FIELDS
 from framing.core.tables import detect_format, open_binary
 from framing.errors import InputFormatError, OutputWriteError, ResumeError
 from framing.io.readers import TXT_SUFFIX, Record, example_corpus_path, read_corpus, txt_files
 from framing.io.runs import (DEFAULT_CACHE_SIZE, DEFAULT_SHARD_SIZE, CorpusSummary,
-                             ScoreOptions, counted, text_key)
+                             ScoreOptions, text_key)
 from framing.io.shards import (OutputLock, ShardDir, ShardWriter, analyzer_fingerprint,
                                analyzer_request, analyzer_unchanged, arrow_schema,
                                check_manifest, input_fingerprint, now_iso)

@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from framing.core.formatting import counted
 from framing.core.tables import ColumnMap
 from framing.io.readers import resolve_id_column
 
@@ -21,7 +22,6 @@ __all__ = [
     "DEFAULT_SHARD_SIZE",
     "CorpusSummary",
     "ScoreOptions",
-    "counted",
     "text_key",
 ]
 
@@ -91,13 +91,6 @@ class ScoreOptions:
         ``target``), as :func:`framing.read_corpus` takes them."""
         values = asdict(self)
         return {k: values[k] for k in _COLUMN_OPTIONS}
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` and ``noun``, the noun in the plural unless ``n`` is 1: ``"1 article"``,
-    ``"2 articles"``, ``counted(1, "shard")``... ``plural`` for nouns that take more than
-    an ``s``."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def text_key(text: str, target: str | None) -> str:
