@@ -20,8 +20,8 @@ from framing.core.pointers import TextPointer, resolve_pointers
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "labelling"))
-from merge_passes import CUES  # noqa: E402
-from real_sentences import add_model_options, analyzer_from, score_against_labels  # noqa: E402
+from real_sentences import (add_model_options, analyzer_from, per_cue_table,  # noqa: E402
+                            score_against_labels, write_report)
 from splits import split_of  # noqa: E402
 
 
@@ -49,15 +49,8 @@ def main(argv=None) -> int:
              f"- article cue macro-F1 (10 cues): **{cue['macro_f1']}**; over the "
              f"{len(cue_own['labels'])} cues the analyzer scores: {cue_own['macro_f1']}",
              f"- overall tone macro-F1: **{tone['macro_f1']}**", "",
-             "| cue | articles with it | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
-    for j, c in enumerate(CUES):
-        pc = cue["per_label"][c]
-        lines.append(f"| {c} | {int(Y[:, j].sum())} | {pc['precision']:.2f} | {pc['recall']:.2f} | "
-                     f"{pc['f1']:.2f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    out = Path(args.out) if args.out else HERE / "results" / f"real_articles_{args.split}.md"
-    out.write_text(text, encoding="utf-8")
+             *per_cue_table(cue, Y, "articles with it")]
+    write_report(lines, args.out, f"real_articles_{args.split}.md")
     return 0
 
 

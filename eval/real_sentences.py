@@ -80,6 +80,24 @@ def macro_f1_over_gold_classes(y: np.ndarray, p: np.ndarray, n_boot: int) -> Est
     return Estimate(point, float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975)))
 
 
+def per_cue_table(cue: dict, Y: np.ndarray, count_header: str) -> list[str]:
+    """Markdown rows of per-cue positives, precision, recall and F1 over the ten cues."""
+    rows = [f"| cue | {count_header} | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
+    for j, c in enumerate(CUES):
+        pc = cue["per_label"][c]
+        rows.append(f"| {c} | {int(Y[:, j].sum())} | {pc['precision']:.2f} | "
+                    f"{pc['recall']:.2f} | {pc['f1']:.2f} |")
+    return rows
+
+
+def write_report(lines: list[str], out: str | None, default_name: str) -> None:
+    """Print the report and write it to ``out`` (default: ``results/<default_name>``)."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    path = Path(out) if out else HERE / "results" / default_name
+    path.write_text(text, encoding="utf-8")
+
+
 def add_model_options(ap: argparse.ArgumentParser) -> None:
     """The options naming the artefacts to measure (default: the shipped analyzer)."""
     ap.add_argument("--tone", help="tone model directory (default: shipped)")
@@ -155,11 +173,7 @@ def main(argv=None) -> int:
              f"- cue macro-F1 (10 cues): **{cue['macro_f1']}**; over the "
              f"{len(cue_own['labels'])} cues the analyzer scores: {cue_own['macro_f1']}",
              f"- sentence tone macro-F1: **{tone['macro_f1']}**", target_line, "",
-             "| cue | n true | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
-    for c in CUES:
-        pc = cue["per_label"][c]
-        lines.append(f"| {c} | {int(Y[:, CUES.index(c)].sum())} | {pc['precision']:.2f} | "
-                     f"{pc['recall']:.2f} | {pc['f1']:.2f} |")
+             *per_cue_table(cue, Y, "n true")]
     lines += ["", "False positives on cue-free sentences, by source group:", "",
               "| group | cue-free sentences | any cue flagged [95% CI] | worst single cue |",
               "|---|---:|---:|---|"]
@@ -176,10 +190,7 @@ def main(argv=None) -> int:
         w = int(per.argmax())
         lines.append(f"| {g} | {n} | {k / n:.1%} [{float(lo):.1%}, {float(hi):.1%}] | "
                      f"{CUES[w]} {per[w]:.1%} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    out = Path(args.out) if args.out else HERE / "results" / f"real_sentences_{args.split}.md"
-    out.write_text(text, encoding="utf-8")
+    write_report(lines, args.out, f"real_sentences_{args.split}.md")
     return 0
 
 

@@ -60,13 +60,9 @@ def freq_name(freq: str | None) -> str:
     return _FREQ_NAMES.get(period_freq(freq).upper(), f"per {freq}")
 
 
-def _missing(v: Any) -> bool:
-    return is_missing(v)
-
-
 def format_number(v: Any, spec: str = ".2f") -> str:
     """``v`` formatted with ``spec``; a dash for None or NaN."""
-    return _MISSING if _missing(v) else format(v, spec)
+    return _MISSING if is_missing(v) else format(v, spec)
 
 
 def format_percent(v: Any) -> str:
@@ -78,7 +74,7 @@ def format_percent(v: Any) -> str:
 def significance_stars(p: Any) -> str:
     """``***`` for p < .001, ``**`` for p < .01, ``*`` for p < .05, else (and for a
     missing p) an empty string."""
-    if _missing(p):
+    if is_missing(p):
         return ""
     for bound, stars in ((0.001, "***"), (0.01, "**"), (0.05, "*")):
         if p < bound:
