@@ -3,9 +3,10 @@
     python eval/example_compare.py
 
 Scores framing/data/example_news.jsonl with the default analyzer into a scores directory
-(a temporary one unless --scores is given), runs ``framing.compare_outlets`` by outlet,
-and writes to eval/results/: example_compare.md (the summary tables),
-example_heatmap.png, example_heatmap_frames.png, example_tone.png and
+(a temporary one unless --scores is given), runs ``framing.compare_outlets`` by outlet
+with monthly time bins on the ``date`` column, and writes to eval/results/:
+example_compare.md (the summary tables), example_heatmap.png,
+example_heatmap_frames.png, example_tone.png, example_over_time.png and
 example_report.html (the self-contained report).
 """
 
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import framing
+from framing.core.formatting import local_paths
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,16 +38,18 @@ def main() -> None:
                                        id="id", outlet="outlet", date="date", title="title",
                                        analyzer=an, progress=False, overwrite=True)
         print(summary)
-        cmp = framing.compare_outlets(scores, by="outlet", seed=13)
+        cmp = framing.compare_outlets(scores, by="outlet", time="date", freq="M", seed=13)
         cmp.plot_heatmap(out / "example_heatmap.png")
         cmp.plot_heatmap(out / "example_heatmap_frames.png", kind="frames")
         cmp.plot_tone(out / "example_tone.png")
+        cmp.plot_over_time(out / "example_over_time.png")
         cmp.to_html(out / "example_report.html")
         md = cmp.to_markdown()
         (out / "example_compare.md").write_text(
             "# Example corpus: outlets compared\n\n"
             "Written by `python eval/example_compare.py` (framing "
-            f"{framing.__version__}).\n\n{summary}\n\n{md}\n", encoding="utf-8")
+            f"{framing.__version__}).\n\n{local_paths(str(summary))}\n\n{md}\n",
+            encoding="utf-8")
         print(md)
         print(f"written to {out} in {time.perf_counter() - t0:.0f} s")
 

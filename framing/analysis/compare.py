@@ -26,9 +26,15 @@ returns an :class:`OutletComparison` holding tidy pandas tables:
 ``pairwise_frames`` one row per frame and pair, with the columns of ``pairwise_cues``
                    (``frame`` and ``scheme`` in place of ``cue``).
 ``over_time``      with ``time=``: tone, every cue and every frame per group and time bin.
+``trends``         with ``time=``: one row per group and measure (tone, each cue, each
+                   frame): the first and last time bin with data, how many bins and
+                   articles, the estimate in the first and last bin, the fitted trend
+                   line there, the slope per time bin with an interval and a test of a
+                   zero slope (see "Trends over time" below). Empty, with its columns,
+                   without ``time=``.
 
 Every family of tests (pairwise tone, pairwise cues, pairwise frames, tone vs rest, cues
-vs rest, frames vs rest) is corrected on its own with the Benjamini–Hochberg procedure;
+vs rest, frames vs rest, tone trends, cue trends, frame trends) is corrected on its own with the Benjamini–Hochberg procedure;
 ``p_adj`` holds the adjusted values and ``significant`` says whether ``p_adj < alpha``.
 
 Every table but ``over_time`` ends with a ``note`` column: empty, or the reason (``; ``
@@ -75,6 +81,31 @@ A detector with true-positive rate ``tpr`` and false-positive rate ``fpr`` flags
 clipped. That interval treats ``tpr`` and ``fpr`` as known: it leaves out their own
 sampling error, so it is too narrow when they were measured on a small labelled set.
 When ``tpr <= fpr`` the correction is undefined and the adjusted columns are NaN.
+
+Trends over time
+----------------
+Each group's articles are placed on a time axis counted in time bins (0 for the group's
+first bin with data; an empty bin in between still counts as a step), and the
+``trends`` table fits a straight line through the articles themselves, not through the
+bin averages, so a bin weighs by its articles:
+
+- tone: the least-squares slope of article tone on time, with a t interval and the
+  t-test of a zero slope (:func:`framing.stats.inference.mean_trend_test`); ``slope``
+  is in tone units per bin;
+- cues and frames: the slope of the share of articles with the cue / frame (the
+  linear probability model, as a share per bin: 0.07 is seven percentage points per
+  bin, like ``diff`` in the pairwise tables) with an HC3 interval, tested with the
+  Cochran–Armitage trend test (:func:`framing.stats.inference.proportion_trend_test`).
+
+A slope reads as the average change per bin and catches steady rises and falls, not a
+rise followed by a fall. Articles are taken as independent, so a shock shared by all
+articles of a bin narrows the interval. A trend needs :data:`MIN_TREND_PERIODS` (3) bins
+with data and :data:`MIN_TREND_ARTICLES` (10) articles (for tone: articles with a tone);
+with fewer, the slope, interval and p-value are NaN and ``note`` says why. ``p_adj`` is
+BH-adjusted within each family (tone trends, cue trends, frame trends, across groups);
+``estimate_first`` / ``estimate_last`` are the mean tone or share in the first and last
+bin, ``trend_first`` / ``trend_last`` the fitted line there (kept within the scale's
+range).
 """
 
 from __future__ import annotations
@@ -91,7 +122,13 @@ import numpy as np
 import pandas as pd
 
 from framing.analysis.evidence import collect_evidence, select_evidence
-from framing.analysis.findings import DEFAULT_MAX_ITEMS, Finding, ranked_findings
+from framing.analysis.findings import (
+    DEFAULT_MAX_ITEMS,
+    Finding,
+    cue_names,
+    ranked_findings,
+    trend_findings,
+)
 from framing.analysis.formatting import comparison_html
 from framing.analysis.summary import period_freq, summary_markdown
 from framing.core.labels import TONE_LABELS_DISPLAY
@@ -101,6 +138,7 @@ from framing.pipeline.schema import cue_ids_of, frame_ids_of
 from framing.errors import ColumnError, InputFormatError
 from framing.io.shards import ShardDir, read_scores
 from framing.stats.inference import (
+    MIN_TREND_PERIODS,
     adjust_prevalence,
     bh_adjust,
     bootstrap_mean_ci,
@@ -110,8 +148,10 @@ from framing.stats.inference import (
     hedges_g_ci,
     mean_difference_ci,
     mean_difference_test,
+    mean_trend_test,
     newcombe_interval,
     poisson_rate_interval,
+    proportion_trend_test,
     ratio_intervals,
     t_mean_ci,
     two_proportion_test,
@@ -121,6 +161,8 @@ from framing.stats.inference import (
 __all__ = [
     "ERROR_RATES_FILE",
     "MIN_TEST_ARTICLES",
+    "MIN_TREND_ARTICLES",
+    "MIN_TREND_PERIODS",
     "OutletComparison",
     "compare_outlets",
     "load_error_rates",
@@ -132,6 +174,9 @@ ERROR_RATES_FILE = "error_rates.json"
 #: The fewest values each side of a test needs (articles; articles with a tone for the
 #: tone tests). A group below it is described but never tested (see the module notes).
 MIN_TEST_ARTICLES = 2
+#: The fewest articles (for tone: articles with a tone) of a group, over all its time
+#: bins, for a trend over time; with fewer, the ``trends`` row is left blank with a note.
+MIN_TREND_ARTICLES = 10
 #: The shipped cue heads (under ``framing.models``), whose error rates are the default.
 
 
@@ -301,8 +346,8 @@ class OutletComparison:
     """What :func:`compare_outlets` found; tables are tidy pandas DataFrames.
 
     See the module docstring for the columns of ``groups``, ``cues``,
-    ``pairwise_tone``, ``pairwise_cues``, ``frames``, ``pairwise_frames`` and
-    ``over_time``. ``cue_ids`` and ``frame_ids`` (``scheme:id``) list what was compared.
+    ``pairwise_tone``, ``pairwise_cues``, ``frames``, ``pairwise_frames``,
+    ``over_time`` and ``trends``. ``cue_ids`` and ``frame_ids`` (``scheme:id``) list what was compared.
     ``notes`` say what was left out or could not be computed; ``manifest`` is the shard
     directory's manifest, if any. ``evidence_table`` keeps, per group, the few articles
     :meth:`evidence` reads (see :mod:`framing.analysis.evidence`), not the scores table.
@@ -330,6 +375,7 @@ class OutletComparison:
     frames: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairwise_frames: pd.DataFrame = field(default_factory=pd.DataFrame)
     evidence_table: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def keys(self) -> list[str]:
@@ -409,13 +455,21 @@ class OutletComparison:
 
     def to_markdown(self, max_pairs: int = 15) -> str:
         """A Markdown summary: per-group tone and shares, cue (and frame) prevalence per
-        group, and the pairwise differences that survive the BH correction."""
-        return summary_markdown(self, max_pairs)
+        group, the pairwise differences and (with ``time=``) the trends over time that
+        survive the BH correction; cues under their catalogue names when the manifest
+        names a catalogue."""
+        return summary_markdown(self, max_pairs, names=cue_names(self))
 
     def findings(self, *, alpha: float | None = None, max_items: int = DEFAULT_MAX_ITEMS,
                  names: Mapping[str, str] | None = None) -> list[Finding]:
         """The ranked findings in plain sentences (see :func:`framing.analysis.findings.findings`)."""
         return ranked_findings(self, alpha=alpha, max_items=max_items, names=names)
+
+    def trend_findings(self, *, alpha: float | None = None, max_items: int = DEFAULT_MAX_ITEMS,
+                       names: Mapping[str, str] | None = None) -> list[Finding]:
+        """The trends over time in plain sentences (see
+        :func:`framing.analysis.findings.trend_findings`); empty without ``time=``."""
+        return trend_findings(self, alpha=alpha, max_items=max_items, names=names)
 
     def _repr_html_(self) -> str:
         """Notebook view: the tone and prevalence tables formatted for reading, and the
@@ -442,7 +496,7 @@ def compare_outlets(
     ``scores``: a DataFrame, a Parquet / CSV / JSONL file, or a directory of Parquet
     shards (see :func:`load_scores`). ``by``: the group column. ``time`` / ``freq``: a
     date column and a pandas period frequency (``D``, ``W``, ``M``, ``Q``, ``Y``) for
-    the ``over_time`` table. ``within``: a column (e.g. a topic) whose levels stratify
+    the ``over_time`` and ``trends`` tables. ``within``: a column (e.g. a topic) whose levels stratify
     the comparison: groups are ``(within, by)`` pairs and pairwise tests compare groups
     only inside a level.
 
@@ -488,10 +542,11 @@ def compare_outlets(
     _note_few_permutations(pairwise_tone, groups, n_permutations, alpha, notes)
     _note_small_groups(groups, rows, notes)
     _note_constant_indicators(families, notes)
-    over_time = _over_time_table(rows, time, freq, families, ctx, notes)
+    over_time, trends = _over_time_tables(rows, time, freq, families, ctx, notes)
     return OutletComparison(
         groups=groups, cues=per_group["cue"], pairwise_tone=pairwise_tone,
-        pairwise_cues=pairwise["cue"], over_time=over_time, frames=per_group["frame"],
+        pairwise_cues=pairwise["cue"], over_time=over_time, trends=trends,
+        frames=per_group["frame"],
         pairwise_frames=pairwise["frame"],
         evidence_table=collect_evidence(rows.data, rows.keys, rows.grouped, cue_ids),
         by=by, within=within, time=time,
@@ -751,18 +806,22 @@ def _note_few_permutations(pairwise_tone: pd.DataFrame, groups: pd.DataFrame,
                      f"{n_perm_tests / (n_permutations + 1):.3f}; raise it for significance at {alpha}")
 
 
-def _over_time_table(rows: _Rows, time: str | None, freq: str,
-                     families: Sequence[_Indicators], ctx: _Ctx,
-                     notes: list[str]) -> pd.DataFrame:
-    """Return the ``over_time`` table (empty, with its columns, without ``time``);
-    appends a note counting the rows whose ``time`` could not be read."""
+def _over_time_tables(rows: _Rows, time: str | None, freq: str,
+                      families: Sequence[_Indicators], ctx: _Ctx,
+                      notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the ``over_time`` and ``trends`` tables (empty, with their columns,
+    without ``time``); appends a note counting the rows whose ``time`` could not be
+    read."""
     if time is None:
-        return pd.DataFrame(columns=rows.keys + _OVER_TIME_COLUMNS)
-    over_time, dropped = _over_time(rows.data, rows.keys, time, freq, rows.tone, rows.labels,
+        return (pd.DataFrame(columns=rows.keys + _OVER_TIME_COLUMNS),
+                pd.DataFrame(columns=rows.keys + _TREND_COLUMNS))
+    periods = _periods(rows.data[time], freq)
+    over_time, dropped = _over_time(rows.data, rows.keys, periods, rows.tone, rows.labels,
                                     families, ctx)
     if dropped:
         notes.append(f"{dropped} row(s) with no readable {time!r} left out of the time table")
-    return over_time
+    trends = _trends(rows, periods, families, ctx, has_tone="tone" in rows.data)
+    return over_time, trends
 
 
 @dataclass
@@ -834,6 +893,11 @@ def _pw_columns(within: str | None, fam: _Indicators) -> list[str]:
 
 _OVER_TIME_COLUMNS = ["period", "measure", "kind", "n", "estimate", "ci_low", "ci_high",
                       "estimate_adj", "adj_ci_low", "adj_ci_high"]
+
+_TREND_COLUMNS = ["measure", "kind", "first_period", "last_period", "n_periods", "n_articles",
+                  "estimate_first", "estimate_last", "trend_first", "trend_last", "slope",
+                  "slope_ci_low", "slope_ci_high", "test", "statistic", "p_value", "p_adj",
+                  "significant", "note"]
 
 
 def _stratum_mask(data: pd.DataFrame, within: str | None, key: tuple, n: int) -> np.ndarray:
@@ -1040,12 +1104,12 @@ def _periods(values: pd.Series, freq: str) -> pd.Series:
                          f"{exc}") from None
 
 
-def _over_time(data: pd.DataFrame, keys: list[str], time: str, freq: str, tone: np.ndarray,
+def _over_time(data: pd.DataFrame, keys: list[str], periods: pd.Series, tone: np.ndarray,
                labels: np.ndarray, families: Sequence[_Indicators], ctx: _Ctx
                ) -> tuple[pd.DataFrame, int]:
-    """Per group and period: tone mean (t interval), tone-label shares and the
-    prevalence of every cue and frame (Wilson, plus the corrected estimate)."""
-    periods = _periods(data[time], freq)
+    """Per group and period (``periods``: each row's time bin, NaT when unreadable):
+    tone mean (t interval), tone-label shares and the prevalence of every cue and frame
+    (Wilson, plus the corrected estimate); also the count of rows without a bin."""
     ok = periods.notna().to_numpy()
     frame = data[keys].copy()
     frame["_period"] = periods
@@ -1078,3 +1142,87 @@ def _over_time(data: pd.DataFrame, keys: list[str], time: str, freq: str, tone: 
                              "adj_ci_low": adj["prevalence_adj_low"],
                              "adj_ci_high": adj["prevalence_adj_high"]})
     return pd.DataFrame(rows, columns=keys + _OVER_TIME_COLUMNS), int((~ok).sum())
+
+
+# -- trends over time ------------------------------------------------------------------------
+def _period_steps(periods: pd.Series) -> np.ndarray:
+    """Each row's time bin as a whole number of bins (the period's ordinal: consecutive
+    bins differ by 1); NaN for a row without a bin."""
+    index = pd.PeriodIndex(periods)
+    steps = index.asi8.astype(float)
+    steps[np.asarray(index.isna())] = np.nan
+    return steps
+
+
+def _trend_skip_note(n: int, n_periods: int, noun: str) -> str:
+    """Why a trend is left blank: too few time bins or too few articles."""
+    if n_periods < MIN_TREND_PERIODS:
+        return (f"{n_periods} time bin{'' if n_periods == 1 else 's'} with {noun} "
+                f"(a trend needs {MIN_TREND_PERIODS})")
+    return f"too few {noun} ({n}; a trend needs {MIN_TREND_ARTICLES})"
+
+
+def _trend_row(steps: np.ndarray, values: np.ndarray, bins: np.ndarray, kind: str,
+               ctx: _Ctx) -> dict[str, Any]:
+    """One group's trend of one measure: ``steps`` (time in bins), ``values`` (tone, or
+    0/1 flags; NaN values are left out) and ``bins`` (the bins' labels) per article."""
+    keep = ~np.isnan(values)
+    t, y, labels = steps[keep], values[keep], bins[keep]
+    out: dict[str, Any] = {"n_periods": len(np.unique(t)), "n_articles": len(y),
+                           "first_period": None, "last_period": None,
+                           "estimate_first": math.nan, "estimate_last": math.nan,
+                           "trend_first": math.nan, "trend_last": math.nan}
+    if len(t):
+        first, last = t.min(), t.max()
+        out.update(first_period=str(labels[t == first][0]), last_period=str(labels[t == last][0]),
+                   estimate_first=float(y[t == first].mean()),
+                   estimate_last=float(y[t == last].mean()))
+        t = t - first
+    test = mean_trend_test if kind == "tone" else proportion_trend_test
+    res = test(t, y, alpha=ctx.alpha, min_n=MIN_TREND_ARTICLES)
+    note = res["note"]
+    if res["test"] == "none":
+        note = _trend_skip_note(len(y), out["n_periods"],
+                                "articles with a tone" if kind == "tone" else "articles")
+    elif note:
+        note = ("the tone never varies: slope 0, p = 1" if kind == "tone" else
+                f"{'no' if res['intercept'] == 0 else 'every'} article of the group has the "
+                f"{kind}: slope 0, p = 1")
+    low, high = (-1.0, 1.0) if kind == "tone" else (0.0, 1.0)
+    if not math.isnan(res["slope"]):
+        span = float(t.max())
+        out.update(trend_first=min(max(res["intercept"], low), high),
+                   trend_last=min(max(res["intercept"] + res["slope"] * span, low), high))
+    out.update(slope=res["slope"], slope_ci_low=res["ci_low"], slope_ci_high=res["ci_high"],
+               test=res["test"], statistic=res["statistic"], p_value=res["p_value"], note=note)
+    return out
+
+
+def _trends(rows: _Rows, periods: pd.Series, families: Sequence[_Indicators], ctx: _Ctx,
+            has_tone: bool) -> pd.DataFrame:
+    """Return the ``trends`` table: per group, the trend of tone (when the table has a
+    tone) and of every cue and frame over the time bins, BH-adjusted per family (tone,
+    cue, frame) across groups."""
+    steps = _period_steps(periods)
+    bins = periods.astype(str).to_numpy(dtype=object)
+    out: list[dict[str, Any]] = []
+    for key, idx in rows.grouped:
+        pos = idx[~np.isnan(steps[idx])]
+        base = dict(zip(rows.keys, key))
+        if has_tone:
+            out.append({**base, "measure": "tone", "kind": "tone",
+                        **_trend_row(steps[pos], rows.tone[pos], bins[pos], "tone", ctx)})
+        for fam in families:
+            for lab in fam.labels:
+                out.append({**base, "measure": lab, "kind": fam.column,
+                            **_trend_row(steps[pos], fam.present[lab][pos].astype(float),
+                                         bins[pos], fam.column, ctx)})
+    table = pd.DataFrame(out, columns=rows.keys + _TREND_COLUMNS)
+    if not len(table):
+        return table
+    table["p_adj"] = np.nan
+    for kind in dict.fromkeys(table["kind"]):
+        family = (table["kind"] == kind).to_numpy()
+        table.loc[family, "p_adj"] = bh_adjust(table.loc[family, "p_value"].to_numpy(dtype=float))
+    table["significant"] = (table["p_adj"] < ctx.alpha).to_numpy(dtype=bool)
+    return table

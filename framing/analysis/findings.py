@@ -15,8 +15,18 @@ Tests that were skipped (p-value NaN, with a ``note``) never give a finding and 
 counted. Numbers are written in fixed notation: whole percentages, tone to two decimals,
 p as ``< 0.001`` or to three decimals.
 
+:func:`trend_findings` does the same for the ``trends`` table (a comparison run with
+``time=``): each significant trend as a sentence saying which way the measure went at
+a group, from the first to the last time bin, with the slope per bin, its interval and
+the BH-adjusted p-value (strongest evidence first); then one line counting the trends
+that are not significant and one counting those that could not be tested.
+
 Cue names come from ``names`` when given, else from the catalogue the scores' manifest
-names (when it loads and its hash matches), else from the id with ``_`` read as spaces.
+names (when it loads and its hash matches), else from the id with ``_`` read as spaces
+(:func:`cue_names` resolves them, for the report's tables and plots too). A sentence
+quotes the name exactly as the tables write it (``the cue “Criticism reported”``,
+``the frame “conflict” (narrative)``), so a finding can be matched to its table row.
+Negative numbers carry the true minus sign (``−0.14``), as the report's tables do.
 """
 
 from __future__ import annotations
@@ -28,13 +38,15 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import pandas as pd
 
+from framing.analysis.summary import period_unit
 from framing.errors import CatalogueError
 from framing.text.catalogue import load_catalogue
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.analysis.compare import OutletComparison
 
-__all__ = ["DEFAULT_MAX_ITEMS", "Finding", "findings", "findings_markdown", "ranked_findings"]
+__all__ = ["DEFAULT_MAX_ITEMS", "Finding", "cue_names", "findings", "findings_markdown",
+           "ranked_findings", "trend_findings"]
 
 #: What :func:`findings` lists at most among the significant contrasts, by default.
 DEFAULT_MAX_ITEMS = 10
@@ -42,19 +54,29 @@ DEFAULT_MAX_ITEMS = 10
 _HEDGES = "Hedges' g"
 _COHEN = "Cohen's h"
 _FAMILY_TOPIC = {"tone": "tone", "cue": "cue use", "frame": "frame use"}
+_TREND = "trend"
 
 
 @dataclass(frozen=True)
 class Finding:
     """One line of the findings.
 
-    ``kind`` is ``"tone"``, ``"cue"`` or ``"frame"`` for a contrast, ``"summary"`` for the
-    line closing a family of tests and ``"small_group"`` for a group left out of tests.
+    ``kind`` is ``"tone"``, ``"cue"`` or ``"frame"`` for a contrast, ``"trend"`` for a
+    trend over time, ``"summary"`` for the line closing a family of tests and
+    ``"small_group"`` for a group left out of tests.
     For a contrast, ``group_a`` is the group with the higher estimate; ``estimate_*`` and
     ``*_low`` / ``*_high`` are the groups' own estimates (mean tone, or share of
     articles) with intervals; ``diff`` and its interval are ``a - b``; ``effect`` names
     the effect size (``"Hedges' g"``, ``"Cohen's h"``) and ``effect_size`` is its value
-    for ``a`` against ``b``. Fields that do not apply are empty strings or NaN.
+    for ``a`` against ``b``.
+
+    For a trend, ``group_a`` is the group, ``label`` the measure (``"tone"``, a cue id,
+    a frame ``scheme:id``) and ``name`` its readable name; ``estimate_a`` /
+    ``estimate_b`` are the estimates in the first and last time bin; ``diff``,
+    ``diff_low`` and ``diff_high`` the slope per bin with its interval (tone units, or
+    a share: 0.07 is seven points); ``effect`` says ``"slope per month"`` (or the bin
+    in use) and ``effect_size`` repeats the slope. Fields that do not apply are empty
+    strings or NaN.
     """
 
     kind: str
@@ -135,7 +157,12 @@ def _catalogue_names(name: str, sha256: str | None) -> tuple[tuple[str, str], ..
     return tuple((c.id, c.name) for c in cat)
 
 
-def _cue_names(cmp: "OutletComparison", names: Mapping[str, str] | None) -> dict[str, str]:
+def cue_names(cmp: "OutletComparison", names: Mapping[str, str] | None = None
+              ) -> dict[str, str]:
+    """Readable names per cue id (and per frame ``scheme:id`` when ``names`` gives them):
+    ``names`` itself when given, else the names of the catalogue the comparison's
+    manifest records (when it loads and its hash matches), else an empty dict. Callers
+    fall back to the id with ``_`` read as spaces for a label the dict lacks."""
     if names is not None:
         return dict(names)
     catalogue = _manifest_value(cmp.manifest, "catalogue")
@@ -145,10 +172,20 @@ def _cue_names(cmp: "OutletComparison", names: Mapping[str, str] | None) -> dict
 
 
 def _readable(label: str, names: Mapping[str, str]) -> str:
+    """A cue's (frame's) name as the tables write it: the catalogue's name unchanged,
+    else the id (without its scheme) with ``_`` read as spaces."""
     name = names.get(label)
     if name:
-        return name[0].lower() + name[1:] if not name[:2].isupper() else name
+        return name
     return label.split(":", 1)[-1].replace("_", " ")
+
+
+def _named(kind: str, name: str, label: str) -> str:
+    """A cue or frame in a sentence, its name quoted as the tables write it: ``the cue
+    “Mutual benefit”``, ``the frame “conflict” (narrative)``."""
+    if kind == "cue":
+        return f"the cue “{name}”"
+    return f"the frame “{name}” ({label.split(':', 1)[0]})"
 
 
 # -- the findings --------------------------------------------------------------------------
@@ -209,11 +246,8 @@ def _prevalence_finding(cmp: "OutletComparison", row: Mapping[str, Any], kind: s
     la, ha = _num(ra.get("prevalence_low")), _num(ra.get("prevalence_high"))
     lb, hb = _num(rb.get("prevalence_low")), _num(rb.get("prevalence_high"))
     name = _readable(label, names)
-    if kind == "cue":
-        what = f"{name} framing"
-    else:
-        scheme = str(row.get("scheme") or label.split(":", 1)[0])
-        what = f"the {name} frame ({scheme})"
+    scheme = str(row.get("scheme") or label.split(":", 1)[0])
+    what = _named(kind, name, label if ":" in label else f"{scheme}:{label}")
     p = _num(row["p_adj"])
     text = (f"{_prefix(cmp, stratum)}{a} uses {what} in {_pct(pa)} of its articles"
             f"{_interval(_pct, la, ha)} against {_pct(pb)} for {b} "
@@ -253,7 +287,7 @@ def findings(cmp: "OutletComparison", *, alpha: float | None = None,
     contrasts listed (a last line counts the rest). ``names``: readable names per cue id
     (or frame ``scheme:id``), overriding the catalogue's.
     """
-    names = _cue_names(cmp, names)
+    names = cue_names(cmp, names)
     families = [("tone", cmp.pairwise_tone, None), ("cue", cmp.pairwise_cues, cmp.cues),
                 ("frame", cmp.pairwise_frames, cmp.frames)]
     significant: list[Finding] = []
@@ -291,9 +325,108 @@ def findings(cmp: "OutletComparison", *, alpha: float | None = None,
 ranked_findings = findings
 
 
-def findings_markdown(items: list[Finding]) -> str:
-    """The findings as a Markdown section: a heading and a numbered list."""
+def findings_markdown(items: list[Finding], title: str = "Findings",
+                      empty: str = "No contrasts could be tested.") -> str:
+    """The findings as a Markdown section: a level-2 heading ``title`` and a numbered
+    list (``empty`` as text when there is nothing to list)."""
     if not items:
-        return "## Findings\n\nNo contrasts could be tested.\n"
-    return "## Findings\n\n" + "\n".join(f"{i}. {f.text}" for i, f in
-                                         enumerate(items, 1)) + "\n"
+        return f"## {title}\n\n{empty}\n"
+    return f"## {title}\n\n" + "\n".join(f"{i}. {f.text}" for i, f in
+                                        enumerate(items, 1)) + "\n"
+
+
+# -- trends over time ----------------------------------------------------------------------
+def _signed(v: float, digits: int) -> str:
+    """``v`` with a sign (a minus sign, not a hyphen) and ``digits`` decimals; unsigned
+    when it rounds to zero."""
+    r = round(v, digits)
+    if r == 0:
+        return f"{0:.{digits}f}"
+    return f"{r:+.{digits}f}".replace("-", "−")
+
+
+def _slope_text(kind: str, slope: float, low: float, high: float, unit: str) -> str:
+    """``+7 points per month [+2, +12]`` for a share, ``−0.072 per month [−0.110,
+    −0.034]`` for tone (one more decimal for shares under ten points a bin)."""
+    if kind == "tone":
+        digits, scale, what = 3, 1.0, f"per {unit}"
+    else:
+        scale, what = 100.0, f"points per {unit}"
+        digits = 0 if abs(100 * slope) >= 10 else 1
+    fmt = (lambda v: _signed(scale * v, digits))  # noqa: E731
+    return f"{fmt(slope)} {what}{_interval(fmt, low, high)}"
+
+
+def _trend_subject(kind: str, label: str, name: str, group: str) -> str:
+    """The subject of a trend sentence: ``Mean tone at A``, ``The cue “Mutual benefit”
+    at A``, ``The frame “conflict” (narrative) at A``."""
+    if kind == "tone":
+        return f"Mean tone at {group}"
+    what = _named("cue" if kind == "cue" else "frame", name, label)
+    return f"{what[:1].upper()}{what[1:]} at {group}"
+
+
+def _trend_finding(cmp: "OutletComparison", row: Mapping[str, Any], names: Mapping[str, str],
+                   unit: str, sig: bool) -> Finding:
+    stratum = str(row[cmp.within]) if cmp.within else ""
+    group, kind, label = str(row[cmp.by]), str(row["kind"]), str(row["measure"])
+    name = "tone" if kind == "tone" else _readable(label, names)
+    slope, low, high = (_num(row[c]) for c in ("slope", "slope_ci_low", "slope_ci_high"))
+    first, last = _num(row["estimate_first"]), _num(row["estimate_last"])
+    p0, p1 = str(row["first_period"]), str(row["last_period"])
+    fmt = _tone if kind == "tone" else _pct
+    of = "" if kind == "tone" else " of articles"
+    verb = "rose" if slope > 0 else "fell" if slope < 0 else "stayed level"
+    if (last - first) * slope > 0:  # the ends agree with the line
+        change = f"{verb} from {fmt(first)}{of} in {p0} to {fmt(last)} in {p1}"
+    else:  # a noisy first or last bin: say where the fitted line goes
+        change = (f"{verb} between {p0} and {p1}, from {fmt(_num(row['trend_first']))} to "
+                  f"{fmt(_num(row['trend_last']))}{of} on the fitted line")
+    p = _num(row["p_adj"])
+    text = (f"{_prefix(cmp, stratum)}{_trend_subject(kind, label, name, group)} {change} "
+            f"({_slope_text(kind, slope, low, high, unit)}, BH-adjusted p {_p(p)}).")
+    return Finding(_TREND, text, group, "", stratum, label, name, first, math.nan, math.nan,
+                   last, math.nan, math.nan, slope, low, high, f"slope per {unit}", slope, p,
+                   sig)
+
+
+def trend_findings(cmp: "OutletComparison", *, alpha: float | None = None,
+                   max_items: int = DEFAULT_MAX_ITEMS,
+                   names: Mapping[str, str] | None = None) -> list[Finding]:
+    """The trends over time of ``cmp`` (its ``trends`` table) in sentences.
+
+    First the significant trends (BH-adjusted p below ``alpha``; None keeps the table's
+    own ``significant`` column), strongest evidence first (smallest adjusted p, then the
+    largest test statistic), at most ``max_items`` of them (a line counts the rest);
+    then one ``"summary"`` line counting the trends that are not significant and one
+    counting the trends that could not be tested (too few time bins or articles). Empty
+    for a comparison without ``time=``. ``names`` as for :func:`findings`.
+    """
+    table = getattr(cmp, "trends", None)
+    if cmp.time is None or table is None or not len(table):
+        return []
+    names = cue_names(cmp, names)
+    unit = period_unit(cmp.freq)
+    rows = [r for _, r in table.iterrows()]
+    ran = [r for r in rows if not math.isnan(_num(r.get("p_value")))
+           and not math.isnan(_num(r.get("p_adj")))]
+    sig = [r for r in ran if _significant(r, alpha)]
+    sig.sort(key=lambda r: (_num(r["p_adj"]), -abs(_num(r.get("statistic")))))
+    shown = [_trend_finding(cmp, r, names, unit, True) for r in sig[:max(max_items, 0)]]
+    if len(sig) > len(shown):
+        more = len(sig) - len(shown)
+        shown.append(Finding("summary", "1 more significant trend is in the trends table."
+                             if more == 1 else
+                             f"{more} more significant trends are in the trends table.",
+                             label=_TREND))
+    if len(ran) > len(sig):
+        other = "other " if sig else ""
+        shown.append(Finding("summary", f"No {other}trend over time is significant after BH "
+                             f"correction ({len(ran)} test{'s' if len(ran) != 1 else ''} in "
+                             "all).", label=_TREND, n_tests=len(ran)))
+    skipped = len(rows) - len(ran)
+    if skipped:
+        shown.append(Finding("summary", f"{skipped} trend{'s' if skipped != 1 else ''} could "
+                             "not be tested (too few time bins or articles; the note column "
+                             "of the trends table says which).", label=_TREND))
+    return shown

@@ -13,7 +13,19 @@ it. All colours come from :data:`PALETTE` (Okabe–Ito) and :data:`HEATMAP_CMAP`
 for the common colour-vision deficiencies.
 
 :func:`to_html` writes one self-contained HTML file: the plots are inline base64 PNGs,
-the styles are inline, and nothing is fetched from elsewhere.
+the styles are inline, and nothing is fetched from elsewhere. With time bins it has a
+section "Trends over time": the trends in words, the over-time plot and the ``trends``
+table. In its tables, columns of words (names, labels, tests, notes) carry the class
+``text`` and are left-aligned, numbers right-aligned with the true minus sign; each table
+scrolls inside a box at most 80% of the window high, its header row and first column
+staying in view. The evidence panels sit under one heading per group. Absolute local
+paths (error-rate files, models, the manifest's folders) are shown relative to the
+folder holding the ``framing`` package, or by their last part only, so a report can be
+shared without showing its author's folders.
+
+Cues are labelled by their catalogue names in tables and plots when the comparison's
+manifest names a catalogue (:func:`framing.analysis.findings.cue_names`), else by their
+ids with ``_`` read as spaces.
 """
 
 from __future__ import annotations
@@ -24,10 +36,11 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import quote
 
 import numpy as np
@@ -35,10 +48,19 @@ import pandas as pd
 
 from framing._version import __version__
 from framing.analysis.evidence import TONE_ENDS
-from framing.analysis.findings import findings
-from framing.analysis.summary import Section, freq_name, significance_stars, summary_sections
+from framing.analysis.findings import cue_names, findings, trend_findings
+from framing.analysis.summary import (
+    Section,
+    freq_name,
+    period_unit,
+    significance_stars,
+    summary_sections,
+)
 from framing.core.formatting import (
+    local_paths,
+    MINUS,
     MISSING,
+    counted,
     escape,
     format_count,
     format_number,
@@ -158,7 +180,7 @@ def _n_articles(n: int) -> str:
 
 
 _TEST_NAMES = {"chi2": "chi-square", "fisher": "Fisher exact", "permutation": "permutation",
-               "welch_t": "Welch t"}
+               "welch_t": "Welch t", "ols_t": "OLS slope t", "cochran_armitage": "Cochran–Armitage"}
 
 
 def _tests(values: pd.Series) -> str:
@@ -177,8 +199,19 @@ def _group_labels(cmp: "OutletComparison", frame: pd.DataFrame) -> list[str]:
     return [" / ".join(str(v) for v in vals) for vals in frame[cmp.keys].itertuples(index=False)]
 
 
-def _cue_label(cue: str) -> str:
-    return cue.replace("_", " ")
+def _cue_label(cue: str, names: Mapping[str, str] | None = None) -> str:
+    """A cue (or frame) for people: its readable name from ``names`` (see
+    :func:`framing.analysis.findings.cue_names`), else the id with ``_`` as spaces."""
+    return (names or {}).get(cue) or str(cue).replace("_", " ")
+
+
+def _frame_label(frame: str, scheme: str, names: Mapping[str, str] | None = None) -> str:
+    """A frame ``scheme:id`` for people, without its scheme: its name from ``names``,
+    else the id with ``_`` as spaces."""
+    name = (names or {}).get(frame)
+    if name:
+        return name
+    return _cue_label(frame[len(scheme) + 1:] if frame.startswith(f"{scheme}:") else frame)
 
 
 # -- heatmap -------------------------------------------------------------------------------
@@ -217,7 +250,8 @@ def plot_heatmap(cmp: "OutletComparison", path: str | os.PathLike | None = None,
     fig = _figure(width, height)
     ax = fig.add_subplot()
     im = _draw_heat(ax, values, pvals, cmap, small=len(cues) > 14 or len(groups) > 25)
-    ax.set_xticks(range(len(cues)), [_cue_label(c) for c in cues], rotation=35, ha="right",
+    names = cue_names(cmp)
+    ax.set_xticks(range(len(cues)), [_cue_label(c, names) for c in cues], rotation=35, ha="right",
                   rotation_mode="anchor")
     ax.set_yticks(range(len(groups)), groups)
     ax.set_xlabel("cue")
@@ -300,8 +334,8 @@ def _plot_frames_heatmap(cmp: "OutletComparison", *, adjusted: bool, cmap: str) 
     frame_ids = [x for x in cmp.frame_ids if x in scheme_of]
     schemes = list(dict.fromkeys(scheme_of[x] for x in frame_ids))
     rows = {sc: [x for x in frame_ids if scheme_of[x] == sc] for sc in schemes}
-    names = {x: _cue_label(x[len(scheme_of[x]) + 1:] if x.startswith(f"{scheme_of[x]}:") else x)
-             for x in frame_ids}
+    known = cue_names(cmp)
+    names = {x: _frame_label(x, scheme_of[x], known) for x in frame_ids}
     longest = max(len(g) for g in groups)
     col_w = min(max(0.9, 0.075 * longest + 0.2), 1.5)  # room for a group label up to ~17 chars
     rotate = longest * 0.075 > col_w
@@ -422,9 +456,10 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
                    formats: Sequence[str] | None = None) -> "Figure":
     """Small multiples over time: one panel per measure (tone first, then each cue),
     one line per group, with intervals: shaded bands (``bands=True``; the default for
-    up to two groups) or thin bars nudged apart per group (``bands=False``; the default
-    for three to six groups; with more groups the default leaves intervals out).
-    ``measures`` picks panels (``"tone"``, ``"promotional"``, ``"critical"``, cue ids or
+    up to two groups) or thin bars, each group's points and bars nudged apart together
+    (``bands=False``; the default for three to six groups; with more groups the default
+    leaves intervals out). The legend sits at the top, under the title. ``measures`` picks
+    panels (``"tone"``, ``"promotional"``, ``"critical"``, cue ids or
     ``scheme:id`` frame ids; frames are left out by default); ``adjusted=True`` plots
     corrected prevalence. Raises :class:`ValueError` when the comparison has no time
     bins, or for a file type not in :data:`PLOT_FORMATS`."""
@@ -434,13 +469,15 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
     groups = list(dict.fromkeys(_group_labels(cmp, cmp.groups)))
     ncols = max(1, min(ncols, len(measures)))
     nrows = math.ceil(len(measures) / ncols)
-    fig = _figure(min(3.6 * ncols + 0.6, 24), min(2.5 * nrows + 1.3, 40))
+    legend_rows = math.ceil(len(groups) / 4)
+    fig = _figure(min(3.6 * ncols + 0.6, 24), min(2.3 * nrows + 1.2 + 0.2 * legend_rows, 40))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     show_bands, show_bars = _interval_style(len(groups), bands)
     lines = _TimeLines(groups=groups, palette=_palette(len(groups)),
                        pos={p: i for i, p in enumerate(periods)},
                        bands=show_bands, bars=show_bars)
     handles = []
+    names = cue_names(cmp)
     for k, measure in enumerate(measures):
         ax = axes[k // ncols][k % ncols]
         sub = ot[ot["measure"] == measure]
@@ -448,15 +485,38 @@ def plot_over_time(cmp: "OutletComparison", path: str | os.PathLike | None = Non
         drawn = _draw_time_lines(ax, sub, lines, adjusted and kind in ("cue", "frame"))
         if k == 0:
             handles = drawn
-        _style_time_panel(ax, measure, kind, periods)
+        _style_time_panel(ax, measure, kind, periods, names)
     _tidy_panel_grid(axes, len(measures), nrows, ncols)
-    fig.suptitle(_over_time_title(cmp, show_bands, show_bars, adjusted),
-                 x=0.01, ha="left", fontsize=11)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(groups), 4),
-               fontsize=8, frameon=False)
+    title = fig.suptitle(_over_time_title(cmp, show_bands, show_bars, adjusted),
+                         x=0.01, ha="left", fontsize=11)
+    legend = fig.legend(handles=handles, loc="upper center", ncol=min(len(groups), 4),
+                        fontsize=8, frameon=False)
+    _title_then_legend(fig, title, legend)
     _set_caption(fig, _over_time_caption(cmp, measures, ot, show_bands, show_bars, adjusted))
     _write(fig, targets)
     return fig
+
+
+def _title_then_legend(fig: "Figure", title, legend) -> None:
+    """Return nothing; stack the figure's title and, under it, its legend at the top of
+    ``fig`` (where the reader of a tall figure starts) and lay the panels out below both.
+
+    Constrained layout makes room for the taller of a title and a legend "outside" at the
+    top, not for both, so the two are measured and placed here and the panels are laid
+    out in the rest of the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    to_fig = fig.transFigure.inverted().transform_bbox
+    pad = 4 / 72 / fig.get_figheight()  # four points
+    title_h = to_fig(title.get_window_extent(renderer)).height
+    legend_h = to_fig(legend.get_window_extent(renderer)).height if legend.legend_handles \
+        else 0.0
+    title.set(y=1 - pad, va="top", in_layout=False)
+    legend.set_bbox_to_anchor((0.5, 1 - pad - title_h), transform=fig.transFigure)
+    legend.set_in_layout(False)
+    top = pad + title_h + legend_h + (pad if legend_h else 0.0)
+    fig.get_layout_engine().set(rect=(0, 0, 1, 1 - top))
 
 
 def _over_time_caption(cmp: "OutletComparison", measures: Sequence[str], ot: pd.DataFrame,
@@ -529,6 +589,8 @@ def _draw_time_lines(ax, sub: pd.DataFrame, lines: _TimeLines, adjusted: bool) -
         if not len(s):
             continue
         x = s["period"].map(lines.pos).to_numpy(dtype=float)
+        if lines.bars:  # with bars, each group's points and bars nudged apart together
+            x = x + (gi - (n_groups - 1) / 2) * width
         y = s[est].to_numpy(dtype=float)
         color = lines.palette[gi]
         cycle = gi // len(PALETTE)  # past the palette, colours repeat with other dashes and marks
@@ -538,19 +600,20 @@ def _draw_time_lines(ax, sub: pd.DataFrame, lines: _TimeLines, adjusted: bool) -
         low_, high_ = s[lo].to_numpy(dtype=float), s[hi].to_numpy(dtype=float)
         if lines.bands:
             ax.fill_between(x, low_, high_, color=color, alpha=0.12, linewidth=0)
-        elif lines.bars:  # intervals as thin bars, nudged apart so groups do not hide each other
-            dx = x + (gi - (n_groups - 1) / 2) * width
-            ax.vlines(dx, low_, high_, color=color, alpha=0.45, linewidth=1.0, zorder=2)
+        elif lines.bars:  # thin bars at the (nudged) points, so groups do not hide each other
+            ax.vlines(x, low_, high_, color=color, alpha=0.45, linewidth=1.0, zorder=2)
         drawn.append(line)
     return drawn
 
 
-def _style_time_panel(ax, measure: str, kind: str, periods: list[str]) -> None:
-    """Return nothing; give one over-time panel its title, y range (tone in [-1, 1]
-    with a zero line, shares as percentages), period ticks (at most about eight) and
-    grid."""
-    title = "mean tone" if measure == "tone" else (
-        f"{measure} share" if kind == "share" else _cue_label(measure).replace(":", ": "))
+def _style_time_panel(ax, measure: str, kind: str, periods: list[str],
+                      names: Mapping[str, str] | None = None) -> None:
+    """Return nothing; give one over-time panel its title (cues by their ``names``),
+    y range (tone in [-1, 1] with a zero line, shares as percentages), period ticks (at
+    most about eight) and grid."""
+    title = "Mean tone" if measure == "tone" else (
+        f"{measure} share" if kind == "share" else
+        (names or {}).get(measure) or _cue_label(measure).replace(":", ": "))
     ax.set_title(title, loc="left", fontsize=10)
     if kind == "tone":
         ax.set_ylim(-1.05, 1.05)
@@ -626,7 +689,7 @@ def save_outputs(cmp: "OutletComparison", out_dir: str | os.PathLike, *,
                  plots: bool = True) -> dict[str, str]:
     """Write ``groups.csv``, ``cues.csv``, ``pairwise_tone.csv``, ``pairwise_cues.csv``,
     ``frames.csv`` and ``pairwise_frames.csv`` (when the table has frames),
-    ``over_time.csv`` (with time bins), ``summary.md`` and, with ``plots``, the PNGs
+    ``over_time.csv`` and ``trends.csv`` (with time bins), ``summary.md`` and, with ``plots``, the PNGs
     (``heatmap_frames.png`` for frames) into ``out_dir``. Returns ``{file name: path}``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -637,6 +700,7 @@ def save_outputs(cmp: "OutletComparison", out_dir: str | os.PathLike, *,
         tables.update(frames=cmp.frames, pairwise_frames=cmp.pairwise_frames)
     if cmp.time is not None:
         tables["over_time"] = cmp.over_time
+        tables["trends"] = getattr(cmp, "trends", pd.DataFrame())
     for name, frame in tables.items():
         p = out / f"{name}.csv"
         frame.to_csv(p, index=False)
@@ -657,19 +721,62 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
  margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.25rem;margin-top:2rem;
  border-bottom:1px solid #ddd;padding-bottom:.2rem} h3{font-size:1.05rem}
-.meta{color:#555;font-size:.9rem} .notes li{color:#8a4b00}
-table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0 1.2rem}
-th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
-th{background:#f3f5f7} table.sortable th[data-sortable]{cursor:pointer}
+h4{font-size:.95rem;margin:1rem 0 .3rem}
+.meta{color:#555;font-size:.9rem} .notes,.notes li{color:#8a4b00}
+.scroll{overflow:auto;max-height:80vh;max-width:100%;width:fit-content;
+ margin:.6rem 0 1.2rem;border:1px solid #ddd}
+table{border-collapse:separate;border-spacing:0;font-size:.85rem}
+th,td{border:0;border-right:1px solid #ddd;border-bottom:1px solid #ddd;
+ padding:.25rem .5rem;text-align:right;white-space:nowrap;vertical-align:top;background:#fff}
+tr>:last-child{border-right:0} tbody tr:last-child>*{border-bottom:0}
+th{background:#f3f5f7;white-space:normal;vertical-align:bottom;min-width:3.5rem;
+ max-width:11rem;position:sticky;top:0;z-index:2}
+th.text,td.text{text-align:left}
+tbody tr:nth-child(even)>*{background:#fafafa}
+table.sortable tr>:first-child{position:sticky;left:0;z-index:1;
+ box-shadow:inset -1px 0 0 #ccc}
+table.sortable thead tr>:first-child{z-index:3}
+table.sortable th[data-sortable]{cursor:pointer}
 th[aria-sort=ascending]::after{content:" \\25B2"} th[aria-sort=descending]::after{content:" \\25BC"}
-td:first-child,th:first-child{text-align:left}
-tr:nth-child(even) td{background:#fafafa}
-.scroll{overflow-x:auto} figure{margin:1rem 0} img{max-width:100%;height:auto}
-figcaption{color:#555;font-size:.85rem} details.evidence{margin:.3rem 0}
-details.evidence summary{cursor:pointer} td.sentence{white-space:normal;text-align:left;
- min-width:20rem} pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;
- font-size:.8rem}
+td.note{white-space:normal;min-width:12rem;max-width:24rem}
+.stars{display:inline-block;min-width:1.7em;text-align:left}
+figure{margin:1rem 0} img{max-width:100%;height:auto}
+figcaption{color:#555;font-size:.85rem}
+section.evidence-group{margin:0 0 .8rem} details.evidence{margin:.2rem 0 .2rem .2rem}
+details.evidence summary{cursor:pointer} details.evidence .scroll{width:auto}
+td.title{white-space:normal;min-width:10rem;max-width:16rem}
+td.sentence{white-space:normal;min-width:20rem;max-width:40rem}
+pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;font-size:.8rem}
 """
+
+
+#: A number's hyphen-minus sign in a summary cell ("-0.14", "[-0.28,"), not a hyphen
+#: inside a word or a date ("ddc-002", "2026-01").
+_HYPHEN_MINUS = re.compile(r"(?<![\w.\-])-(?=\d)")
+#: Significance stars at the end of a summary cell ("+0.01]***").
+_STARS = re.compile(r"^(.*?)\s*(\*{1,3})$", flags=re.S)
+
+
+def _number_cell(text: str, stars_column: bool) -> str:
+    """A number of a summary table as HTML: the true minus sign, and the stars that the
+    summary glues to the value set apart in a box of their own (kept in every cell of a
+    column with stars, so the numbers stay aligned)."""
+    m = _STARS.match(text)
+    value, stars = (m.group(1), m.group(2)) if m else (text, "")
+    value = html.escape(_HYPHEN_MINUS.sub(MINUS, value))
+    if not stars_column:
+        return value
+    return f'{value} <span class="stars">{html.escape(stars)}</span>'
+
+
+def lines_html(lines: Sequence[str], css: str, *, numbered: bool = True) -> str:
+    """Lines of text as a list (``<ol>`` when ``numbered``, else ``<ul>``) of class
+    ``css``, or as one paragraph of that class when there is a single line."""
+    if len(lines) == 1:
+        return f'<p class="{css}">{html.escape(lines[0])}</p>'
+    tag = "ol" if numbered else "ul"
+    return (f'<{tag} class="{css}">' + "".join(f"<li>{html.escape(t)}</li>" for t in lines)
+            + f"</{tag}>")
 
 
 def _section_html(sec: Section) -> str:
@@ -678,24 +785,37 @@ def _section_html(sec: Section) -> str:
         parts.append("".join(f"<p>{html.escape(t)}</p>" for t in sec.text.split("\n")))
     if sec.header:
         align = sec.align or "l" + "r" * (len(sec.header) - 1)
-        css = ['left' if a == "l" else 'right' for a in align]
-        head = "".join(f'<th style="text-align:{a}">{html.escape(str(h))}</th>'
-                       for h, a in zip(sec.header, css))
-        body = "".join("<tr>" + "".join(f'<td style="text-align:{a}">{html.escape(str(c))}</td>'
-                                        for c, a in zip(row, css)) + "</tr>" for row in sec.rows)
+        words = [a == "l" for a in align]
+        starred = [not w and any(_STARS.match(str(row[i])) for row in sec.rows if i < len(row))
+                   for i, w in enumerate(words)]
+        css = [f' class="{_TEXT}"' if w else "" for w in words]
+        head = "".join(f'<th scope="col"{k}>{html.escape(str(h))}</th>'
+                       for h, k in zip(sec.header, css))
+        body = "".join(
+            "<tr>" + "".join(f"<td{k}>" + (html.escape(str(c)) if w else
+                                           _number_cell(str(c), star)) + "</td>"
+                             for c, k, w, star in zip(row, css, words, starred)) + "</tr>"
+            for row in sec.rows)
         parts.append(f'<div class="scroll"><table class="summary"><thead><tr>{head}</tr></thead>'
                      f"<tbody>{body}</tbody></table></div>")
     return "\n".join(parts)
 
 
 # -- tables for people ---------------------------------------------------------------------
-#: One column of a table for people: its header, the text of a row's cell and the raw
-#: value the cell sorts by (a number, a text or None for a missing value).
+#: One column of a table for people: its header, the text of a row's cell, the raw
+#: value the cell sorts by (a number, a text or None for a missing value) and the CSS
+#: class of its cells (``"text"`` for a column of words, left-aligned; numbers stay
+#: right-aligned).
 @dataclass(frozen=True)
 class _Col:
     header: str
     text: Any  # Callable[[pd.Series], str]
     sort: Any  # Callable[[pd.Series], Any]
+    css: str = ""
+
+
+#: The CSS class of a column of words (names, labels, notes): left-aligned, header too.
+_TEXT = "text"
 
 
 _METHOD_NAMES = {"bootstrap": "percentile bootstrap", "t": "t", "welch_t": "Welch t",
@@ -721,8 +841,10 @@ def _raw(col: str):
     return lambda r: r.get(col)
 
 
-def _text_col(header: str, col: str, fmt=str) -> _Col:
-    return _Col(header, lambda r: "" if is_missing(r.get(col)) else fmt(r.get(col)), _raw(col))
+def _text_col(header: str, col: str, fmt=str, css: str = _TEXT) -> _Col:
+    """A column of words (left-aligned): ``fmt`` of the raw value, empty when missing."""
+    return _Col(header, lambda r: "" if is_missing(r.get(col)) else fmt(r.get(col)), _raw(col),
+                css)
 
 
 def _count_col(header: str, col: str) -> _Col:
@@ -775,16 +897,45 @@ def _p_col(header: str, col: str) -> _Col:
 
 def _yes_col(header: str, col: str) -> _Col:
     return _Col(header, lambda r: "yes" if r.get(col) is True or r.get(col) == 1 else "",
-                _raw(col))
+                _raw(col), _TEXT)
 
 
 def _test_col(header: str, col: str) -> _Col:
     return _text_col(header, col, lambda v: "" if v == "none" else _TEST_NAMES.get(str(v), str(v)))
 
 
-def _frame_name(r: pd.Series) -> str:
-    frame, scheme = str(r.get("frame")), str(r.get("scheme"))
-    return _cue_label(frame[len(scheme) + 1:] if frame.startswith(f"{scheme}:") else frame)
+def _measure_label(r: pd.Series, names: Mapping[str, str]) -> str:
+    """The measure of a ``trends`` row for people: ``Mean tone``, a cue's name, or a
+    frame as ``scheme: name``."""
+    measure, kind = str(r.get("measure")), str(r.get("kind"))
+    if kind == "tone":
+        return "Mean tone"
+    if kind == "frame" and ":" in measure:
+        scheme = measure.split(":", 1)[0]
+        return f"{scheme}: {_frame_label(measure, scheme, names)}"
+    return _cue_label(measure, names)
+
+
+def _trend_value(r: pd.Series, col: str) -> str:
+    """A trend's first- or last-bin estimate: mean tone signed, a share as a percentage."""
+    if str(r.get("kind")) == "tone":
+        return format_signed(r.get(col))
+    return format_percent(r.get(col))
+
+
+def _slope_col(header: str) -> _Col:
+    """A trend's slope per bin with its interval: tone units (``−0.072 [−0.110,
+    −0.034]``) or percentage points (``+7.2 pp [+2.0, +12.4]``)."""
+    def text(r: pd.Series) -> str:
+        if str(r.get("kind")) == "tone":
+            return format_signed_interval(r.get("slope"), r.get("slope_ci_low"),
+                                          r.get("slope_ci_high"), 3)
+        value = _points(r.get("slope"))
+        if value is None:
+            return MISSING
+        return format_signed_interval(value, _points(r.get("slope_ci_low")),
+                                      _points(r.get("slope_ci_high")), 1) + " pp"
+    return _Col(header, text, _raw("slope"))
 
 
 def _lead_cols(cmp: "OutletComparison", frame: pd.DataFrame, pairwise: bool) -> list[_Col]:
@@ -801,11 +952,12 @@ def _table_columns(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> li
     """The columns people read for table ``key`` (a generic rendering of every raw
     column for a table without its own)."""
     pct = int(round(100 * (1 - cmp.alpha)))
+    names = cue_names(cmp)
     tail = [_p_col("p (BH-adjusted)", "p_adj"), _yes_col("significant", "significant"),
-            _text_col("note", "note")]
+            _text_col("note", "note", css="text note")]
     vs_rest = [_test_col("test vs rest", "test_vs_rest"),
                _p_col("p vs rest (BH-adjusted)", "p_adj_vs_rest"),
-               _yes_col("differs from rest", "significant_vs_rest"), _text_col("note", "note")]
+               _yes_col("differs from rest", "significant_vs_rest"), _text_col("note", "note", css="text note")]
     if key == "groups":
         cols = [_count_col("articles", "n_articles"), _count_col("excluded", "n_excluded"),
                 _count_col("sentences", "n_sentences"),
@@ -817,10 +969,10 @@ def _table_columns(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> li
                 _test_col("test vs rest", "tone_test_vs_rest"),
                 _p_col("p vs rest (BH-adjusted)", "tone_p_adj_vs_rest"),
                 _yes_col("differs from rest", "tone_significant_vs_rest"),
-                _text_col("note", "note")]
+                _text_col("note", "note", css="text note")]
     elif key in ("cues", "frames"):
-        item = ([_text_col("cue", "cue", _cue_label)] if key == "cues" else
-                [_text_col("scheme", "scheme"), _Col("frame", _frame_name, _raw("frame"))])
+        item = ([_text_col("cue", "cue", lambda v: _cue_label(v, names))] if key == "cues" else
+                [_text_col("scheme", "scheme"), _frame_col(names)])
         cols = item + [_count_col("articles", "n_articles"),
                        _count_col("with the " + key[:-1], "n_present"),
                        _share_col(f"prevalence [{pct}% CI]", "prevalence"),
@@ -840,8 +992,9 @@ def _table_columns(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> li
                 _signed_col("Hedges' g [CI]", "hedges_g", "g_ci_low", "g_ci_high"),
                 _test_col("test", "test")] + tail
     elif key in ("pairwise_cues", "pairwise_frames"):
-        item = ([_text_col("cue", "cue", _cue_label)] if key == "pairwise_cues" else
-                [_text_col("scheme", "scheme"), _Col("frame", _frame_name, _raw("frame"))])
+        item = ([_text_col("cue", "cue", lambda v: _cue_label(v, names))]
+                if key == "pairwise_cues" else
+                [_text_col("scheme", "scheme"), _frame_col(names)])
         cols = item + [
             _Col("share A", lambda r: f"{format_percent(r.get('p_a'))} "
                  f"({format_count(r.get('x_a'))}/{format_count(r.get('n_a'))})", _raw("p_a")),
@@ -852,11 +1005,30 @@ def _table_columns(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> li
             _ratio_col("risk ratio [CI]", "risk_ratio", "rr_ci_low", "rr_ci_high"),
             _ratio_col("odds ratio [CI]", "odds_ratio", "or_ci_low", "or_ci_high"),
             _signed_col("Cohen's h", "cohens_h"), _test_col("test", "test")] + tail
+    elif key == "trends":
+        cols = [_Col("measure", lambda r: _measure_label(r, names), _raw("measure"), _TEXT),
+                _text_col("type", "kind"),
+                _Col("time bins", lambda r: MISSING if is_missing(r.get("first_period")) else
+                     f"{r.get('first_period')} – {r.get('last_period')}", _raw("first_period"),
+                     _TEXT),
+                _count_col("bins with data", "n_periods"), _count_col("articles", "n_articles"),
+                _Col("first bin", lambda r: _trend_value(r, "estimate_first"),
+                     _raw("estimate_first")),
+                _Col("last bin", lambda r: _trend_value(r, "estimate_last"),
+                     _raw("estimate_last")),
+                _slope_col(f"slope per {period_unit(cmp.freq)} [{pct}% CI]"),
+                _test_col("test", "test")] + tail
     else:
         return [_generic_col(c, frame[c]) for c in frame.columns]
     pairwise = key.startswith("pairwise")
     cols = [c for c in cols if _uses_present(c, frame)]
     return _lead_cols(cmp, frame, pairwise) + cols
+
+
+def _frame_col(names: Mapping[str, str]) -> _Col:
+    """The ``frame`` column of a frame table: the frame's name without its scheme."""
+    return _Col("frame", lambda r: _frame_label(str(r.get("frame")), str(r.get("scheme")), names),
+                _raw("frame"), _TEXT)
 
 
 def _uses_present(col: _Col, frame: pd.DataFrame) -> bool:
@@ -902,12 +1074,13 @@ def _sortable_table(key: str, cmp: "OutletComparison", frame: pd.DataFrame) -> s
     value in ``data-sort`` (the inline :data:`_SORT_SCRIPT` sorts by it; without
     JavaScript the table simply stays in its order)."""
     cols = _table_columns(key, cmp, frame)
-    head = "".join(f'<th scope="col" data-sortable="1" title="sort by {escape(c.header)}">'
-                   f"{escape(c.header)}</th>" for c in cols)
+    css = [f' class="{escape(c.css)}"' if c.css else "" for c in cols]
+    head = "".join(f'<th scope="col"{k} data-sortable="1" title="sort by {escape(c.header)}">'
+                   f"{escape(c.header)}</th>" for c, k in zip(cols, css))
     body = []
     for _, r in frame.iterrows():
-        cells = "".join(f'<td data-sort="{escape(_sort_value(c.sort(r)))}">{escape(c.text(r))}</td>'
-                        for c in cols)
+        cells = "".join(f'<td{k} data-sort="{escape(_sort_value(c.sort(r)))}">'
+                        f"{escape(c.text(r))}</td>" for c, k in zip(cols, css))
         body.append(f"<tr>{cells}</tr>")
     return (f'<div class="scroll"><table class="data sortable" id="data-{escape(key)}">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
@@ -966,21 +1139,64 @@ def _models(manifest: dict[str, Any] | None) -> list[str]:
     for name, entry in (analyzer.get("model_files") or {}).items():
         entry = entry if isinstance(entry, dict) else {"path": entry}
         digest = entry.get("sha256")
-        out.append(f"{name}: {entry.get('path', '')}"
+        out.append(f"{name}: {local_paths(str(entry.get('path', '')))}"
                    + (f" (sha256 {digest})" if digest else " (no content hash)"))
     if analyzer.get("catalogue_sha256"):
-        out.append(f"cue catalogue: {analyzer.get('catalogue', '')} "
+        out.append(f"cue catalogue: {local_paths(str(analyzer.get('catalogue', '')))} "
                    f"(sha256 {analyzer['catalogue_sha256']})")
     return out
+
+
+# -- local paths -------------------------------------------------------------------------
+def _json_for_people(value: Any) -> str:
+    """``value`` as indented JSON with the absolute local paths in its texts shortened
+    (see :func:`framing.core.formatting.local_paths`)."""
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return local_paths(v)
+        if isinstance(v, Mapping):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [walk(x) for x in v]
+        return v
+    return json.dumps(walk(value), indent=2, default=lambda v: local_paths(str(v)))
+
+
+def _trend_method(cmp: "OutletComparison") -> list[str]:
+    """The Method lines on trends over time (none without time bins)."""
+    trends = getattr(cmp, "trends", None)
+    if cmp.time is None or trends is None or not len(trends):
+        return []
+    unit = period_unit(cmp.freq)
+    kinds = list(dict.fromkeys(trends["kind"]))
+    shares = " and ".join(f"{k}s" for k in kinds if k != "tone")
+    families = [f"{k} trends" for k in kinds]
+    families = (", ".join(families[:-1]) + " and " + families[-1]) if len(families) > 1 \
+        else families[0]
+    return [f"Trends over time: time is counted in {unit}s from each group's first "
+            f"{freq_name(cmp.freq)} time bin with articles, and a straight line is fitted "
+            "through the articles themselves."
+            + (" Tone: least-squares slope with a t interval and the t-test of a zero slope."
+               if "tone" in kinds else "")
+            + (f" {shares[:1].upper()}{shares[1:]}: slope of the share of articles (linear "
+               f"probability model, in percentage points per {unit}) with an HC3 interval, "
+               "tested with the Cochran–Armitage trend test." if shares else "")
+            + " A trend needs at least 3 time bins with data and enough articles (the note "
+            f"column says why a trend is blank); {families} each form a family for the "
+            "Benjamini–Hochberg correction."]
 
 
 def _method_html(cmp: "OutletComparison") -> str:
     """The section "Method": what was left out and why, the statistics, the correction
     for detector errors and the models (from the manifest, when there is one)."""
     pct = int(round(100 * (1 - cmp.alpha)))
-    excluded = [f"{format_count(cmp.n_articles)} articles were analysed; "
-                f"{format_count(cmp.n_excluded)} row(s) were excluded because scoring "
-                "recorded an error for them."]
+    n_in, n_out = int(cmp.n_articles), int(cmp.n_excluded or 0)
+    analysed = (f"{format_count(n_in)} article{'' if n_in == 1 else 's'} "
+                f"{'was' if n_in == 1 else 'were'} analysed; ")
+    excluded = [analysed + (f"{counted(n_out, 'row')} {'was' if n_out == 1 else 'were'} "
+                            "excluded because scoring recorded an error for "
+                            + ("it." if n_out == 1 else "them.") if n_out else
+                            "no row was excluded for an error in scoring.")]
     if cmp.n_excluded and "n_excluded" in cmp.groups.columns:
         per = [f"{g}: {format_count(n)}" for g, n in
                zip(_group_labels(cmp, cmp.groups), cmp.groups["n_excluded"]) if n]
@@ -1016,6 +1232,8 @@ def _method_html(cmp: "OutletComparison") -> str:
              + " against the pooled other groups) is corrected on its own with the "
              f"Benjamini–Hochberg procedure; a difference counts as significant when its "
              f"adjusted p-value is below {format_number(cmp.alpha, 3)}."]
+    stats += _trend_method(cmp)
+    names = cue_names(cmp)
     corrected = [t for t in (c, cmp.frames) if "prevalence_adj" in t.columns
                  and t["prevalence_adj"].notna().any()]
     if corrected:
@@ -1023,13 +1241,14 @@ def _method_html(cmp: "OutletComparison") -> str:
         correction = ("Prevalences were corrected for detector errors (adjusted "
                       "classify-and-count with each detector's true- and false-positive "
                       "rates, taken as known)"
-                      + (f", error rates from {cmp.error_rates_source}"
+                      + (f", error rates from {local_paths(cmp.error_rates_source)}"
                          if cmp.error_rates_source else "")
-                      + (f", for {', '.join(_cue_label(x) for x in rated)}" if rated else "")
+                      + (f", for {', '.join(_cue_label(x, names) for x in rated)}"
+                         if rated else "")
                       + ".")
     else:
         correction = ("Prevalences were not corrected for detector errors"
-                      + (f" (error rates: {cmp.error_rates_source})"
+                      + (f" (error rates: {local_paths(cmp.error_rates_source)})"
                          if cmp.error_rates_source else "") + ".")
     parts = ['<h2 id="method">Method</h2>',
              "<h3>Articles</h3>" + "".join(f"<p>{escape(t)}</p>" for t in excluded),
@@ -1051,36 +1270,52 @@ def _method_html(cmp: "OutletComparison") -> str:
 EVIDENCE_PANEL_ROWS = 5
 
 
+#: The columns of an evidence table: (header, CSS class); the score column (cue
+#: probability or tone) is the one number, right-aligned.
+_EVIDENCE_COLUMNS = (("id", _TEXT), ("title", f"{_TEXT} title"), ("date", _TEXT),
+                     (None, ""), ("sentence", f"{_TEXT} sentence"))
+
+
+def _class(css: str) -> str:
+    """A ``class`` attribute for ``css`` (nothing when empty)."""
+    return f' class="{html.escape(css)}"' if css else ""
+
+
 def _evidence_panel(cmp: "OutletComparison", key: tuple, measure: str, n: int) -> str:
     """One ``<details>`` panel: the evidence rows of group ``key`` for ``measure`` (a cue
-    or a tone end), every piece of text escaped; empty when the group has none."""
+    or a tone end), every piece of text escaped; empty when the group has none. The
+    group is named by the heading the panel sits under (:func:`_evidence_html`)."""
     group = key if len(key) > 1 else key[0]
     rows = cmp.evidence(group, measure, n)
     if not len(rows):
         return ""
     score = rows.columns[3]
-    label = " / ".join(str(k) for k in key)
-    what = {"most_promotional": "highest tone (most promotional sentence)",
-            "most_critical": "lowest tone (most critical sentence)"}.get(measure, _cue_label(measure))
-    head = "".join(f"<th>{html.escape(h)}</th>"
-                   for h in ("id", "title", "date", score, "sentence"))
+    what = {"most_promotional": "Highest tone (most promotional sentence)",
+            "most_critical": "Lowest tone (most critical sentence)"}.get(
+                measure, _cue_label(measure, cue_names(cmp)))
+    head = "".join(f'<th scope="col"{_class(c)}>{html.escape(h or score)}</th>'
+                   for h, c in _EVIDENCE_COLUMNS)
+
+    def cell(value: Any, css: str) -> str:
+        text = "" if value is None or is_missing(value) else str(value)
+        return f"<td{_class(css)}>{html.escape(text)}</td>"
+
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>"
-                         for v in (r.id, r.title, r.date))
-        + f"<td>{html.escape(format_number(getattr(r, score), 3))}</td>"
-        + f'<td class="sentence">{html.escape("" if r.sentence is None else str(r.sentence))}'
-        "</td></tr>"
+        "<tr>" + "".join(cell(v, c) for v, (_, c) in zip(
+            (r.id, r.title, r.date, format_number(getattr(r, score), 3), r.sentence),
+            _EVIDENCE_COLUMNS)) + "</tr>"
         for r in rows.itertuples(index=False))
-    return (f'<details class="evidence"><summary>{html.escape(label)} · {html.escape(what)} '
-            f"({len(rows)} article{'s' if len(rows) != 1 else ''})</summary>"
+    return (f'<details class="evidence"><summary>{html.escape(what)} '
+            f"({counted(len(rows), 'article')})</summary>"
             f'<div class="scroll"><table class="data"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div></details>")
 
 
 def _evidence_html(cmp: "OutletComparison", n: int = EVIDENCE_PANEL_ROWS) -> str:
-    """The section "The sentences behind the numbers": per group and cue with at least
-    one article, a panel of its top ``n`` evidence sentences (and, when the scores carry
-    them, the articles at either end of the tone scale); empty without any."""
+    """The section "The sentences behind the numbers": per group, under a heading of its
+    own (``<h4>``, below this section's ``<h3>``), a panel per cue with at least one
+    article with its top ``n`` evidence sentences (and, when the scores carry them, the
+    articles at either end of the tone scale); empty without any."""
     table = cmp.evidence_table
     if not len(table):
         return ""
@@ -1089,20 +1324,63 @@ def _evidence_html(cmp: "OutletComparison", n: int = EVIDENCE_PANEL_ROWS) -> str
                                     if bool(with_sentence[table["measure"] == m].any())]
     keys = [tuple(str(v) for v in row)
             for row in cmp.groups[cmp.keys].itertuples(index=False)]
-    panels = [_evidence_panel(cmp, key, m, n) for key in keys for m in measures]
-    panels = [p for p in panels if p]
-    if not panels:
+    groups = []
+    for key in keys:
+        panels = [p for p in (_evidence_panel(cmp, key, m, n) for m in measures) if p]
+        if panels:
+            label = html.escape(" / ".join(key))
+            groups.append(f'<section class="evidence-group"><h4>{label}</h4>\n'
+                          + "\n".join(panels) + "</section>")
+    if not groups:
         return ""
     return ('<h3 id="evidence">The sentences behind the numbers</h3>'
             f'<p class="meta">Per group and cue, the (at most {n}) articles where the cue is '
             "present with the highest cue probability, and the sentence that carries it "
-            "most.</p>\n" + "\n".join(panels))
+            "most; open a panel to read them.</p>\n" + "\n".join(groups))
+
+
+def _figure_html(name: str, heading: str, fig: "Figure") -> str:
+    """A plot as an inline PNG ``<figure id="plot-<name>">`` with its caption."""
+    data = base64.b64encode(figure_png(fig)).decode("ascii")
+    width = int(round(fig.get_figwidth() * 96))  # one inch = 96 CSS px, whatever the dpi
+    caption = figure_caption(fig)
+    return (f'<figure id="plot-{name}"><img alt="{html.escape(heading)}" width="{width}" '
+            f'src="data:image/png;base64,{data}"><figcaption><strong>'
+            f"{html.escape(heading)}.</strong> {html.escape(caption)}"
+            "</figcaption></figure>")
+
+
+def _has_time_bins(cmp: "OutletComparison") -> bool:
+    """Whether the comparison was binned by time and has a bin with articles."""
+    return cmp.time is not None and bool(len(cmp.over_time))
+
+
+def _trends_html(cmp: "OutletComparison", figs: Sequence[tuple[str, str, "Figure"]],
+                 max_rows: int) -> str:
+    """The section "Trends over time": the trends in words, the over-time plot (when
+    drawn) and the ``trends`` table for people with its raw CSV."""
+    items = trend_findings(cmp)
+    parts = ['<h2 id="trends">Trends over time</h2>',
+             lines_html([f.text for f in items], "findings trends")
+             if items else "<p>No trend over time could be tested.</p>"]
+    parts += [_figure_html(name, heading, fig) for name, heading, fig in figs]
+    trends = getattr(cmp, "trends", pd.DataFrame())
+    pct = int(round(100 * (1 - cmp.alpha)))
+    parts.append(f'<h3 id="table-trends">Trend per group and measure</h3><p class="meta">Slope '
+                 f"per {html.escape(period_unit(cmp.freq))} of a straight line through the "
+                 f"articles, with its {pct}% interval; first and last bin: the observed mean "
+                 "tone or share there.</p>"
+                 + (_table_html("trends", cmp, trends, max_rows) if len(trends)
+                    else _csv_link("trends", trends) + "<p>(empty)</p>"))
+    return "\n".join(parts)
 
 
 def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
             title: str | None = None, plots: bool = True, max_rows: int = 500) -> str:
-    """A self-contained HTML report: findings, summary, plots (inline PNG), full tables (up to
-    ``max_rows`` rows each), settings and the shard manifest if there is one.
+    """A self-contained HTML report: findings, summary, trends over time (with time
+    bins: the trends in words, the over-time plot and the trends table), plots (inline
+    PNG), full tables (up to ``max_rows`` rows each), method, settings and the shard
+    manifest if there is one.
 
     Returns the HTML; also writes it to ``path`` when given."""
     title = title or f"Outlet comparison by {cmp.by}"
@@ -1114,14 +1392,13 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
             + (f", {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "") + "</p>"]
     items = findings(cmp)
     body.append('<h2 id="findings">Findings</h2>'
-                + ('<ol class="findings">' + "".join(f"<li>{html.escape(f.text)}</li>"
-                                                     for f in items) + "</ol>"
+                + (lines_html([f.text for f in items], "findings")
                    if items else "<p>No contrasts could be tested.</p>"))
-    sections = summary_sections(cmp, max_pairs=25)
+    sections = summary_sections(cmp, max_pairs=25, names=cue_names(cmp))
     notes = [s for s in sections if s.title == "Notes"]
     body.append("<h2>Summary</h2>")
     for i, sec in enumerate(sections):
-        if sec.title == "Notes":
+        if sec.title == "Notes" or sec.key == "trends":  # trends get a section of their own
             continue
         anchor = f' id="summary-{html.escape(sec.key)}"' if sec.key else ""
         head = "" if i == 0 else f"<h3{anchor}>{html.escape(sec.title)}</h3>"  # first repeats <h1>
@@ -1131,20 +1408,16 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
             if evidence:
                 body.append(evidence)
     if notes:
-        items = "".join(f"<li>{html.escape(t)}</li>" for t in notes[0].text.split("\n"))
-        body.append(f'<h3>Notes</h3><ul class="notes">{items}</ul>')
-    if plots:
-        figs = _plots(cmp)
-        if figs:
-            body.append("<h2>Plots</h2>")
-        for name, heading, fig in figs:
-            data = base64.b64encode(figure_png(fig)).decode("ascii")
-            width = int(round(fig.get_figwidth() * 96))  # one inch = 96 CSS px, whatever the dpi
-            caption = figure_caption(fig)
-            body.append(f'<figure id="plot-{name}"><img alt="{html.escape(heading)}" width="{width}" '
-                        f'src="data:image/png;base64,{data}"><figcaption><strong>'
-                        f"{html.escape(heading)}.</strong> {html.escape(caption)}"
-                        "</figcaption></figure>")
+        lines = [local_paths(t) for t in notes[0].text.split("\n")]
+        body.append("<h3>Notes</h3>" + lines_html(lines, "notes", numbered=False))
+    figs = _plots(cmp) if plots else []
+    timed = [f for f in figs if f[0] == "over_time"]
+    if _has_time_bins(cmp):
+        body.append(_trends_html(cmp, timed, max_rows))
+    figs = [f for f in figs if f[0] != "over_time"]
+    if figs:
+        body.append("<h2>Plots</h2>")
+    body += [_figure_html(name, heading, fig) for name, heading, fig in figs]
     body.append("<h2>Tables</h2>")
     tables = [("groups", "Per group", cmp.groups), ("cues", "Per group and cue", cmp.cues),
               ("pairwise_tone", "Pairwise tone", cmp.pairwise_tone),
@@ -1161,11 +1434,12 @@ def to_html(cmp: "OutletComparison", path: str | os.PathLike | None = None, *,
     body.append(_method_html(cmp))
     settings = dict(cmp.settings, by=cmp.by, within=cmp.within, time=cmp.time, freq=cmp.freq,
                     error_rates=cmp.error_rates_source)
-    body.append("<h2>Settings</h2><pre>" + html.escape(json.dumps(settings, indent=2, default=str))
-                + "</pre>")
+    body.append("<h2>Settings</h2><pre>" + html.escape(_json_for_people(settings)) + "</pre>")
     if cmp.manifest is not None:
-        body.append('<h2>Manifest</h2><pre id="manifest">'
-                    + html.escape(json.dumps(cmp.manifest, indent=2, default=str)) + "</pre>")
+        body.append('<h2>Manifest</h2><p class="meta">Local paths are shown relative to the '
+                    "framing installation or by their last part only.</p>"
+                    '<pre id="manifest">' + html.escape(_json_for_people(cmp.manifest))
+                    + "</pre>")
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
            + "\n".join(body) + "\n" + _SORT_SCRIPT + "\n</body></html>\n")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
-from framing.core.formatting import MISSING, counted, is_missing
+from framing.core.formatting import MISSING, counted, is_missing, local_paths
 from framing.core.formatting import format_percent as core_format_percent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +29,7 @@ __all__ = [
     "freq_name",
     "md_table",
     "period_freq",
+    "period_unit",
     "significance_stars",
     "summary_markdown",
     "summary_sections",
@@ -42,6 +43,7 @@ FREQ_ALIASES: dict[str, str] = {
 }
 
 _FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "yearly"}
+_FREQ_UNITS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 #: What stands for a missing number in the summary.
 _MISSING = MISSING
@@ -58,6 +60,12 @@ def period_freq(freq: str | None) -> str:
 def freq_name(freq: str | None) -> str:
     """``daily``, ``weekly``, ``monthly``, ``quarterly``, ``yearly``, else ``per <freq>``."""
     return _FREQ_NAMES.get(period_freq(freq).upper(), f"per {freq}")
+
+
+def period_unit(freq: str | None) -> str:
+    """One time bin of ``freq`` as a noun for "per ...": ``day``, ``week``, ``month``,
+    ``quarter``, ``year``, else ``time bin``."""
+    return _FREQ_UNITS.get(period_freq(freq).upper(), "time bin")
 
 
 def format_number(v: Any, spec: str = ".2f") -> str:
@@ -141,8 +149,13 @@ def _tone_section(cmp: "OutletComparison") -> Section:
                    ["group", "n", "tone mean [CI]", "promotional [CI]", "critical [CI]"], rows)
 
 
+def _named(label: Any, names: Mapping[str, str]) -> str:
+    """A cue's (or frame's) readable name from ``names``, else its id unchanged."""
+    return names.get(str(label)) or str(label)
+
+
 def _prevalence_section(cmp: "OutletComparison", table: pd.DataFrame, column: str,
-                        ids: Sequence[str]) -> Section:
+                        ids: Sequence[str], names: Mapping[str, str]) -> Section:
     """Share of articles per ``column`` (cue / frame) and group, stars vs the rest."""
     groups = [_group_label(cmp, r) for _, r in cmp.groups.iterrows()]
     corrected = bool(table["prevalence_adj"].notna().any())
@@ -154,7 +167,7 @@ def _prevalence_section(cmp: "OutletComparison", table: pd.DataFrame, column: st
             if corrected and not pd.isna(r["prevalence_adj"]):
                 cell += f" (adj {format_percent(r['prevalence_adj'])})"
             cells.append(cell)
-        rows.append([label, *cells])
+        rows.append([_named(label, names), *cells])
     title = (f"{column.capitalize()} prevalence (share of articles; stars: vs the pooled "
              "other groups" + ("; adj: corrected for detector errors" if corrected else "") + ")")
     return Section(title, [column, *groups], rows)
@@ -173,7 +186,7 @@ def _pairwise_tone_section(cmp: "OutletComparison", max_pairs: int) -> Section:
 
 
 def _pairwise_prevalence_section(cmp: "OutletComparison", table: pd.DataFrame, column: str,
-                                 max_pairs: int) -> Section:
+                                 max_pairs: int, names: Mapping[str, str]) -> Section:
     """The pairwise differences in a ``column`` (cue / frame) share that survive BH."""
     kept = table[table["significant"].astype(bool)].sort_values("p_adj", kind="stable")
     if not len(kept):
@@ -185,7 +198,7 @@ def _pairwise_prevalence_section(cmp: "OutletComparison", table: pd.DataFrame, c
     for _, r in kept.head(max_pairs).iterrows():
         points = [format_number(100 * r[c], "+.0f")
                   for c in ("diff", "diff_ci_low", "diff_ci_high")]
-        rows.append([_pair_label(cmp, r), r[column],
+        rows.append([_pair_label(cmp, r), _named(r[column], names),
                      f"{format_percent(r['p_a'])} vs {format_percent(r['p_b'])}",
                      f"{points[0]} [{points[1]}, {points[2]}] pts",
                      format_number(r["cohens_h"], "+.2f"),
@@ -195,11 +208,54 @@ def _pairwise_prevalence_section(cmp: "OutletComparison", table: pd.DataFrame, c
                    rows, align="llrrrr")
 
 
-def summary_sections(cmp: "OutletComparison", max_pairs: int = 15) -> list[Section]:
+def _trend_cell(kind: str, value: Any) -> str:
+    return format_number(value, "+.2f") if kind == "tone" else format_percent(value)
+
+
+def _trends_section(cmp: "OutletComparison", max_pairs: int, names: Mapping[str, str]
+                    ) -> Section:
+    """The significant trends over time (BH-adjusted per family), smallest p first."""
+    table = cmp.trends
+    unit = period_unit(cmp.freq)
+    kept = table[table["significant"].astype(bool)].sort_values("p_adj", kind="stable")
+    n_tests = int(table["p_value"].notna().sum())
+    if not n_tests:
+        return Section("Trends over time", key="trends",
+                       text="No trend over time could be tested (too few time bins or "
+                            "articles; see the note column of the trends table).")
+    if not len(kept):
+        return Section("Trends over time", key="trends",
+                       text=f"No trend over time is significant after the BH correction "
+                            f"({counted(n_tests, 'test')}).")
+    more = f" (first {max_pairs} of {len(kept)})" if len(kept) > max_pairs else ""
+    rows = []
+    for _, r in kept.head(max_pairs).iterrows():
+        kind = str(r["kind"])
+        if kind == "tone":
+            slope = _interval(r["slope"], r["slope_ci_low"], r["slope_ci_high"], "+.3f")
+        else:
+            points = [format_number(100 * r[c], "+.1f")
+                      for c in ("slope", "slope_ci_low", "slope_ci_high")]
+            slope = f"{points[0]} [{points[1]}, {points[2]}] pts"
+        rows.append([_group_label(cmp, r), "tone" if kind == "tone" else _named(r["measure"], names),
+                     f"{r['first_period']} – {r['last_period']}",
+                     f"{_trend_cell(kind, r['estimate_first'])} → "
+                     f"{_trend_cell(kind, r['estimate_last'])}",
+                     slope, format_number(r["p_adj"], ".3f") + significance_stars(r["p_adj"])])
+    return Section(f"Significant trends over time{more} (slope per {unit})",
+                   ["group", "measure", "time bins", "first → last", f"slope per {unit} [CI]",
+                    "p (BH)"], rows, align="llllrr", key="trends")
+
+
+def summary_sections(cmp: "OutletComparison", max_pairs: int = 15,
+                     names: Mapping[str, str] | None = None) -> list[Section]:
     """The summary of ``cmp`` as sections: an introduction, tone per group, cue (and
     frame) prevalence per group, pairwise differences (at most ``max_pairs`` rows per
-    table) and a last ``"Notes"`` section, if there is anything to note, whose text
-    holds one note per line."""
+    table), the significant trends over time (with ``time=``; key ``"trends"``) and a
+    last ``"Notes"`` section, if there is anything to note, whose text holds one note
+    per line. ``names``: readable names per cue id (or frame ``scheme:id``) shown in
+    place of the ids it names."""
+    names = dict(names or {})
     level = int(round(100 * (1 - cmp.alpha)))
     intro = (f"{counted(cmp.n_articles, 'article')} in {counted(len(cmp.groups), 'group')}"
              + (f"; {cmp.n_excluded} excluded for errors" if cmp.n_excluded else "")
@@ -208,31 +264,36 @@ def summary_sections(cmp: "OutletComparison", max_pairs: int = 15) -> list[Secti
     title = f"Outlet comparison by {cmp.by}" + (f" within {cmp.within}" if cmp.within else "")
     out = [Section(title, text=intro), _tone_section(cmp)]
     if len(cmp.cues):
-        out.append(_prevalence_section(cmp, cmp.cues, "cue", cmp.cue_ids))
+        out.append(_prevalence_section(cmp, cmp.cues, "cue", cmp.cue_ids, names))
     if len(cmp.pairwise_tone):
         out.append(_pairwise_tone_section(cmp, max_pairs))
     if len(cmp.pairwise_cues):
-        out.append(_pairwise_prevalence_section(cmp, cmp.pairwise_cues, "cue", max_pairs))
+        out.append(_pairwise_prevalence_section(cmp, cmp.pairwise_cues, "cue", max_pairs, names))
     if len(cmp.frames):
-        section = _prevalence_section(cmp, cmp.frames, "frame", cmp.frame_ids)
+        section = _prevalence_section(cmp, cmp.frames, "frame", cmp.frame_ids, names)
         section.key = "frames"
         out.append(section)
     if len(cmp.pairwise_frames):
-        section = _pairwise_prevalence_section(cmp, cmp.pairwise_frames, "frame", max_pairs)
+        section = _pairwise_prevalence_section(cmp, cmp.pairwise_frames, "frame", max_pairs,
+                                               names)
         section.key = "pairwise-frames"
         out.append(section)
-    notes = ([f"Detector error rates from {cmp.error_rates_source}."]
+    trends = getattr(cmp, "trends", None)
+    if cmp.time is not None and trends is not None and len(trends):
+        out.append(_trends_section(cmp, max_pairs, names))
+    notes = ([f"Detector error rates from {local_paths(cmp.error_rates_source)}."]
              if cmp.error_rates_source else []) + list(cmp.notes)
     if notes:
         out.append(Section("Notes", text="\n".join(notes)))
     return out
 
 
-def summary_markdown(cmp: "OutletComparison", max_pairs: int = 15) -> str:
+def summary_markdown(cmp: "OutletComparison", max_pairs: int = 15,
+                     names: Mapping[str, str] | None = None) -> str:
     """The summary as Markdown: the first section a level-2 heading, the others level 3,
-    notes as a bullet list."""
+    notes as a bullet list; ``names`` as for :func:`summary_sections`."""
     lines: list[str] = []
-    for i, sec in enumerate(summary_sections(cmp, max_pairs)):
+    for i, sec in enumerate(summary_sections(cmp, max_pairs, names)):
         lines += [("## " if i == 0 else "### ") + sec.title, ""]
         if sec.title == "Notes":
             lines += [f"- {note}" for note in sec.text.split("\n")] + [""]

@@ -15,13 +15,15 @@ def add_parser(subparsers: Any) -> None:
         "compare", help="compare outlets on tone and cues, with statistics",
         description="Compare groups (outlets) of a scores table: tone and cue prevalence with "
                     "intervals, pairwise tests with effect sizes, Benjamini-Hochberg "
-                    "corrected. Prints the findings, then a Markdown summary.")
+                    "corrected; with --time, trends over time per group. Prints the findings "
+                    "(and the trends), then a Markdown summary.")
     p.add_argument("scores", help="scores table (.parquet, .csv, .jsonl) or a directory of "
                                   "Parquet shards")
     p.add_argument("--by", default="outlet", help="group column (default: outlet)")
     p.add_argument("--within", default=None,
                    help="stratum column (e.g. a topic): compare groups inside each level")
-    p.add_argument("--time", default=None, help="date column for the over-time table and plot")
+    p.add_argument("--time", default=None,
+                   help="date column for the over-time table and plot and the trends per group")
     p.add_argument("--freq", default="M", help="time bin: D, W, M, Q or Y (default: M)")
     p.add_argument("--error-rates", default=None, metavar="FILE",
                    help="JSON of per-cue tpr/fpr for corrected prevalence (default: the "
@@ -36,8 +38,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the findings, then the comparison as Markdown; tables, plots and HTML go
-    where asked."""
+    """Print the findings (with ``--time``, then the trends over time), then the
+    comparison as Markdown; tables, plots and HTML go where asked."""
     # Statistics only (pandas, scipy); matplotlib loads when plots are written, never torch.
     from framing.analysis.compare import compare_outlets
     from framing.analysis.findings import findings_markdown
@@ -47,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         error_rates=args.error_rates, alpha=args.alpha, n_boot=args.n_boot,
         n_permutations=args.n_permutations, seed=args.seed)
     print(findings_markdown(comparison.findings()))
+    if comparison.time is not None:
+        print(findings_markdown(comparison.trend_findings(), title="Trends over time",
+                                empty="No trend over time could be tested."))
     print(comparison.to_markdown())
     if args.out_dir:
         written = comparison.save(args.out_dir)

@@ -13,7 +13,11 @@ comparison (:meth:`framing.analysis.compare.OutletComparison._repr_html_`) agree
 
 A missing value (None, NaN, ``pd.NA``) reads :data:`MISSING`. A value that rounds to
 zero at the shown precision is written as zero, without a sign, so a bound of ``1e-17``
-or ``-3e-9`` never shows up in scientific notation or as ``-0``.
+or ``-3e-9`` never shows up in scientific notation or as ``-0``. Negative numbers carry
+the true minus sign :data:`MINUS` (U+2212), as the written findings do, not a hyphen:
+
+>>> format_signed_interval(-0.1234, -0.3, 0.05)
+'−0.12 [−0.30, +0.05]'
 
 The HTML helpers escape every piece of text they are given unless it is wrapped in
 :class:`Html` (markup the caller built from escaped parts). The output needs no external
@@ -24,11 +28,17 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import re
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Iterable, Sequence
 
 __all__ = [
+    "local_path",
+    "local_paths",
     "HTML_STYLE",
     "counted",
+    "MINUS",
     "MISSING",
     "Html",
     "escape",
@@ -45,6 +55,13 @@ __all__ = [
 
 #: What stands for a missing number (an en dash).
 MISSING = "–"
+#: The sign of a negative number (U+2212 MINUS SIGN, not the hyphen-minus).
+MINUS = "\u2212"
+
+
+def _minus(text: str) -> str:
+    """``text`` with its hyphen-minus signs written as :data:`MINUS`."""
+    return text.replace("-", MINUS)
 
 
 def is_missing(value: Any) -> bool:
@@ -64,27 +81,27 @@ def _rounded(value: Any, digits: int) -> float:
 
 
 def format_number(value: Any, digits: int = 2) -> str:
-    """``value`` with ``digits`` decimals (``0.4567`` -> ``0.46``); never scientific
-    notation; :data:`MISSING` for a missing value."""
+    """``value`` with ``digits`` decimals (``0.4567`` -> ``0.46``, ``-0.3`` -> ``−0.30``,
+    with :data:`MINUS`); never scientific notation; :data:`MISSING` for a missing value."""
     if is_missing(value):
         return MISSING
     v = float(value)
     if math.isinf(v):
-        return "∞" if v > 0 else "-∞"
-    return f"{_rounded(v, digits):.{digits}f}"
+        return "∞" if v > 0 else MINUS + "∞"
+    return _minus(f"{_rounded(v, digits):.{digits}f}")
 
 
 def format_signed(value: Any, digits: int = 2) -> str:
     """``value`` with an explicit sign and ``digits`` decimals (``0.49`` -> ``+0.49``,
-    ``-0.3`` -> ``-0.30``); a value that rounds to zero is written unsigned
-    (``0.00``); :data:`MISSING` for a missing value."""
+    ``-0.3`` -> ``−0.30``, with :data:`MINUS`); a value that rounds to zero is written
+    unsigned (``0.00``); :data:`MISSING` for a missing value."""
     if is_missing(value):
         return MISSING
     v = float(value)
     if math.isinf(v):
-        return "+∞" if v > 0 else "-∞"
+        return "+∞" if v > 0 else MINUS + "∞"
     r = _rounded(v, digits)
-    return f"{r:.{digits}f}" if r == 0 else f"{r:+.{digits}f}"
+    return f"{r:.{digits}f}" if r == 0 else _minus(f"{r:+.{digits}f}")
 
 
 def format_signed_interval(value: Any, low: Any, high: Any, digits: int = 2) -> str:
@@ -196,3 +213,59 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and ``noun``, the noun in the plural unless ``n`` is 1: ``"1 article"``,
     ``"2 articles"``; ``plural`` for nouns that take more than an ``s``."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+# -- paths in reports that may be shared --------------------------------------------
+#: An absolute local path in a piece of text: POSIX (``/home/...``) or Windows
+#: (``C:\...``), not the slash of ``a / b``, ``4/12``, ``and/or`` or a URL.
+_ABS_PATH = re.compile(r"(?<![\w./:\\~-])(?:/|[A-Za-z]:[\\/])[^\s\"'<>|*?]+")
+_PATH_END = ".,;:)]}"
+
+
+def _path_roots() -> list[Path]:
+    """Folders a local path is shown relative to, in order: the folder holding the
+    ``framing`` package (the repository, or ``site-packages``) and the working folder
+    (unless it is a top-level folder, which would show most of the path)."""
+    roots = [Path(__file__).resolve().parents[2]]
+    try:
+        cwd = Path.cwd()
+    except OSError:  # pragma: no cover - a deleted working folder
+        cwd = None
+    if cwd is not None and len(cwd.parts) > 2:
+        roots.append(cwd)
+    return roots
+
+
+def local_path(path: str) -> str:
+    """An absolute local path for a report that may be shared: relative to the
+    ``framing`` installation or the working folder when inside one
+    (``models/cues-builtin/error_rates.json``), the part after ``site-packages`` for an
+    installed package, else its last part only (``rates.json``)."""
+    windows = bool(re.match(r"[A-Za-z]:[\\/]", path))
+    p = PureWindowsPath(path) if windows else PurePosixPath(path)
+    if not windows:
+        for root in _path_roots():
+            for base in dict.fromkeys((root, Path(os.path.abspath(root)))):
+                try:
+                    rel = p.relative_to(PurePosixPath(base))
+                except ValueError:
+                    continue
+                if rel.parts:
+                    return rel.as_posix()
+    parts = p.parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts[:-1]:
+            return "/".join(parts[parts.index(marker) + 1:])
+    return p.name or path
+
+
+def local_paths(text: str) -> str:
+    """``text`` with every absolute local path in it shortened (see :func:`local_path`),
+    so that the report shows no user or machine folders."""
+    def short(m: re.Match) -> str:
+        path = m.group(0)
+        end = len(path)
+        while end > 1 and path[end - 1] in _PATH_END:
+            end -= 1
+        return local_path(path[:end]) + path[end:]
+    return _ABS_PATH.sub(short, str(text))

@@ -1,4 +1,4 @@
-"""Intervals, effect sizes and two-sample tests for proportions, rates and means.
+"""Intervals, effect sizes, two-sample tests and trend tests for proportions, rates and means.
 
 The building blocks of :func:`framing.analysis.compare.compare_outlets`, usable on their
 own: plain numbers and numpy arrays in, plain numbers (or arrays) out. Only numpy and
@@ -35,6 +35,9 @@ __all__ = [
     "mean_difference_ci",
     "two_proportion_test",
     "ratio_intervals",
+    "MIN_TREND_PERIODS",
+    "mean_trend_test",
+    "proportion_trend_test",
 ]
 
 #: Elements (floats) that one batch of bootstrap or permutation resamples may hold.
@@ -347,3 +350,155 @@ def mean_difference_ci(a: np.ndarray, b: np.ndarray, *, n_boot: int, alpha: floa
     dof = (var_a + var_b) ** 2 / (var_a ** 2 / (na - 1) + var_b ** 2 / (nb - 1))
     half = float(stats.t.ppf(1 - alpha / 2, dof)) * se
     return diff - half, diff + half, "welch_t"
+
+
+# -- trends over ordered periods -------------------------------------------------------------
+#: The fewest distinct periods a trend test accepts: a line through two periods is a
+#: two-sample comparison, not a trend.
+MIN_TREND_PERIODS = 3
+
+
+def _trend_input(times: Any, values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``times`` and ``values`` as float arrays of one length, without the pairs where
+    either is NaN."""
+    t = np.asarray(times, dtype=float).ravel()
+    y = np.asarray(values, dtype=float).ravel()
+    if t.shape != y.shape:
+        raise ValueError(f"times and values differ in length ({len(t)} and {len(y)})")
+    keep = ~(np.isnan(t) | np.isnan(y))
+    return t[keep], y[keep]
+
+
+def _trend_skipped(n: int, n_periods: int, min_n: int, min_periods: int
+                   ) -> dict[str, Any] | None:
+    """The all-NaN result (``test`` ``"none"``, a ``note`` saying why) when the data are
+    too thin for a trend test, else None."""
+    if n_periods >= min_periods and n >= min_n:
+        return None
+    if n_periods < min_periods:
+        note = (f"{n_periods} period{'' if n_periods == 1 else 's'} with data "
+                f"(a trend test needs {min_periods})")
+    else:
+        note = f"too few values ({n}; a trend test needs {min_n})"
+    out = dict.fromkeys(("slope", "ci_low", "ci_high", "statistic", "p_value", "intercept"),
+                        math.nan)
+    out.update(test="none", n=n, n_periods=n_periods, note=note)
+    return out
+
+
+def mean_trend_test(times: Any, values: Any, *, alpha: float = 0.05,
+                    min_periods: int = MIN_TREND_PERIODS, min_n: int = 3) -> dict[str, Any]:
+    """Linear trend of a measured value (e.g. article tone) over ordered periods.
+
+    ``times`` holds each observation's position in time, counted in periods (0 for the
+    first period, 5 for a period five steps later; gaps are allowed and count as such),
+    ``values`` the observations; pairs with a NaN in either are dropped.
+
+    The statistic is the ordinary least-squares slope of the values on time, fitted to
+    the observations themselves rather than to period means, so every period weighs by
+    the number of observations it holds and the within-period spread enters the error.
+    The interval is ``slope ± t(1 - alpha/2, n - 2) · SE`` with the classical OLS
+    standard error and the test is the t-test of a zero slope on ``n - 2`` degrees of
+    freedom (what :func:`scipy.stats.linregress` computes). It reads as the average
+    change per period, in the values' units, and detects steady (monotone) change;
+    a rise followed by a fall can leave it near zero. Observations are taken as
+    independent: a shock shared by every article of one period is not modelled, so
+    with large periods that move together the interval is too narrow.
+
+    Returns a dict with ``test`` (``"ols_t"``, or ``"none"`` when skipped), ``slope``,
+    ``ci_low``, ``ci_high``, ``statistic`` (t), ``p_value``, ``intercept`` (the line at
+    time 0), ``n`` (observations used), ``n_periods`` (distinct times) and ``note``
+    (empty, or why the test was skipped or is degenerate). Fewer than ``min_periods``
+    distinct times (never below :data:`MIN_TREND_PERIODS`) or fewer than ``min_n``
+    observations (never below 3) give NaNs and a ``note``. Values that never vary give
+    slope 0, a zero-width interval and p = 1; values exactly on a sloped line give
+    p = 0.
+    """
+    t, y = _trend_input(times, values)
+    n, n_periods = len(y), len(np.unique(t))
+    skipped = _trend_skipped(n, n_periods, max(min_n, 3),
+                             max(min_periods, MIN_TREND_PERIODS))
+    if skipped is not None:
+        return skipped
+    out: dict[str, Any] = {"test": "ols_t", "n": n, "n_periods": n_periods, "note": ""}
+    if np.all(y == y[0]):
+        out.update(slope=0.0, ci_low=0.0, ci_high=0.0, statistic=0.0, p_value=1.0,
+                   intercept=float(y[0]), note="the values never vary: slope 0, p = 1")
+        return out
+    dt = t - t.mean()
+    sxx = float(dt @ dt)
+    slope = float(dt @ (y - y.mean())) / sxx
+    intercept = float(y.mean() - slope * t.mean())
+    resid = y - (intercept + slope * t)
+    df = n - 2
+    se = math.sqrt(float(resid @ resid) / df / sxx)
+    out.update(slope=slope, intercept=intercept)
+    if se == 0:  # every value on the line
+        out.update(ci_low=slope, ci_high=slope, statistic=math.copysign(math.inf, slope),
+                   p_value=0.0)
+        return out
+    stat = slope / se
+    half = float(stats.t.ppf(1 - alpha / 2, df)) * se
+    out.update(ci_low=slope - half, ci_high=slope + half, statistic=stat,
+               p_value=float(2 * stats.t.sf(abs(stat), df)))
+    return out
+
+
+def proportion_trend_test(times: Any, present: Any, *, alpha: float = 0.05,
+                          min_periods: int = MIN_TREND_PERIODS, min_n: int = 3
+                          ) -> dict[str, Any]:
+    """Linear trend of a yes/no trait (e.g. a cue present in an article) over ordered
+    periods.
+
+    ``times`` holds each observation's position in time, counted in periods (see
+    :func:`mean_trend_test`), ``present`` whether it has the trait (booleans or 0/1);
+    pairs with a NaN in either are dropped.
+
+    The estimate is the slope of the linear probability model: the least-squares line
+    of the 0/1 flags on time, i.e. the change in the share per period (0.07 = seven
+    percentage points per period), which reads directly in the shares people see.
+    The test is the Cochran–Armitage test for trend in proportions with the period
+    positions as scores: ``z = slope · sqrt(Sxx / (p (1 - p)))``, where ``p`` is the
+    overall share and ``Sxx`` the sum of squared deviations of the times (``z² = n r²``,
+    ``r`` the correlation of flags and times). It uses the variance under no trend,
+    needs no model fit, and is well defined for shares of 0 or 1 in some periods, which
+    a logistic slope is not. The interval is a Wald interval with the HC3
+    heteroskedasticity-consistent standard error of the slope (the variance of a
+    yes/no flag changes with its share; HC3 keeps its level in small samples). Because
+    the test uses the null variance and the interval the fitted one, the two can
+    disagree for a p-value near ``alpha``.
+
+    Returns a dict with ``test`` (``"cochran_armitage"``, or ``"none"`` when skipped),
+    ``slope``, ``ci_low``, ``ci_high``, ``statistic`` (z), ``p_value``, ``intercept`` (the
+    line at time 0), ``n``, ``n_periods`` and ``note``, as :func:`mean_trend_test`
+    does, with the same rules for thin data. When no observation (or every one) has the
+    trait, the slope is 0 with a zero-width interval, p = 1 and a ``note``.
+    """
+    t, y = _trend_input(times, present)
+    if np.any((y != 0) & (y != 1)):
+        raise ValueError("present must hold yes/no values (booleans or 0/1)")
+    n, n_periods = len(y), len(np.unique(t))
+    skipped = _trend_skipped(n, n_periods, max(min_n, 3),
+                             max(min_periods, MIN_TREND_PERIODS))
+    if skipped is not None:
+        return skipped
+    out: dict[str, Any] = {"test": "cochran_armitage", "n": n, "n_periods": n_periods,
+                           "note": ""}
+    share = float(y.mean())
+    if share in (0.0, 1.0):
+        which = "no observation" if share == 0 else "every observation"
+        out.update(slope=0.0, ci_low=0.0, ci_high=0.0, statistic=0.0, p_value=1.0,
+                   intercept=share, note=f"{which} has the trait: slope 0, p = 1")
+        return out
+    dt = t - t.mean()
+    sxx = float(dt @ dt)
+    slope = float(dt @ (y - share)) / sxx
+    intercept = share - slope * float(t.mean())
+    z = slope * math.sqrt(sxx / (share * (1 - share)))
+    resid = y - (intercept + slope * t)
+    leverage = 1 / n + dt * dt / sxx  # below 1 with three or more distinct times
+    se = math.sqrt(float(np.sum(dt * dt * (resid / (1 - leverage)) ** 2))) / sxx
+    half = z_critical(alpha) * se
+    out.update(slope=slope, intercept=intercept, ci_low=slope - half, ci_high=slope + half,
+               statistic=z, p_value=float(2 * stats.norm.sf(abs(z))))
+    return out

@@ -510,3 +510,115 @@ def test_frames_over_time_within_strata_and_error_rates():
               & (ot["topic"] == "economy")]
     assert cell["n"].sum() == 30
     assert cell["estimate_adj"].isna().all()
+
+
+# -- trends over time ------------------------------------------------------------------------
+TREND_COLUMNS = ["outlet", "measure", "kind", "first_period", "last_period", "n_periods",
+                 "n_articles", "estimate_first", "estimate_last", "trend_first", "trend_last",
+                 "slope", "slope_ci_low", "slope_ci_high", "test", "statistic", "p_value",
+                 "p_adj", "significant", "note"]
+
+
+def _rising(seed: int = 21, **kw) -> pd.DataFrame:
+    """Two outlets over six months: Rising's win_win share climbs from about 15% to 75%
+    and its tone falls; Steady's share and tone stay where they are."""
+    df = make_scores({"Rising": 150, "Steady": 150}, seed=seed, **kw)
+    month = pd.to_datetime(df["date"]).dt.month.to_numpy() - 1
+    rng = np.random.default_rng(seed + 1)
+    rising = (df["outlet"] == "Rising").to_numpy()
+    df["cue_win_win_present"] = rng.random(len(df)) < np.where(rising, 0.15 + 0.12 * month, 0.3)
+    df.loc[rising, "tone"] = np.clip(0.3 - 0.08 * month[rising]
+                                     + rng.normal(0, 0.2, int(rising.sum())), -1, 1)
+    return df
+
+
+@pytest.fixture(scope="module")
+def trending():
+    return C.compare_outlets(_rising(), time="date", freq="M", error_rates={}, **FAST)
+
+
+def test_trends_find_the_planted_rise_and_nothing_where_nothing_changes(trending):
+    tr = trending.trends
+    assert list(tr.columns) == TREND_COLUMNS
+    assert len(tr) == 2 * (1 + 3)  # per outlet: tone and three cues
+    row = tr.set_index(["outlet", "measure"])
+    up = row.loc[("Rising", "win_win")]
+    assert up["test"] == "cochran_armitage" and bool(up["significant"])
+    assert up["slope"] > 0.05 and up["slope_ci_low"] > 0 and up["p_adj"] < 0.001
+    assert (up["first_period"], up["last_period"], up["n_periods"]) == ("2026-01", "2026-06", 6)
+    assert up["n_articles"] == 150 and up["estimate_last"] > up["estimate_first"]
+    assert 0 <= up["trend_first"] < up["trend_last"] <= 1
+    down = row.loc[("Rising", "tone")]
+    assert down["test"] == "ols_t" and bool(down["significant"]) and down["slope_ci_high"] < 0
+    flat = row.loc[("Steady", "win_win")]
+    assert not flat["significant"] and flat["slope_ci_low"] < 0 < flat["slope_ci_high"]
+    assert not row.loc[("Steady", "tone")]["significant"]
+    assert (tr["note"] == "").all()
+
+
+def test_trend_rows_are_the_statistic_on_the_articles(trending):
+    df = _rising()
+    steady = df[df["outlet"] == "Steady"]
+    months = pd.to_datetime(steady["date"]).dt.month.to_numpy() - 1
+    row = trending.trends.set_index(["outlet", "measure"]).loc[("Steady", "win_win")]
+    ref = S.proportion_trend_test(months - months.min(), steady["cue_win_win_present"])
+    for col, key in (("slope", "slope"), ("slope_ci_low", "ci_low"), ("p_value", "p_value"),
+                     ("statistic", "statistic")):
+        assert row[col] == pytest.approx(ref[key]), col
+    tone = trending.trends.set_index(["outlet", "measure"]).loc[("Steady", "tone")]
+    lin = stats.linregress(months, steady["tone"].to_numpy())
+    assert tone["slope"] == pytest.approx(lin.slope) and tone["p_value"] == pytest.approx(lin.pvalue)
+    first = steady[months == months.min()]
+    assert tone["estimate_first"] == pytest.approx(first["tone"].mean())
+
+
+def test_trends_are_corrected_per_family(trending):
+    tr = trending.trends
+    for kind in ("tone", "cue"):
+        fam = tr[tr["kind"] == kind]
+        np.testing.assert_allclose(fam["p_adj"], S.bh_adjust(fam["p_value"]))
+    assert (tr["significant"] == (tr["p_adj"] < 0.05)).all()
+
+
+def test_thin_trends_are_blank_with_a_note_and_never_crash():
+    df = make_scores({"Wide": 60, "OneMonth": 20, "Tiny": 6}, seed=3)
+    df.loc[df["outlet"] == "OneMonth", "date"] = "2026-03-15"
+    df.loc[df["outlet"] == "Tiny", "date"] = ["2026-01-05", "2026-02-05", "2026-03-05",
+                                              "2026-04-05", "2026-05-05", "2026-06-05"]
+    df.loc[df.index[:2], "date"] = "not a date"
+    cmp = C.compare_outlets(df, time="date", freq="M", error_rates={}, **FAST)
+    tr = cmp.trends.set_index(["outlet", "measure"])
+    one = tr.loc[("OneMonth", "win_win")]
+    assert one["test"] == "none" and math.isnan(one["slope"]) and math.isnan(one["p_adj"])
+    assert one["note"] == "1 time bin with articles (a trend needs 3)" and not one["significant"]
+    assert one["first_period"] == one["last_period"] == "2026-03"
+    tiny = tr.loc[("Tiny", "tone")]
+    assert tiny["note"] == "too few articles with a tone (6; a trend needs 10)"
+    assert math.isnan(tiny["p_value"]) and tiny["n_periods"] == 6
+    wide = tr.loc["Wide"]
+    assert (wide["test"] != "none").all() and wide["p_adj"].notna().all()
+    assert wide.loc["tone", "n_articles"] == 58  # two rows without a readable date
+    # BH counts only the trends that ran
+    ran = cmp.trends[cmp.trends["p_value"].notna() & (cmp.trends["kind"] == "cue")]
+    np.testing.assert_allclose(ran["p_adj"], S.bh_adjust(ran["p_value"]))
+
+
+def test_a_cue_no_article_has_gets_a_flat_trend_with_a_note():
+    df = make_scores({"A": 40, "B": 40}, prevalence={"A": {"win_win": 0.0}}, seed=2)
+    cmp = C.compare_outlets(df, time="date", error_rates={}, **FAST)
+    row = cmp.trends.set_index(["outlet", "measure"]).loc[("A", "win_win")]
+    assert (row["slope"], row["p_value"]) == (0, 1)
+    assert row["note"] == "no article of the group has the cue: slope 0, p = 1"
+
+
+def test_trends_without_time_are_empty_and_within_strata_add_a_column():
+    cmp = C.compare_outlets(make_scores({"A": 20, "B": 20}, seed=1), **FAST)
+    assert cmp.trends.empty and list(cmp.trends.columns) == TREND_COLUMNS
+    df = make_scores({"A": 60, "B": 60}, frames={"narrative": FRAMES["narrative"][:2]}, seed=8)
+    df["topic"] = np.where(np.arange(len(df)) % 2 == 0, "economy", "politics")
+    cmp = C.compare_outlets(df, within="topic", time="date", freq="Q", **FAST)
+    tr = cmp.trends
+    assert list(tr.columns[:2]) == ["topic", "outlet"]
+    assert set(tr["kind"]) == {"tone", "cue", "frame"} and len(tr) == 4 * (1 + 3 + 2)
+    # two quarters of data: too few bins for a trend
+    assert (tr["test"] == "none").all() and tr["note"].str.contains("2 time bins").all()

@@ -130,7 +130,7 @@ def test_labels_are_words(comparison):
     assert ax.get_ylabel() == "news outlet" and "tone" in ax.get_xlabel()
     fig = comparison.plot_over_time()
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
-    assert titles[0] == "mean tone" and not any("_" in t for t in titles)
+    assert titles[0] == "Mean tone" and not any("_" in t for t in titles)
     assert "pub date" in fig.get_suptitle()
 
 

@@ -3,12 +3,16 @@ chromium when it is installed) and the ``framing compare`` command."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import framing
@@ -151,8 +155,8 @@ def test_cli_compare_prints_markdown_and_writes_outputs(tmp_path, capsys):
     assert "| A |" in printed.out and "adj" in printed.out
     assert html.is_file() and "report written" in printed.err
     for name in ("groups.csv", "cues.csv", "pairwise_tone.csv", "pairwise_cues.csv",
-                 "over_time.csv", "summary.md", "heatmap.png", "tone.png", "over_time.png",
-                 "heatmap_adjusted.png"):
+                 "over_time.csv", "trends.csv", "summary.md", "heatmap.png", "tone.png",
+                 "over_time.png", "heatmap_adjusted.png"):
         assert (out / name).is_file(), name
 
 
@@ -209,7 +213,7 @@ def test_frames_heatmap(framed, comparison, tmp_path):
         framed.plot_heatmap(kind="tones")
     fig = framed.plot_over_time(measures=["tone", "narrative:human_interest"])
     assert [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()] == [
-        "mean tone", "narrative: human interest"]
+        "Mean tone", "narrative: human interest"]
 
 
 def test_html_report_has_frames_only_when_there_are_frames(framed, comparison):
@@ -234,10 +238,99 @@ def test_save_writes_frame_tables_and_heatmap(framed, comparison, tmp_path):
     for name in ("frames.csv", "pairwise_frames.csv", "heatmap_frames.png"):
         assert name in paths and Path(paths[name]).is_file(), name
     _png_ok(Path(paths["heatmap_frames.png"]))
-    import pandas as pd
-
     back = pd.read_csv(paths["frames.csv"])
     assert list(back.columns) == list(framed.frames.columns) and len(back) == 3 * 11
     assert "Frame prevalence" in Path(paths["summary.md"]).read_text(encoding="utf-8")
     paths = comparison.save(tmp_path / "without", plots=False)
     assert not any("frame" in name for name in paths)
+
+
+# -- trends over time and catalogue names ------------------------------------------------------
+def _rising(seed: int = 21):
+    """Rising's win_win share climbs from about 15% to 75% over six months; Steady's stays."""
+    df = make_scores({"Rising": 150, "Steady": 150}, seed=seed)
+    month = pd.to_datetime(df["date"]).dt.month.to_numpy() - 1
+    rng = np.random.default_rng(seed + 1)
+    rising = (df["outlet"] == "Rising").to_numpy()
+    df["cue_win_win_present"] = rng.random(len(df)) < np.where(rising, 0.15 + 0.12 * month, 0.3)
+    return df
+
+
+@pytest.fixture(scope="module")
+def trending():
+    cmp = framing.compare_outlets(_rising(), time="date", freq="M", error_rates={}, **FAST)
+    cmp.manifest = {"analyzer": {"catalogue": "builtin"}}  # cue names from the catalogue
+    return cmp
+
+
+def _between(doc: str, start: str, end: str) -> str:
+    return doc[doc.index(start):doc.index(end, doc.index(start))]
+
+
+def test_html_has_a_trends_section_only_with_time_bins(trending):
+    doc = trending.to_html()
+    section = _between(doc, '<h2 id="trends">Trends over time</h2>', "<h2>Plots</h2>")
+    # the trends in words first, then the over-time plot, then the table with its CSV
+    assert section.index('<ol class="findings trends"><li>The cue “Mutual benefit” at Rising rose') \
+        < section.index('id="plot-over_time"') < section.index('id="table-trends"') \
+        < section.index('download="trends.csv"') < section.index('id="data-trends"')
+    assert "No other trend over time is significant" in section
+    assert doc.count('id="plot-over_time"') == 1  # moved out of the generic plots
+    assert doc.index("</ol>") < doc.index('id="trends"')  # after the findings
+    parser = _Refs()
+    parser.feed(doc)
+    assert parser.tags.get("img", 0) == 3  # heatmap, tone, over time
+    plain = framing.compare_outlets(make_scores({"A": 30, "B": 30}, seed=2), **FAST).to_html(
+        plots=False)
+    assert 'id="trends"' not in plain and "Trends over time" not in plain
+    assert "trends.csv" not in plain
+
+
+def test_trends_table_is_for_people(trending):
+    doc = trending.to_html(plots=False)
+    assert 'id="plot-over_time"' not in doc and 'id="trends"' in doc
+    table = _between(_between(doc, 'id="data-trends"', "</table>"), "<tbody>", "</tbody>")
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert len(rows) == 2 * 4
+    rising = next(r for r in rows if ">Rising<" in r and ">Mutual benefit<" in r)
+    assert re.search(r">\+\d+\.\d \[\+\d+\.\d, \+\d+\.\d\] pp<", rising), rising
+    assert ">2026-01 – 2026-06<" in rising and ">Cochran–Armitage<" in rising
+    assert ">yes<" in rising and ">&lt; 0.001<" in rising
+    tone = next(r for r in rows if ">Steady<" in r and ">Mean tone<" in r)
+    assert re.search(r">[+−]?\d\.\d{3} \[[+−]?\d\.\d{3}, [+−]?\d\.\d{3}\]<", tone), tone
+    assert ">OLS slope t<" in tone
+    head = re.findall(r"<th [^>]*>([^<]*)</th>", _between(doc, 'id="data-trends"', "</thead>"))
+    assert head[:4] == ["outlet", "measure", "type", "time bins"]
+    assert "slope per month [95% CI]" in head
+    assert "Trends over time: time is counted in months" in doc  # the Method section
+
+
+def test_report_tables_and_plots_show_catalogue_names(trending):
+    doc = trending.to_html(plots=False)
+    tables = _between(doc, "<h2>Tables</h2>", '<h2 id="method">')
+    for table in ("data-cues", "data-pairwise_cues"):
+        body = _between(tables, f'id="{table}"', "</table>")
+        assert ">Mutual benefit<" in body and ">Countering criticism<" in body, table
+        assert ">win win<" not in body and ">win_win<" not in body, table
+    summary = _between(doc, "<h2>Summary</h2>", 'id="trends"')
+    assert ">Mutual benefit<" in summary and ">win_win<" not in summary
+    fig = trending.plot_heatmap()
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "Mutual benefit", "Mutual respect and equality", "Countering criticism"]
+    fig = trending.plot_over_time(measures=["tone", "win_win"])
+    assert [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()] == [
+        "Mean tone", "Mutual benefit"]
+    # without a catalogue, the ids with spaces, as before
+    bare = dataclasses.replace(trending, manifest=None).to_html(plots=False)
+    assert ">win win<" in _between(bare, 'id="data-cues"', "</table>")
+
+
+def test_save_writes_the_trends_table(trending, tmp_path):
+    paths = trending.save(tmp_path, plots=False)
+    back = pd.read_csv(paths["trends.csv"])
+    assert list(back.columns) == list(trending.trends.columns) and len(back) == 8
+    md = Path(paths["summary.md"]).read_text(encoding="utf-8")
+    assert "### Significant trends over time (slope per month)" in md
+    assert "| Rising | Mutual benefit | 2026-01 – 2026-06 |" in md
+    plain = framing.compare_outlets(make_scores({"A": 20, "B": 20}, seed=2), **FAST)
+    assert "trends.csv" not in plain.save(tmp_path / "plain", plots=False)

@@ -46,7 +46,7 @@ def test_tiny_and_negative_zero_values_read_as_zero():
 
 def test_signed_with_interval():
     assert format_signed_interval(0.49, 0.31, 0.63) == "+0.49 [+0.31, +0.63]"
-    assert format_signed_interval(-0.1234, -0.3, 0.05) == "-0.12 [-0.30, +0.05]"
+    assert format_signed_interval(-0.1234, -0.3, 0.05) == "\u22120.12 [\u22120.30, +0.05]"  # true minus
     assert format_signed_interval(0.4, None, None) == "+0.40"
     assert format_signed(0.005, 1) == "0.0"
     assert format_signed(float("inf")) == "+∞"

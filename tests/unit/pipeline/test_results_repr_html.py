@@ -52,7 +52,7 @@ def test_card_shows_tone_cues_frames_and_flags():
     assert page.index("Mutual respect") < page.index("Win-win framing")  # most probable first
     assert "Counter-criticism" not in page  # not present
     assert "Conflict" in page and "71%" in page and "Economic consequences" not in page
-    assert "+0.82" in page and "-0.61" in page
+    assert "+0.82" in page and "\u22120.61" in page  # the true minus sign
     assert "3 sentences, 1 of them page furniture" in page
     assert not re.search(r"\de[-+]\d", page)
 
