@@ -1,7 +1,8 @@
 """Throughput of the full default pipeline against a naive pipeline and the bare encoder.
 
     python eval/bench_throughput.py [--articles 96] [--naive-articles 4] [--repeat 2]
-                                    [--backends torch,onnx] [--boilerplate] [--json OUT]
+                                    [--backends torch,onnx] [--profiles default,accurate]
+                                    [--boilerplate] [--json OUT]
 
 Generates a corpus of news-like articles (400-900 words each, from templates written for
 this script and a seeded random generator; nothing is copied from anywhere), segments it
@@ -11,7 +12,8 @@ the measurement's own:
 - ``pipeline``: the full default :class:`framing.Analyzer` (tone + all cues + narrative
   frames, with evidence), ``score_many`` over chunks of ``--chunk`` articles, as
   ``score_corpus`` calls it; once per backend in ``--backends`` (``onnx``: the ONNX
-  Runtime int8 graph, measured when onnxruntime is installed);
+  Runtime int8 graph, measured when onnxruntime is installed); and once per profile in
+  ``--profiles`` (``accurate``: the all-mpnet-base-v2 tier, ``Analyzer(profile="accurate")``);
 - ``encoder``: the bare encoder forward pass (:meth:`framing.Encoder.encode`: length-sorted
   batches, dynamic padding) over the same sentences, nothing else;
 - ``naive``: one tokenizer + model call per sentence per task, as a chain of Hugging Face
@@ -137,10 +139,12 @@ def make_corpus(n: int, seed: int, boilerplate: bool) -> list[str]:
 
 
 # -- the measurements (each in a child process) ------------------------------------------
-def _analyzer(backend: str):
+def _analyzer(backend: str, profile: str = "default"):
     import framing
 
     kwargs = {} if backend == "torch" else {"backend": backend}
+    if profile != "default":
+        kwargs["profile"] = profile
     return framing.Analyzer(**kwargs)
 
 
@@ -154,7 +158,7 @@ def _best(fn, repeat: int) -> float:
 
 
 def measure_pipeline(texts: list[str], args) -> dict:
-    an = _analyzer(args.backend)
+    an = _analyzer(args.backend, args.profile)
     an.score_many(texts[:2])  # warm-up
 
     def run():
@@ -273,7 +277,8 @@ def child(args) -> None:
 def run_child(kind: str, corpus: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--corpus", corpus,
            "--repeat", str(args.repeat), "--chunk", str(args.chunk),
-           "--naive-articles", str(args.naive_articles), "--backend", args.backend]
+           "--naive-articles", str(args.naive_articles), "--backend", args.backend,
+           "--profile", args.profile]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not line:
@@ -309,7 +314,11 @@ def main() -> None:
     ap.add_argument("--backends", default=None,
                     help="pipeline backends to measure, comma-separated (default: torch, and "
                          "onnx when onnxruntime is installed)")
+    ap.add_argument("--profiles", default="default",
+                    help="analyzer profiles to measure, comma-separated: default, accurate "
+                         "(the accurate tier needs framing[mpnet] and its models)")
     ap.add_argument("--backend", default="torch", help=argparse.SUPPRESS)  # for a child
+    ap.add_argument("--profile", default="default", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -322,6 +331,9 @@ def main() -> None:
 
         args.backends = "torch,onnx" if onnx_available() else "torch"
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    if profiles[0] != "default":
+        raise SystemExit("--profiles must start with default (the reference for the others)")
     if backends[0] != "torch":
         raise SystemExit("--backends must start with torch (the reference for the others)")
 
@@ -344,10 +356,14 @@ def main() -> None:
         corpus = os.path.join(tmp, "corpus.json")
         Path(corpus).write_text(json.dumps({"texts": texts, "sentences": sentences}))
         res = {}
-        for b in backends:
-            args.backend = b
-            res["pipeline" if b == "torch" else f"pipeline-{b}"] = run_child("pipeline", corpus, args)
-        args.backend = "torch"
+        for p in profiles:
+            args.profile = p
+            for b in backends:
+                args.backend = b
+                key = "pipeline" + ("" if p == "default" else f"-{p}") + \
+                    ("" if b == "torch" else f"-{b}")
+                res[key] = run_child("pipeline", corpus, args)
+        args.backend, args.profile = "torch", "default"
         res["encoder"] = run_child("encoder", corpus, args)
         if not args.skip_naive:
             res["naive"] = run_child("naive", corpus, args)
@@ -367,6 +383,9 @@ def main() -> None:
     print(f"{'measurement':<48} {'articles/s':>10} {'sentences/s':>12} {'peak RSS MB':>12}")
     labels = {"pipeline": "full pipeline (tone + cues + frames + evidence)",
               **{f"pipeline-{b}": f"full pipeline, {b} int8 backend" for b in backends},
+              **{f"pipeline-{p}": f"{p} tier, full pipeline" for p in profiles},
+              **{f"pipeline-{p}-{b}": f"{p} tier, {b} int8 backend"
+                 for p in profiles for b in backends},
               "encoder": "bare encoder forward pass",
               "naive": f"naive per-sentence per-task ({n_naive} articles)"}
     for k, (a, s) in rate.items():
@@ -376,6 +395,11 @@ def main() -> None:
     for b in backends[1:]:
         ratios[f"pipeline-{b}/pipeline-torch"] = rate[f"pipeline-{b}"][1] / rate["pipeline"][1]
         ratios[f"pipeline-{b}/encoder"] = rate[f"pipeline-{b}"][1] / rate["encoder"][1]
+    for p in profiles[1:]:
+        ratios[f"pipeline-{p}/pipeline"] = rate[f"pipeline-{p}"][1] / rate["pipeline"][1]
+        for b in backends[1:]:
+            ratios[f"pipeline-{p}-{b}/pipeline-{p}"] = \
+                rate[f"pipeline-{p}-{b}"][1] / rate[f"pipeline-{p}"][1]
     if "naive" in res:
         ratios["pipeline/naive"] = rate["pipeline"][1] / rate["naive"][1]
         diff = _max_diff(res["pipeline"]["reference"], res["naive"]["outputs"])

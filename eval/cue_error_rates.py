@@ -1,12 +1,15 @@
 """Measure the shipped cue detector's per-cue error rates at article level.
 
     python eval/cue_error_rates.py            # writes models/cues-builtin/error_rates.json
+    python eval/cue_error_rates.py --profile accurate   # models/cues-mpnet/error_rates.json
     python eval/cue_error_rates.py --samples my_labelled_articles.jsonl --out rates.json
 
 By default scores the real articles and speeches of the frozen test split
 (eval/labelling/labels/articles.jsonl, documents in eval/labelling/splits/test_docs.txt,
-text resolved from ../shared/data/real or --real) with the default analyzer and records, per cue, the true-positive rate (share of articles carrying the cue that the
-detector flags) and the false-positive rate (share of articles without it that it flags),
+text resolved from ../shared/data/real or --real) with the shipped analyzer of --profile
+(the default tier unless told) and records, per cue, the true-positive rate (share of
+articles carrying the cue that the detector flags) and the false-positive rate (share of
+articles without it that it flags),
 with Wilson 95% intervals and counts. ``framing.compare_outlets`` reads the file to
 correct raw cue prevalences for the detector's errors (adjusted classify-and-count).
 The rates are only as good as the sample: with a few dozen articles, their intervals
@@ -24,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 import framing
+from framing.core.resources import TIERS, get_tier, shipped_model_path
+from framing.heads.cues.heads import is_cue_heads_dir
 from framing.stats.inference import wilson_interval
-from framing.heads.cues.heads import shipped_cue_heads_path
 from framing.core.pointers import pointer_samples
 from framing.evaluation.harness import load_samples
 
@@ -37,11 +41,22 @@ def main() -> None:
     ap.add_argument("--samples", default=None,
                     help="a labelled article table (text, cues) instead of the real test split")
     ap.add_argument("--real", default=str(HERE.parent.parent / "shared" / "data" / "real"))
-    ap.add_argument("--out", default=str(shipped_cue_heads_path() / "error_rates.json"))
+    ap.add_argument("--profile", default="default", choices=list(TIERS),
+                    help="the model tier whose analyzer is measured (default: %(default)s)")
+    ap.add_argument("--out", default=None,
+                    help="where to write (default: error_rates.json in the profile's cue "
+                         "heads directory, models/cues-builtin for the default tier)")
     args = ap.parse_args()
+    tier = get_tier(args.profile)
+    heads = shipped_model_path(tier.cue_heads)
+    if tier.name != "default" and not is_cue_heads_dir(heads):
+        # without them the analyzer would fall back to few-shot cues: not what is measured
+        raise SystemExit(f"the {tier.name} tier's cue heads are not in {heads} yet; train "
+                         "them first")
+    args.out = args.out or str(heads / "error_rates.json")
 
     t0 = time.perf_counter()
-    an = framing.Analyzer()
+    an = framing.Analyzer() if tier.name == "default" else framing.Analyzer(profile=tier.name)
     ids = an.cue_ids
     if args.samples:
         source, data = args.samples, args.samples
@@ -73,8 +88,9 @@ def main() -> None:
         "n_articles": len(samples),
         "detector": an.config()["cue_detector"],
         "framing_version": framing.__version__,
-        "command": "python eval/cue_error_rates.py" + (f" --samples {args.samples}"
-                                                        if args.samples else ""),
+        "command": "python eval/cue_error_rates.py"
+                   + (f" --profile {tier.name}" if tier.name != "default" else "")
+                   + (f" --samples {args.samples}" if args.samples else ""),
         "cues": cues,
     }
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")

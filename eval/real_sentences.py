@@ -4,11 +4,14 @@ text resolved from ../shared/data/real), by split and by source group.
     python eval/real_sentences.py [--split test|dev|train|all] [--data ../shared/data/real]
                                   [--out eval/results/real_sentences_<split>.md]
                                   [--tone DIR --cue-heads DIR --catalogue YAML --name NAME]
-                                  [--predictions preds.jsonl]
+                                  [--profile default|accurate] [--predictions preds.jsonl]
 
 The default analyzer is measured unless --tone / --cue-heads / --catalogue name other
-artefacts (e.g. an earlier release's, for a before/after table). --predictions writes each
-row's uid with the predicted cues, tone and target tones (no text) for comparisons.
+artefacts (e.g. an earlier release's, for a before/after table). --profile accurate measures
+the accurate tier (all-mpnet-base-v2 and the models trained on it; needs the framing[mpnet]
+extra) and writes real_sentences_<split>_accurate.md beside the default's. --predictions
+writes each row's uid with the predicted cues, tone and target tones (no text) for
+comparisons.
 
 Reports, with 95% bootstrap intervals: cue macro-F1 over the ten cues of the v2 catalogue
 (a cue the analyzer does not score counts as never predicted), per-cue precision / recall /
@@ -29,6 +32,9 @@ import numpy as np
 import framing
 from framing.core.labels import TONE_LABELS
 from framing.core.pointers import TextPointer, resolve_pointers
+from framing.core.resources import TIERS, get_tier, shipped_model_path
+from framing.heads.cues.heads import is_cue_heads_dir
+from framing.heads.tone.model import is_tone_model_dir
 from framing.stats.inference import wilson_interval
 from framing.stats.metrics import (Estimate, bootstrap_indices, classification_metrics,
                                    confusion, multilabel_metrics)
@@ -103,13 +109,39 @@ def add_model_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--tone", help="tone model directory (default: shipped)")
     ap.add_argument("--cue-heads", help="cue heads directory (default: shipped)")
     ap.add_argument("--catalogue", help="catalogue YAML the cue heads serve (default: built-in)")
-    ap.add_argument("--name", default="shipped default analyzer",
-                    help="what the report calls the measured analyzer")
+    ap.add_argument("--profile", default="default", choices=list(TIERS),
+                    help="the model tier: its encoder and shipped models (default: %(default)s)")
+    ap.add_argument("--name", default=None,
+                    help="what the report calls the measured analyzer (default: shipped "
+                         "PROFILE analyzer)")
+
+
+def parse_model_options(ap: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse ``argv`` and fill in what depends on the profile (the analyzer's name)."""
+    args = ap.parse_args(argv)
+    if args.name is None:
+        args.name = f"shipped {args.profile} analyzer"
+    return args
+
+
+def report_name(stem: str, args) -> str:
+    """The report's file name: ``<stem>.md``, ``<stem>_<profile>.md`` for another tier, so
+    that the tiers' reports lie side by side."""
+    return f"{stem}.md" if args.profile == "default" else f"{stem}_{args.profile}.md"
 
 
 def analyzer_from(args, **options) -> "framing.Analyzer":
     """The analyzer the options name (frames off: nothing here measures them)."""
-    return framing.Analyzer(frames=None, tone=args.tone or "trained",
+    tier = get_tier(args.profile)
+    if tier.name != "default":  # missing shipped models would fail late or fall back quietly
+        missing = [str(path) for path, given, present in (
+            (shipped_model_path(tier.tone), args.tone, is_tone_model_dir),
+            (shipped_model_path(tier.cue_heads), args.cue_heads or args.catalogue,
+             is_cue_heads_dir)) if not given and not present(path)]
+        if missing:
+            raise SystemExit(f"the {tier.name} tier's models are not in {', '.join(missing)} "
+                             "yet; train them first, or name others with --tone / --cue-heads")
+    return framing.Analyzer(frames=None, profile=tier.name, tone=args.tone or "trained",
                             catalogue=args.catalogue, cue_heads=args.cue_heads, **options)
 
 
@@ -131,7 +163,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--predictions", help="write per-row predictions (uid, no text) here")
     add_model_options(ap)
-    args = ap.parse_args(argv)
+    args = parse_model_options(ap, argv)
     rows = labelled_rows(args.split)
     if not rows:
         print("no labelled rows in this split", file=sys.stderr)
@@ -190,7 +222,7 @@ def main(argv=None) -> int:
         w = int(per.argmax())
         lines.append(f"| {g} | {n} | {k / n:.1%} [{float(lo):.1%}, {float(hi):.1%}] | "
                      f"{CUES[w]} {per[w]:.1%} |")
-    write_report(lines, args.out, f"real_sentences_{args.split}.md")
+    write_report(lines, args.out, report_name(f"real_sentences_{args.split}", args))
     return 0
 
 

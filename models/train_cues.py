@@ -31,7 +31,7 @@ from real_data import real_sentences
 
 HERE = Path(__file__).resolve().parent
 
-CARD = """# cues-builtin: trained heads for the ten built-in cues
+CARD = """# {name}: trained heads for the ten built-in cues ({encoder_name})
 
 One logistic head per cue of `framing/catalogues/builtin.yaml` (catalogue v2), Platt-calibrated,
 with a per-cue threshold and a per-cue weight for phrase-pattern evidence (a pattern match
@@ -102,6 +102,10 @@ def main() -> None:
                     help="tone model whose branch the heads read")
     ap.add_argument("--eval", default=str(HERE.parent / "eval" / "samples" / "cues.jsonl"),
                     help="independent labelled sentences to measure the saved heads on ('' to skip)")
+    ap.add_argument("--model", default=None,
+                    help="the encoder (default: the bundled all-MiniLM-L6-v2; "
+                         "all-mpnet-base-v2 with the accurate tier's tone model)")
+    ap.add_argument("--name", default="cues-builtin")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -115,14 +119,14 @@ def main() -> None:
     weight = np.r_[np.full(len(proj_texts), args.proj_weight), np.ones(len(real_tr.texts))]
     dv_texts = [normalise(t, html=False)[0] for t in real_dv.texts]
     Y_dev = real_dv.cue_matrix(ids)
-    encoder = framing.Encoder()
+    encoder = framing.Encoder(args.model)
     tone = load_tone_model(args.tone_model)
     tone.check_encoder(encoder)
     with_layer = args.features == "layer+tone-branch"
     emb = tone.sentence_features(encoder, texts, with_layer=with_layer)
     emb_dev = tone.sentence_features(encoder, dv_texts, with_layer=with_layer)
     heads = fit_cue_heads(emb, Y, emb_dev, Y_dev, ids, C=args.C, seed=args.seed,
-                          name="cues-builtin", sample_weight=weight)
+                          name=args.name, sample_weight=weight)
     patterns = CueDetector(catalogue, None, use_similarity=False)
     matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
     heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
@@ -135,11 +139,15 @@ def main() -> None:
                            seed=args.seed)
     seconds = time.perf_counter() - t0
     command = (f"python models/train_cues.py --real {args.real} --proj-weight {args.proj_weight} "
-               f"--C {args.C} --seed {args.seed} --features {args.features} --out {args.out}")
+               f"--C {args.C} --seed {args.seed} --features {args.features} "
+               + (f"--model {args.model} --tone-model {args.tone_model} --name {args.name} "
+                  if args.model else "")
+               + f"--out {args.out}")
     per_cue = ", ".join(f"{c} {int(Y[:, j].sum())}" for j, c in enumerate(ids))
     card = CARD.format(
-        reads=("the pooled shared states after encoder layer 3 (the branch's input) and the "
-               "pooled sentence states" if with_layer else "the pooled sentence states"),
+        name=args.name, encoder_name=encoder_fingerprint(encoder)["name"],
+        reads=(f"the pooled shared states after encoder layer {tone.layer} (the branch's input) "
+               "and the pooled sentence states" if with_layer else "the pooled sentence states"),
         feature_name=tone.config.name, feature_digest=tone.digest, n_real=len(real_tr.texts),
         n_proj=len(proj_texts), proj_weight=args.proj_weight, per_cue=per_cue,
         n_dev=len(dv_texts), macro=m["macro_f1"].value, macro_lo=m["macro_f1"].low,

@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "narrative_frames" / "articles_metadata.tsv"
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
-CARD = """# frames-narrative: article-level narrative frames
+CARD = """# {name}: article-level narrative frames
 
 Five generic news frames, one logistic head each, on a pooled article vector built from
 {features_text} (no extra encoder pass). Multi-label: an article can carry any number of the frames.
@@ -127,6 +127,12 @@ def main() -> None:
                          "pooled sentence states; or [pooled encoder states after the "
                          "branch's layer; branch states] (the last two come from the "
                          "truncated pass the default analyzer runs)")
+    ap.add_argument("--model", default=None,
+                    help="the encoder (default: the bundled all-MiniLM-L6-v2; "
+                         "all-mpnet-base-v2 with the accurate tier's --tone-model)")
+    ap.add_argument("--tone-model", default=None,
+                    help="tone model whose branch the heads read (default: the shipped one)")
+    ap.add_argument("--name", default="frames-narrative")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -134,13 +140,13 @@ def main() -> None:
     n_rows = sum(1 for _ in open(args.data, encoding="utf-8")) - 1
     arts = read_narrative_frames(args.data)
     Y = np.array([a.labels for a in arts], dtype=bool)
-    encoder = framing.Encoder()
+    encoder = framing.Encoder(args.model)
     tone = None
     if args.features != "embedding":
         from framing.heads.tone.factory import shipped_tone_model_path
         from framing.heads.tone.model import load_tone_model
 
-        tone = load_tone_model(shipped_tone_model_path())
+        tone = load_tone_model(args.tone_model or shipped_tone_model_path())
         tone.check_encoder(encoder)
     t_enc = time.perf_counter()
     sent = encode_articles([a.text for a in arts], encoder, cache_dir=args.cache,
@@ -157,7 +163,7 @@ def main() -> None:
         for C in C_GRID:
             h = fit_frame_heads(feats[pooling], Y, FRAME_IDS, dev_fraction=args.dev_fraction,
                                 seed=args.seed, C=C, folds=args.folds, pooling=pooling,
-                                name="frames-narrative")
+                                name=args.name)
             score = h.split["cv_macro_f1"]
             grid[pooling][C] = score
             print(f"  {pooling:10s} C={C:<5} cv macro-F1 {score:.4f}", flush=True)
@@ -195,7 +201,10 @@ def main() -> None:
 
     command = (f"python models/train_frames.py --data {args.data} --dev-fraction "
                f"{args.dev_fraction} --seed {args.seed} --folds {args.folds} "
-               f"--n-boot {args.n_boot} --features {args.features} --out {args.out}")
+               f"--n-boot {args.n_boot} --features {args.features} "
+               + (f"--model {args.model} --tone-model {args.tone_model} --name {args.name} "
+                  if args.model else "")
+               + f"--out {args.out}")
     frame_rows = "\n".join(f"| `{i}` | {n} | {t:.2f} |"
                            for i, n, t in zip(heads.ids, heads.names, heads.thresholds))
     c_header = " | ".join(f"C={c}" for c in C_GRID)
@@ -219,19 +228,20 @@ def main() -> None:
             <= metrics["majority"]["per_label"][f]["f1"].value + 0.01]
     no_gain = (f"\n- No better than the majority baseline on dev for: {', '.join(flat)} (a "
                "frame most articles carry).") if flat else ""
+    enc_name = heads.encoder.get("name")
     features_text = {
-        "embedding": "the all-MiniLM-L6-v2 sentence embeddings the analyzer already computes",
+        "embedding": f"the {enc_name} sentence embeddings the analyzer already computes",
         "tone-branch": (f"the pooled sentence states of the shipped tone branch "
                         f"(`{tone.config.name}`, weights digest {tone.digest}) that the "
                         "analyzer already computes" if tone else ""),
         "layer+tone-branch": (
             f"per-sentence rows the analyzer already computes: the pooled, unit-normalised "
-            f"all-MiniLM-L6-v2 states after layer {tone.layer} (what the tone branch reads), "
+            f"{enc_name} states after layer {tone.layer} (what the tone branch reads), "
             f"followed by the tone branch's own pooled sentence states (`{tone.config.name}`, "
             f"weights digest {tone.digest}); the encoder's top layers are not needed, so the "
             f"analyzer stops its pass at layer {tone.layer}" if tone else ""),
     }[args.features]
-    card = CARD.format(no_gain=no_gain, features_text=features_text,
+    card = CARD.format(name=args.name, no_gain=no_gain, features_text=features_text,
         frame_rows=frame_rows, n=len(arts), n_skipped=n_rows - len(arts),
         per_frame=", ".join(f"{f} {int(Y[:, j].sum())}" for j, f in enumerate(FRAME_IDS)),
         dev_fraction=args.dev_fraction, seed=args.seed, n_train=len(train), n_dev=len(dev),

@@ -26,10 +26,10 @@ from framing.training.tone import newsmtsc_examples, split_examples, train_tone
 HERE = Path(__file__).resolve().parent
 
 
-CARD = """# tone-newsmtsc ({design} design)
+CARD = """# {name} ({design} design)
 
-framing's default tone model: tone toward a target mention, or of a whole sentence, on the
-scale critical / neutral / promotional. It reads the shared all-MiniLM-L6-v2 encoder pass.
+{role}: tone toward a target mention, or of a whole sentence, on the
+scale critical / neutral / promotional. It reads the shared {encoder_name} encoder pass.
 
 ## Design
 {design_text}
@@ -68,7 +68,7 @@ Felix Hamborg and Karsten Donnay. 2021. NewsMTSC: A Dataset for (Multi-)Target-d
 Sentiment Classification in Political News Articles. In Proceedings of EACL 2021.
 
 ## Licence
-The weights are derived from all-MiniLM-L6-v2 (Apache-2.0) and trained on NewsMTSC (MIT).
+The weights are derived from {encoder_name} (Apache-2.0) and trained on NewsMTSC (MIT).
 """
 
 DESIGN_TEXT = {
@@ -101,7 +101,11 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
                command: str) -> None:
     m, c = result.metrics, result.config
     f1, acc, per = m["dev_macro_f1"], m["dev_accuracy"], m["dev_per_class_f1"]
+    accurate = c["encoder"].get("name") == "all-mpnet-base-v2"
     text = CARD.format(
+        name=out.name, encoder_name=c["encoder"].get("name"),
+        role=("framing's accurate-tier tone model (`profile=\"accurate\"`)" if accurate
+              else "framing's default tone model"),
         design=args.design,
         design_text=DESIGN_TEXT[args.design].format(layer=c["layer"], n_layers=c["n_layers"],
                                                     epochs=c["training"]["epochs"],
@@ -133,6 +137,46 @@ def measure_as_saved(out: Path, dev, encoder) -> dict:
     return rep.results["saved"]["macro_f1"].to_dict()
 
 
+def newsmtsc_split(data: str | Path, dev_fraction: float, seed: int):
+    """``(examples, train, dev)`` of NewsMTSC: the seeded split by sentence, dev reduced to
+    the target mentions (the NewsMTSC task itself: tone toward a target mention; the
+    whole-sentence examples of dev sentences are never trained on either)."""
+    examples = newsmtsc_examples(data)
+    train, dev = split_examples(examples, dev_fraction, seed)
+    return examples, train, [e for e in dev if e.span is not None]
+
+
+def real_tone_examples(real_dir: str | Path):
+    """``(real, examples)``: the labelled real train sentences (text resolved from
+    ``real_dir``) and their tone examples."""
+    from real_data import real_sentences
+
+    real = real_sentences("train", real_dir)
+    return real, real.tone_examples()
+
+
+def cue_training_data(cues_dir: str | Path, real=None):
+    """``(cue_texts, cue_labels, ids)`` of the multi-task cue loss: the project's cue
+    sentences less the seeded dev split of train_cues.py, plus the real train sentences."""
+    from train_cues import load_split
+
+    ids = framing.load_catalogue().ids
+    rows, Y, cue_train, _ = load_split(cues_dir, ids, 0.2, 13)
+    cue_texts, cue_labels = [rows[i]["text"] for i in cue_train], Y[cue_train]
+    if real is not None:
+        cue_texts += real.texts
+        cue_labels = np.vstack([cue_labels, real.cue_matrix(ids)])
+    return cue_texts, cue_labels, ids
+
+
+def write_dev_split(out: Path, dev, seed: int, dev_fraction: float) -> None:
+    """Write ``dev_split.json``: the NewsMTSC sentence ids of the dev split."""
+    dev_groups = sorted({e.group for e in dev})
+    (out / "dev_split.json").write_text(json.dumps(
+        {"seed": seed, "dev_fraction": dev_fraction, "unit": "NewsMTSC primary_gid",
+         "dev_groups": dev_groups}) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "newsmtsc" / "train.jsonl"))
@@ -154,22 +198,25 @@ def main() -> None:
                          "split only; text resolved from DIR, e.g. ../shared/data/real): their "
                          "sentence and target tone join the tone examples and, with --cues, "
                          "their cue flags join the cue sentences")
+    ap.add_argument("--model", default=None,
+                    help="the encoder (default: the bundled all-MiniLM-L6-v2; "
+                         "all-mpnet-base-v2 for the accurate tier)")
+    ap.add_argument("--name", default=None, help="model name (default tone-newsmtsc-DESIGN)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--recard", action="store_true",
                     help="do not train: re-measure the model in --out as saved and rewrite its "
                          "metrics.json and card")
     args = ap.parse_args()
 
-    examples = newsmtsc_examples(args.data)
-    train, dev = split_examples(examples, args.dev_fraction, args.seed)
-    # dev measures the NewsMTSC task itself: tone toward a target mention. The
-    # whole-sentence examples of dev sentences are dropped (never trained on either).
-    dev = [e for e in dev if e.span is not None]
+    examples, train, dev = newsmtsc_split(args.data, args.dev_fraction, args.seed)
     print(f"NewsMTSC: {len(examples)} examples; train {len(train)}, dev {len(dev)} "
           f"(split by sentence, seed {args.seed})", flush=True)
-    encoder = framing.Encoder()
+    encoder = framing.Encoder(args.model)
     out = Path(args.out)
-    command = (f"python models/train_tone_newsmtsc.py --design {args.design} "
+    command = ("python models/train_tone_newsmtsc.py "
+               + (f"--model {args.model} " if args.model else "")
+               + (f"--name {args.name} " if args.name else "")
+               + f"--design {args.design} "
                f"--layers {args.layers} --epochs {args.epochs} --lr {args.lr} "
                f"--seed {args.seed} --out {args.out}")
     n_sentences = len({e.group for e in examples})
@@ -185,24 +232,14 @@ def main() -> None:
         return
     real = None
     if args.real:
-        from real_data import real_sentences
-
-        real = real_sentences("train", args.real)
-        real_examples = real.tone_examples()
+        real, real_examples = real_tone_examples(args.real)
         train = train + real_examples * args.real_repeat
         command += f" --real {args.real} --real-repeat {args.real_repeat}"
         print(f"real: {len(real.rows)} labelled train sentences, {len(real_examples)} tone "
               "examples added", flush=True)
     cue_kw = {}
     if args.cues:
-        from train_cues import load_split
-
-        ids = framing.load_catalogue().ids
-        rows, Y, cue_train, _ = load_split(args.cues, ids, 0.2, 13)
-        cue_texts, cue_labels = [rows[i]["text"] for i in cue_train], Y[cue_train]
-        if real is not None:
-            cue_texts += real.texts
-            cue_labels = np.vstack([cue_labels, real.cue_matrix(ids)])
+        cue_texts, cue_labels, ids = cue_training_data(args.cues, real)
         cue_kw = {"cue_texts": cue_texts, "cue_labels": cue_labels,
                   "cue_weight": args.cue_weight, "cue_batch_size": args.cue_batch_size}
         command += (f" --cues {args.cues} --cue-weight {args.cue_weight} "
@@ -211,13 +248,10 @@ def main() -> None:
     t0 = time.perf_counter()
     result = train_tone(train, dev, encoder, design=args.design, n_layers=args.layers,
                         epochs=args.epochs, lr=args.lr, seed=args.seed,
-                        name=f"tone-newsmtsc-{args.design}", **cue_kw)
+                        name=args.name or f"tone-newsmtsc-{args.design}", **cue_kw)
     wall = time.perf_counter() - t0
     result.save(out)
-    dev_groups = sorted({e.group for e in dev})
-    (out / "dev_split.json").write_text(json.dumps(
-        {"seed": args.seed, "dev_fraction": args.dev_fraction, "unit": "NewsMTSC primary_gid",
-         "dev_groups": dev_groups}) + "\n")
+    write_dev_split(out, dev, args.seed, args.dev_fraction)
     m = dict(result.metrics, wall_seconds=wall, history=result.history, command=command)
     if real is not None:
         m["real"] = {"sentences": len(real.rows), "examples": len(real_examples),

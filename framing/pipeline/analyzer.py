@@ -19,6 +19,7 @@ import numpy as np
 
 from framing._version import __version__
 from framing.core.labels import TONE_LABELS
+from framing.core.resources import get_tier
 from framing.encoding.encoder import Encoder
 from framing.heads.cues.detector import CueDetector
 from framing.heads.frames.scorers import make_frame_scorers
@@ -49,8 +50,15 @@ class Analyzer:
     Parameters
     ----------
     model:
-        Encoder: ``None`` for the bundled all-MiniLM-L6-v2, a local directory, or a hub
-        id with ``allow_network=True``.
+        Encoder: ``None`` for the bundled all-MiniLM-L6-v2, ``"all-mpnet-base-v2"`` (the
+        accurate tier's encoder, from the ``framing[mpnet]`` extra), a local directory,
+        or a hub id with ``allow_network=True``. The shipped tone model, cue heads and
+        frame heads that ``"trained"`` / ``"auto"`` pick are those trained on this encoder.
+    profile:
+        ``"default"`` (all-MiniLM-L6-v2 and its models: fast) or ``"accurate"``
+        (all-mpnet-base-v2 and its own tone model, cue heads and frame heads: slower,
+        more accurate; needs ``pip install "framing[mpnet]"``). Same outputs and API
+        either way. ``None`` (default) is ``"default"`` unless ``model`` says otherwise.
     tone:
         ``"trained"`` (default: the shipped target-aware model trained on NewsMTSC),
         ``"similarity"`` (zero-shot baseline), ``"vader"`` (lexicon baseline),
@@ -115,6 +123,7 @@ class Analyzer:
         self,
         model: str | os.PathLike | None = None,
         *,
+        profile: str | None = None,
         tone: str | ToneScorer | None = "trained",
         tone_model: str | os.PathLike | None = None,
         tone_label_map: dict[str, str] | None = None,
@@ -134,6 +143,13 @@ class Analyzer:
         cue_detector: CueDetector | None = None,
         backend: str = "torch",
     ) -> None:
+        if profile is not None:
+            tier = get_tier(profile)
+            if model is None and encoder is None:
+                model = None if tier.name == "default" else tier.encoder
+            elif tier.name != "default" and str(model or "") not in ("", tier.encoder):
+                raise ValueError(f"profile={profile!r} is the {tier.encoder} encoder and its "
+                                 f"models; it cannot be combined with model={str(model)!r}")
         self.encoder = encoder or Encoder(model, allow_network=allow_network,
                                           batch_size=batch_size, device=device)
         if tone_model is not None:

@@ -27,7 +27,7 @@ import numpy as np
 from framing._version import __version__
 from framing.encoding.fingerprints import encoder_fingerprint
 from framing.errors import ModelLoadError
-from framing.heads.tone.model import branch_classes
+from framing.heads.tone.model import branch_classes, relative_buckets
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -56,16 +56,20 @@ def onnx_cache_dir() -> Path:
 
 
 def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
-    """A plain torch module: embeddings + encoder layers 1..k + the tone branch."""
+    """A plain torch module: embeddings + encoder layers 1..k + the tone branch.
+
+    BERT-style encoders (absolute positions, token types) and MPNet (positions counted
+    from the padding index, a relative-position attention bias shared by every layer)."""
     import torch
 
     BertStyleLayer, _ = branch_classes()
     nn = torch.nn
     cfg = encoder.model.config
+    mpnet = getattr(cfg, "model_type", "") == "mpnet"
     if getattr(cfg, "position_embedding_type", "absolute") != "absolute" or \
             getattr(cfg, "hidden_act", "gelu") != "gelu":
-        raise ModelLoadError("the ONNX backend supports BERT-style encoders with absolute "
-                             "positions and gelu activations")
+        raise ModelLoadError("the ONNX backend supports BERT-style and MPNet encoders with "
+                             "absolute positions and gelu activations")
     emb, layers = encoder.layer_modules()
 
     class Graph(nn.Module):
@@ -73,22 +77,37 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
             super().__init__()
             self.word = emb.word_embeddings
             self.position = emb.position_embeddings
-            self.token_type = emb.token_type_embeddings
+            self.token_type = None if mpnet else emb.token_type_embeddings
+            self.padding_idx = int(getattr(emb, "padding_idx", 0) or 0)
             self.ln = emb.LayerNorm
             self.layers = nn.ModuleList(
                 [BertStyleLayer.from_bert_layer(layers[i], cfg) for i in range(tone.layer)])
             self.branch = tone.module
             self.hidden = tone.config.hidden
+            rel = getattr(encoder.model.encoder, "relative_attention_bias", None) if mpnet \
+                else None
+            self.rel = rel
+            self.rel_buckets = int(rel.num_embeddings) if rel is not None else 0
 
-        def forward(self, input_ids, attention_mask, target_mask):
+        def embed(self, input_ids, attention_mask):
             t = input_ids.shape[1]
+            if self.token_type is None:  # MPNet: real tokens count up from padding_idx + 1
+                pos = torch.cumsum(attention_mask, dim=1) * attention_mask + self.padding_idx
+                return self.ln(self.word(input_ids) + self.position(pos))
             pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
             x = self.word(input_ids) + self.position(pos) + self.token_type(
                 torch.zeros_like(input_ids))
-            x = self.ln(x)
+            return self.ln(x)
+
+        def forward(self, input_ids, attention_mask, target_mask):
+            x = self.embed(input_ids, attention_mask)
             m = attention_mask.bool()
+            bias = None
+            if self.rel is not None:
+                buckets = relative_buckets(input_ids.shape[1], self.rel_buckets, 128)
+                bias = self.rel(buckets).permute(2, 0, 1).unsqueeze(0)
             for layer in self.layers:
-                x = layer(x, m)
+                x = layer(x, m, bias)
             mf = attention_mask.to(x.dtype).unsqueeze(-1)
             shared = (x * mf).sum(1) / mf.sum(1).clamp(min=1e-9)
             shared = torch.nn.functional.normalize(shared, p=2, dim=1)

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from framing.errors import ModelLoadError
-from framing.heads.cues.heads import (CueHeads, is_cue_heads_dir, lift, load_cue_heads,
-                                      shipped_cue_heads_path)
-from framing.heads.tone.factory import resolve_feature_model
+from framing.core.resources import shipped_model_path
+from framing.heads.cues.heads import CueHeads, is_cue_heads_dir, lift, load_cue_heads
+from framing.heads.tone.factory import resolve_feature_model, tier_for_encoder
 from framing.text.catalogue import Catalogue, load_catalogue
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,7 +104,8 @@ class CueDetector:
         if heads is None:
             return None
         if isinstance(heads, str) and heads == "auto":
-            path = shipped_cue_heads_path()
+            # the heads of the shipped tier trained on this encoder (default or accurate)
+            path = shipped_model_path(tier_for_encoder(self.encoder).cue_heads)
             if not is_cue_heads_dir(path):
                 return None
             loaded = load_cue_heads(path)

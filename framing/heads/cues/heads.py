@@ -102,24 +102,77 @@ def load_cue_heads(path: str | os.PathLike) -> CueHeads:
 def fit_cue_heads(
     train_emb: np.ndarray, Y_train: np.ndarray, dev_emb: np.ndarray, Y_dev: np.ndarray,
     ids: Sequence[str], *, C: float = 4.0, seed: int = 13, name: str = "cue-heads",
-    sample_weight: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None, soft_X: np.ndarray | None = None,
+    soft_P: np.ndarray | None = None, soft_weight: float | np.ndarray = 1.0,
 ) -> CueHeads:
     """Fit one balanced logistic head per cue on ``train``; Platt scaling and the
     F1-maximising threshold on ``dev`` (a cue with no dev positive keeps a = 1, c = 0, 0.5).
     ``sample_weight`` weighs the training rows (e.g. less for rows from another domain).
 
-    Raises :class:`ValueError` naming a cue without positive and negative training rows.
+    Soft rows (distillation): ``soft_X`` ``(m, d)`` features with ``soft_P`` ``(m, k)``, a
+    teacher's probability of each cue, join every cue's fit as two weighted copies, one
+    labelled 1 with weight ``w * p`` and one labelled 0 with weight ``w * (1 - p)``
+    (``w = soft_weight``, one number or one per soft row): the weighted log-loss of the
+    pair is the cross-entropy against ``p``, so the fit minimises cross-entropy to the
+    teacher on those rows. The class balance counts the weights, so a soft row adds ``w * p``
+    to the positive side and ``w * (1 - p)`` to the negative. Calibration and thresholds
+    still come from the gold ``dev`` rows only.
+
+    Raises :class:`ValueError` naming a cue without positive and negative (gold) training
+    rows, and for soft arrays that do not fit the training features and the cues.
     """
     ids = list(ids)
     check_binary_labels(Y_train, ids, "cue")
     k = len(ids)
+    soft = _soft_rows(train_emb, k, soft_X, soft_P, soft_weight)
+    gold_w = np.ones(len(train_emb)) if sample_weight is None \
+        else np.asarray(sample_weight, dtype=float)
+    X = train_emb if soft is None else np.concatenate(
+        [np.asarray(train_emb), soft[0], soft[0]]).astype(np.asarray(train_emb).dtype, copy=False)
     W = np.zeros((k, train_emb.shape[1]))
     b = np.zeros(k)
     for j in range(k):
-        W[j], b[j] = fit_logistic(train_emb, Y_train[:, j].astype(int), C=C, seed=seed,
-                                  sample_weight=sample_weight)
+        if soft is None:
+            W[j], b[j] = fit_logistic(train_emb, Y_train[:, j].astype(int), C=C, seed=seed,
+                                      sample_weight=sample_weight)
+            continue
+        Xs, P, w = soft
+        y = np.r_[Y_train[:, j].astype(int), np.ones(len(Xs), int), np.zeros(len(Xs), int)]
+        weight = np.r_[gold_w, w * P[:, j], w * (1.0 - P[:, j])]
+        keep = weight > 0  # a copy of weight 0 adds nothing to the fit
+        if keep.all():
+            W[j], b[j] = fit_logistic(X, y, C=C, seed=seed, sample_weight=weight)
+        else:
+            W[j], b[j] = fit_logistic(X[keep], y[keep], C=C, seed=seed,
+                                      sample_weight=weight[keep])
     a, c, thresholds = calibrate_and_threshold(dev_emb @ W.T + b, Y_dev)
     return CueHeads(ids, W, b, a, c, thresholds, name=name)
+
+
+def _soft_rows(train_emb: np.ndarray, k: int, soft_X, soft_P, soft_weight
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Return ``(soft_X, soft_P, per-row weight)`` checked against the training features
+    and the ``k`` cues, or None without soft rows; raise :class:`ValueError` when they do
+    not fit."""
+    if soft_X is None and soft_P is None:
+        return None
+    if soft_X is None or soft_P is None:
+        raise ValueError("soft_X and soft_P go together")
+    Xs = np.asarray(soft_X)
+    P = np.asarray(soft_P, dtype=float)
+    if Xs.ndim != 2 or Xs.shape[1] != np.shape(train_emb)[1]:
+        raise ValueError(f"soft_X must be (m, {np.shape(train_emb)[1]}) like the training "
+                         f"features, not {Xs.shape}")
+    if P.shape != (Xs.shape[0], k):
+        raise ValueError(f"soft_P must be ({Xs.shape[0]}, {k}): one probability per soft row "
+                         f"and cue, not {P.shape}")
+    if not np.isfinite(P).all() or P.min(initial=0.0) < 0.0 or P.max(initial=0.0) > 1.0:
+        raise ValueError("soft_P must hold probabilities in [0, 1]")
+    w = np.broadcast_to(np.asarray(soft_weight, dtype=float), (Xs.shape[0],)) \
+        if np.ndim(soft_weight) in (0, 1) and np.size(soft_weight) in (1, Xs.shape[0]) else None
+    if w is None or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("soft_weight must be one non-negative number or one per soft row")
+    return Xs, P, np.asarray(w, dtype=float)
 
 
 def lift(probs: np.ndarray, matched: np.ndarray, weights: np.ndarray | float) -> np.ndarray:

@@ -23,7 +23,8 @@ from framing.core.labels import FRAME_SCHEMES
 from framing.errors import ModelLoadError
 from framing.heads.cues.detector import CueDetector
 from framing.heads.frames.heads import FrameHeads, is_frame_heads_dir, load_frame_heads
-from framing.heads.tone.factory import resolve_feature_model
+from framing.core.resources import shipped_model_path
+from framing.heads.tone.factory import resolve_feature_model, tier_for_encoder
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -119,7 +120,9 @@ def _one(spec: Any, encoder: "Encoder", tone_model: Any = None) -> FrameScorer:
     if isinstance(spec, FrameHeads):
         return HeadsFrameScorer(spec, encoder, scheme=spec.name, tone_model=tone_model)
     if spec == "narrative":
-        return HeadsFrameScorer(load_frame_heads(None), encoder, "narrative",
+        # the shipped tier's heads for this encoder (default or accurate)
+        path = shipped_model_path(tier_for_encoder(encoder).frame_heads)
+        return HeadsFrameScorer(load_frame_heads(path), encoder, "narrative",
                                 tone_model=tone_model)
     if spec == "policy":
         return CatalogueFrameScorer("policy_frames", encoder, "policy")

@@ -3,21 +3,23 @@ baseline's name, a tone-model directory, a Hugging Face classifier, or a ready o
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from framing.core.resources import SHIPPED_TONE_MODEL, shipped_model_path
+from framing.core.resources import SHIPPED_TONE_MODEL, TIERS, Tier, shipped_model_path
+from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError, ModelNotFoundError
 from framing.heads.tone.hf import load_hf_tone
-from framing.heads.tone.model import is_tone_model_dir, load_tone_model
+from framing.heads.tone.model import is_tone_model_dir, load_tone_model, weights_digest
 from framing.heads.tone.scorers import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
 
 __all__ = ["TONE_SCORERS", "SHIPPED_TONE_MODEL", "make_tone_scorer", "resolve_feature_model",
-           "shipped_tone_model_path"]
+           "shipped_tone_model_path", "tier_for_encoder"]
 
 
 TONE_SCORERS = {
@@ -28,9 +30,32 @@ TONE_SCORERS = {
 
 
 
-def shipped_tone_model_path():
-    """Directory of the tone model shipped inside the package (``framing.models``)."""
-    return shipped_model_path(SHIPPED_TONE_MODEL)
+def shipped_tone_model_path(encoder: "Encoder | None" = None):
+    """Directory of the shipped tone model (``framing.models``) of the tier that fits
+    ``encoder`` (the default tier's without one)."""
+    return shipped_model_path(tier_for_encoder(encoder).tone)
+
+
+def _trained_on(tier: Tier) -> dict[str, Any] | None:
+    """The encoder fingerprint in a tier's shipped tone config, or None if it is absent."""
+    try:
+        cfg = json.loads((shipped_model_path(tier.tone) / "config.json").read_text("utf-8"))
+    except (OSError, ValueError, ModuleNotFoundError):
+        return None
+    enc = cfg.get("encoder") if isinstance(cfg, dict) else None
+    return enc if isinstance(enc, dict) and enc else None
+
+
+def tier_for_encoder(encoder: "Encoder | None") -> Tier:
+    """The shipped tier whose models were trained on ``encoder`` (matched by the encoder
+    fingerprint in each tier's tone config); the default tier when none matches or
+    ``encoder`` is None, so that the caller's own check names the mismatch."""
+    if encoder is not None:
+        for tier in TIERS.values():
+            want = _trained_on(tier)
+            if want is not None and fingerprint_mismatch(want, encoder) is None:
+                return tier
+    return TIERS["default"]
 
 
 def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder | None", *,
@@ -63,7 +88,7 @@ def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder |
         return VaderToneBaseline()
     if key == "similarity":
         return SimilarityToneBaseline(encoder)
-    path = shipped_tone_model_path() if key in ("trained", "default") else Path(spec)
+    path = shipped_tone_model_path(encoder) if key in ("trained", "default") else Path(spec)
     if key in ("trained", "default") and not is_tone_model_dir(path):
         raise ModelNotFoundError(f"The shipped tone model is missing from {path}; reinstall "
                                  "framing, or choose tone='similarity' or tone='vader'")
@@ -105,14 +130,16 @@ def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
     want = heads.feature_model.get("digest")
     if tone_model is not None and getattr(tone_model, "digest", None) == want:
         return tone_model
-    path = shipped_tone_model_path()
-    if is_tone_model_dir(path):
-        model = load_tone_model(path)
-        if model.digest == want:
-            if encoder is not None:
-                model.check_encoder(encoder)
-            return model
+    for tier in TIERS.values():
+        path = shipped_model_path(tier.tone)
+        if is_tone_model_dir(path) and weights_digest(path / "model.safetensors") == want:
+            model = load_tone_model(path)
+            if model.digest == want:
+                if encoder is not None:
+                    model.check_encoder(encoder)
+                return model
     raise ModelLoadError(
         f"{what} {heads.path or heads.name} read the sentence states of tone model "
         f"{heads.feature_model.get('name')!r} (weights digest {want}), which is not the "
         "shipped tone model; pass that tone model to the Analyzer (tone=DIR).")
+

@@ -46,6 +46,7 @@ __all__ = [
     "load_tone_model",
     "is_tone_model_dir",
     "save_tone_model",
+    "relative_buckets",
     "target_token_mask",
     "weights_digest",
 ]
@@ -84,7 +85,10 @@ def _make_layer_class():
             self.ln2 = nn.LayerNorm(hidden, eps=eps)
             self.dropout = nn.Dropout(dropout)
 
-        def forward(self, x, mask):
+        def forward(self, x, mask, bias=None):
+            """``mask``: boolean ``(batch, tokens)``, True for real tokens. ``bias``: an
+            additive ``(1 or batch, heads, tokens, tokens)`` attention bias (MPNet's
+            relative positions), or None."""
             b, t, h = x.shape
             d = h // self.heads
 
@@ -92,9 +96,10 @@ def _make_layer_class():
                 return z.view(b, t, self.heads, d).transpose(1, 2)
 
             q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            keep = mask[:, None, None, :]
+            attn = keep if bias is None else bias.masked_fill(~keep, float("-inf"))
             a = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask[:, None, None, :],
-                dropout_p=self.dropout.p if self.training else 0.0)
+                q, k, v, attn_mask=attn, dropout_p=self.dropout.p if self.training else 0.0)
             a = a.transpose(1, 2).reshape(b, t, h)
             x = self.ln1(x + self.dropout(self.attn_out(a)))
             y = self.ff_out(F.gelu(self.ff_in(x)))
@@ -102,15 +107,19 @@ def _make_layer_class():
 
         @classmethod
         def from_bert_layer(cls, layer, config) -> "BertStyleLayer":
-            """Copy the weights of a transformers BERT-family layer."""
+            """Copy the weights of a transformers BERT-family or MPNet layer (the two share
+            the post-LayerNorm layout; only the attribute names differ)."""
             new = cls(config.hidden_size, config.num_attention_heads, config.intermediate_size,
                       getattr(config, "layer_norm_eps", 1e-12))
-            pairs = {
-                "query": layer.attention.self.query, "key": layer.attention.self.key,
-                "value": layer.attention.self.value, "attn_out": layer.attention.output.dense,
-                "ln1": layer.attention.output.LayerNorm, "ff_in": layer.intermediate.dense,
-                "ff_out": layer.output.dense, "ln2": layer.output.LayerNorm,
-            }
+            att = layer.attention
+            if hasattr(att, "attn"):  # MPNet: attention.attn.{q,k,v,o}, attention.LayerNorm
+                qkv_out = (att.attn.q, att.attn.k, att.attn.v, att.attn.o, att.LayerNorm)
+            else:
+                qkv_out = (att.self.query, att.self.key, att.self.value, att.output.dense,
+                           att.output.LayerNorm)
+            pairs = dict(zip(("query", "key", "value", "attn_out", "ln1"), qkv_out))
+            pairs.update(ff_in=layer.intermediate.dense, ff_out=layer.output.dense,
+                         ln2=layer.output.LayerNorm)
             with torch.no_grad():
                 for name, src in pairs.items():
                     getattr(new, name).weight.copy_(src.weight)
@@ -129,19 +138,34 @@ def _make_branch_class(BertStyleLayer):
         """Target marker, ``n`` transformer layers, then a linear head on [sentence; target]."""
 
         def __init__(self, hidden: int, heads: int, intermediate: int, n_layers: int,
-                     eps: float = 1e-12, n_classes: int = 3, dropout: float = 0.1) -> None:
+                     eps: float = 1e-12, n_classes: int = 3, dropout: float = 0.1,
+                     rel_buckets: int = 0, rel_max_distance: int = 128) -> None:
             super().__init__()
             self.layers = nn.ModuleList(
                 [BertStyleLayer(hidden, heads, intermediate, eps, dropout) for _ in range(n_layers)])
             self.marker = nn.Parameter(torch.zeros(hidden))
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(2 * hidden, n_classes)
+            # MPNet-style encoders add a learned bias per head and relative-distance bucket
+            # to every layer's attention scores; BERT-style ones have none (0 buckets)
+            self.rel_buckets, self.rel_max_distance = int(rel_buckets), int(rel_max_distance)
+            self.rel_bias = nn.Embedding(rel_buckets, heads) if rel_buckets else None
+
+        def position_bias(self, n_tokens: int, device):
+            """``(1, heads, n, n)`` relative-position attention bias, or None."""
+            if self.rel_bias is None:
+                return None
+            buckets = relative_buckets(n_tokens, self.rel_buckets, self.rel_max_distance)
+            return self.rel_bias(buckets.to(device)).permute(2, 0, 1).unsqueeze(0)
 
         def features(self, h, mask, target):
             tm = target.to(h.dtype).unsqueeze(-1)
             x = h + tm * self.marker if len(self.layers) else h
+            bias = self.position_bias(h.shape[1], h.device) if len(self.layers) else None
+            if bias is not None:
+                bias = bias.to(h.dtype)
             for layer in self.layers:
-                x = layer(x, mask)
+                x = layer(x, mask, bias)
             m = mask.to(x.dtype).unsqueeze(-1)
             sent = (x * m).sum(1) / m.sum(1).clamp(min=1.0)
             tgt = (x * tm).sum(1) / tm.sum(1).clamp(min=1.0)
@@ -151,6 +175,25 @@ def _make_branch_class(BertStyleLayer):
             return self.head(self.dropout(self.features(h, mask, target)))
 
     return ToneBranch
+
+
+def relative_buckets(n_tokens: int, n_buckets: int, max_distance: int):
+    """``(n, n)`` long tensor: the relative-position bucket of each (query, key) pair, as
+    MPNet (after T5) assigns them. Half the buckets are for keys before the query, half
+    for keys after it; within each half, distances below a quarter of the buckets get a
+    bucket each and longer ones share logarithmically wider buckets up to
+    ``max_distance`` (beyond it, the last bucket)."""
+    torch = _torch()
+    pos = torch.arange(n_tokens)
+    ahead = pos[:, None] - pos[None, :]  # query position minus key position
+    half = n_buckets // 2
+    exact = half // 2
+    base = (ahead < 0).long() * half
+    dist = ahead.abs()
+    far = exact + (torch.log(dist.float().clamp(min=1) / exact)
+                   / math.log(max_distance / exact) * (half - exact)).long()
+    far = far.clamp(max=half - 1)
+    return base + torch.where(dist < exact, dist, far)
 
 
 _CLASSES = None
@@ -203,6 +246,8 @@ class ToneModelConfig:
     name: str
     encoder: dict[str, Any]
     neutral_band: float = 0.1
+    rel_buckets: int = 0  # relative-position buckets (MPNet); 0: none
+    rel_max_distance: int = 128
 
 
 class TrainedTone:
@@ -452,7 +497,8 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
         cfg = ToneModelConfig(int(raw["layer"]), int(raw["n_layers"]), int(raw["hidden"]),
                       int(raw["heads"]), int(raw["intermediate"]), float(raw.get("eps", 1e-12)),
                       float(raw.get("temperature", 1.0)), str(raw.get("name", path.name)),
-                      dict(raw.get("encoder", {})), float(raw.get("neutral_band", 0.1)))
+                      dict(raw.get("encoder", {})), float(raw.get("neutral_band", 0.1)),
+                      int(raw.get("rel_buckets", 0)), int(raw.get("rel_max_distance", 128)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{cfg_path}: missing or invalid field {exc}") from None
     if not (cfg.temperature > 0 and math.isfinite(cfg.temperature)):
@@ -462,7 +508,10 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
     _, ToneBranch = branch_classes()
-    module = ToneBranch(cfg.hidden, cfg.heads, cfg.intermediate, cfg.n_layers, cfg.eps)
+    if cfg.rel_buckets < 0 or cfg.rel_max_distance <= cfg.rel_buckets // 4:
+        raise ModelLoadError(f"{cfg_path}: invalid rel_buckets / rel_max_distance")
+    module = ToneBranch(cfg.hidden, cfg.heads, cfg.intermediate, cfg.n_layers, cfg.eps,
+                        rel_buckets=cfg.rel_buckets, rel_max_distance=cfg.rel_max_distance)
     scales = {k[: -len(_SCALE)]: v for k, v in state.items() if k.endswith(_SCALE)}
     try:
         state = {k: (v.float() * scales[k][:, None].float() if k in scales else v.float())
