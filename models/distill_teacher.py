@@ -106,14 +106,19 @@ def newsmtsc_rows(path: Path, dev_split: Path) -> list[dict]:
             for e in newsmtsc_examples(path) if e.group not in dev]
 
 
-def teacher_outputs(texts: list[str], spans: list, encoder, tone, heads) -> dict[str, np.ndarray]:
+def teacher_outputs(texts: list[str], spans: list, encoder, tone, heads,
+                    runner=None) -> dict[str, np.ndarray]:
     """Raw tone logits ``(n, 3)`` toward each span (None: the sentence) and calibrated cue
-    probabilities ``(n, k)`` of the sentence, from one encoder pass."""
+    probabilities ``(n, k)`` of the sentence, from one encoder pass (through ``runner``,
+    an ONNX graph of the same layers, when given)."""
     requests = {i: [sp] for i, sp in enumerate(spans)}
     tap = tone.make_tap(requests)
     tap.keep_features = True
     tap.keep_layer_states = heads.feature_source == "layer+tone-branch"
-    encoder.encode(texts, taps=[tap], stop_layer=tone.layer)
+    if runner is not None:
+        runner.run(texts, tap)
+    else:
+        encoder.encode(texts, taps=[tap], stop_layer=tone.layer)
     # the tap stores calibrated probabilities: back to logits (up to a constant per row)
     probs = np.stack([tap.out[(i, sp)] for i, sp in enumerate(spans)])
     logits = np.log(np.clip(probs, 1e-12, 1.0)) * tone.temperature
@@ -138,6 +143,10 @@ def main() -> None:
     ap.add_argument("--model", default="all-mpnet-base-v2", help="the teacher's encoder")
     ap.add_argument("--limit", type=int, default=None, help="label only the first N rows (timing)")
     ap.add_argument("--pool-only", action="store_true", help="build the pool and stop")
+    ap.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                    help="onnx: the teacher's int8 ONNX graph (about 4x faster on CPU)")
+    ap.add_argument("--check", type=int, default=0, metavar="N",
+                    help="compare the ONNX graph with torch on the first N rows and stop")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -170,6 +179,23 @@ def main() -> None:
     tone = load_tone_model(args.tone)
     tone.check_encoder(encoder)
     heads = load_cue_heads(args.cue_heads)
+    runner = None
+    if args.backend == "onnx" or args.check:
+        from framing.pipeline.onnx_backend import OnnxBranchRunner
+
+        runner = OnnxBranchRunner(encoder, tone)
+    if args.check:
+        a = teacher_outputs(texts[:args.check], spans[:args.check], encoder, tone, heads)
+        b = teacher_outputs(texts[:args.check], spans[:args.check], encoder, tone, heads, runner)
+        agree = float(np.mean(a["tone_logits"].argmax(1) == b["tone_logits"].argmax(1)))
+        cue_diff = np.abs(a["cue_probs"] - b["cue_probs"])
+        flips = float(np.mean((a["cue_probs"] >= 0.5) != (b["cue_probs"] >= 0.5)))
+        print(f"ONNX int8 vs torch on {args.check} rows: tone class agreement {agree:.3f}; "
+              f"cue probability |diff| mean {cue_diff.mean():.4f}, max {cue_diff.max():.3f}; "
+              f"cue flags at 0.5 that differ {flips:.4f}")
+        return
+    if args.backend == "torch":
+        runner = None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -181,7 +207,7 @@ def main() -> None:
             done += hi - lo
             continue
         t0 = time.perf_counter()
-        res = teacher_outputs(texts[lo:hi], spans[lo:hi], encoder, tone, heads)
+        res = teacher_outputs(texts[lo:hi], spans[lo:hi], encoder, tone, heads, runner)
         table = pa.table({
             "key": keys[lo:hi], "kind": kinds[lo:hi],
             "tone_logits": list(res["tone_logits"]), "cue_probs": list(res["cue_probs"])})
@@ -194,6 +220,7 @@ def main() -> None:
     (out / "teacher.json").write_text(json.dumps({
         "tone": str(args.tone), "tone_digest": tone.digest, "tone_temperature": tone.temperature,
         "cue_heads": str(args.cue_heads), "cue_ids": list(heads.ids), "rows": n,
+        "backend": args.backend,
         "real_rows": len(pool), "newsmtsc_rows": len(nm), "seed": args.seed}, indent=2) + "\n")
 
 

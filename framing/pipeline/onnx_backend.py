@@ -8,7 +8,7 @@ the branch's pooled sentence states and the pooled shared states the branch read
 is everything tone, cue heads and frame heads on branch features need.
 
 The graph is exported from the loaded weights on first use and cached in a user cache
-directory (``$FRAMING_CACHE`` or ``$XDG_CACHE_HOME/framing`` or ``~/.cache/framing``;
+directory (``$FRAMING_CACHE``, else the per-user cache such as ``~/.cache/framing``;
 never inside the installed package), under a name keyed by the encoder fingerprint and
 the tone model's weights digest; later runs load the cached file. Needs the ``onnx`` and
 ``onnxruntime`` packages (``pip install framing[onnx]``).
@@ -26,6 +26,7 @@ import numpy as np
 
 from framing._version import __version__
 from framing.encoding.fingerprints import encoder_fingerprint
+from framing.encoding.mpnet import cache_root
 from framing.errors import ModelLoadError
 from framing.heads.tone.model import branch_classes, relative_buckets
 
@@ -48,11 +49,9 @@ def onnx_available() -> bool:
 
 
 def onnx_cache_dir() -> Path:
-    """Where exported graphs are kept: ``$FRAMING_CACHE``, else the XDG cache directory."""
-    if os.environ.get("FRAMING_CACHE"):
-        return Path(os.environ["FRAMING_CACHE"]).expanduser() / "onnx"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "framing" / "onnx"
+    """Where exported graphs are kept: ``onnx/`` in framing's cache directory
+    (``$FRAMING_CACHE``, else the per-user cache, e.g. ``~/.cache/framing``)."""
+    return cache_root() / "onnx"
 
 
 def _graph_module(encoder: "Encoder", tone: "TrainedTone"):

@@ -263,7 +263,7 @@ def test_the_second_call_uses_the_cache_without_the_pieces(pieces, cache):
 
 
 def test_the_cache_dir_comes_from_the_environment(pieces, tmp_path, monkeypatch):
-    monkeypatch.setenv("FRAMING_CACHE_DIR", str(tmp_path / "envcache"))
+    monkeypatch.setenv("FRAMING_CACHE", str(tmp_path / "envcache"))
     out = mpnet_model_dir(parts=pieces, pins=_pins())
     assert out.parent == tmp_path / "envcache" / "models"
 
