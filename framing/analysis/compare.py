@@ -123,6 +123,7 @@ import pandas as pd
 
 from framing.analysis.evidence import collect_evidence, select_evidence
 from framing.analysis.findings import (
+    manifest_value,
     DEFAULT_MAX_ITEMS,
     Finding,
     cue_names,
@@ -132,7 +133,7 @@ from framing.analysis.findings import (
 from framing.analysis.formatting import comparison_html
 from framing.analysis.summary import period_freq, summary_markdown
 from framing.core.labels import TONE_LABELS_DISPLAY
-from framing.core.resources import SHIPPED_CUE_HEADS, shipped_model_path
+from framing.core.resources import TIERS, shipped_model_path
 from framing.core.tables import as_bool, detect_format, error_mask
 from framing.pipeline.schema import cue_ids_of, frame_ids_of
 from framing.errors import ColumnError, InputFormatError
@@ -312,12 +313,15 @@ def load_error_rates(source: Any) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _shipped_error_rates(cue_ids: Sequence[str]
+def _shipped_error_rates(cue_ids: Sequence[str], manifest: Any = None
                          ) -> tuple[dict[str, tuple[float, float]], str | None]:
     """The shipped cue heads' error rates for ``cue_ids``, if the file is there and names
-    any of them."""
+    any of them: those of the tier whose encoder the scores' manifest names (the
+    accurate tier's heads have their own rates), else the default tier's."""
+    encoder = manifest_value(manifest, "encoder")
+    tier = next((t for t in TIERS.values() if t.encoder == encoder), TIERS["default"])
     try:
-        path = shipped_model_path(SHIPPED_CUE_HEADS) / ERROR_RATES_FILE
+        path = shipped_model_path(tier.cue_heads) / ERROR_RATES_FILE
     except ModuleNotFoundError:  # an installation without shipped models
         return {}, None
     if not path.is_file():
@@ -331,10 +335,10 @@ def _shipped_error_rates(cue_ids: Sequence[str]
     return (rates, str(path)) if rates else ({}, None)
 
 
-def _resolve_error_rates(error_rates: Any, cue_ids: Sequence[str]
+def _resolve_error_rates(error_rates: Any, cue_ids: Sequence[str], manifest: Any = None
                          ) -> tuple[dict[str, tuple[float, float]], str | None]:
     if error_rates is None:
-        return _shipped_error_rates(cue_ids)
+        return _shipped_error_rates(cue_ids, manifest)
     where = str(error_rates) if isinstance(error_rates, (str, os.PathLike)) else "the given mapping"
     rates = load_error_rates(error_rates)
     return rates, (where if rates else None)
@@ -502,8 +506,9 @@ def compare_outlets(
 
     ``error_rates``: per-cue ``(tpr, fpr)`` as a mapping or a JSON file (see
     :func:`load_error_rates`) for the corrected prevalence; None looks for
-    ``error_rates.json`` next to the shipped cue heads and uses it when present (for
-    cues only). A frame is corrected only when the given rates name it as
+    ``error_rates.json`` next to the shipped cue heads of the tier that scored the
+    corpus (the manifest's encoder: the accurate tier's for all-mpnet-base-v2, else the
+    default's) and uses it when present (for cues only). A frame is corrected only when the given rates name it as
     ``scheme:id``.
 
     Frames (``frame_<scheme>_<id>_present`` columns, see
@@ -527,7 +532,7 @@ def compare_outlets(
     cue_ids = cue_ids_of(df)
     frame_pairs = frame_ids_of(df)
     frame_ids = [f"{scheme}:{fid}" for scheme, fid in frame_pairs]
-    rates, rates_source = _resolve_error_rates(error_rates, cue_ids)
+    rates, rates_source = _resolve_error_rates(error_rates, cue_ids, manifest)
     frame_rates = _note_missing_rates(rates, cue_ids, frame_ids, notes)
     rows = _usable_rows(df, ([within] if within else []) + [by], within, notes)
     families = (_cue_family(rows.data, cue_ids, rates),

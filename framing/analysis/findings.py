@@ -45,7 +45,7 @@ from framing.text.catalogue import load_catalogue
 if TYPE_CHECKING:  # pragma: no cover
     from framing.analysis.compare import OutletComparison
 
-__all__ = ["DEFAULT_MAX_ITEMS", "Finding", "cue_names", "findings", "findings_markdown",
+__all__ = ["manifest_value", "DEFAULT_MAX_ITEMS", "Finding", "cue_names", "findings", "findings_markdown",
            "ranked_findings", "trend_findings"]
 
 #: What :func:`findings` lists at most among the significant contrasts, by default.
@@ -134,13 +134,13 @@ def _interval(fmt, low: float, high: float) -> str:
 
 
 # -- names ---------------------------------------------------------------------------------
-def _manifest_value(manifest: Any, key: str) -> Any:
+def manifest_value(manifest: Any, key: str) -> Any:
     """The first value under ``key`` anywhere in a (nested) manifest, or None."""
     if isinstance(manifest, Mapping):
         if isinstance(manifest.get(key), str):
             return manifest[key]
         for value in manifest.values():
-            found = _manifest_value(value, key)
+            found = manifest_value(value, key)
             if found is not None:
                 return found
     return None
@@ -165,10 +165,10 @@ def cue_names(cmp: "OutletComparison", names: Mapping[str, str] | None = None
     fall back to the id with ``_`` read as spaces for a label the dict lacks."""
     if names is not None:
         return dict(names)
-    catalogue = _manifest_value(cmp.manifest, "catalogue")
+    catalogue = manifest_value(cmp.manifest, "catalogue")
     if not catalogue:
         return {}
-    return dict(_catalogue_names(catalogue, _manifest_value(cmp.manifest, "catalogue_sha256")))
+    return dict(_catalogue_names(catalogue, manifest_value(cmp.manifest, "catalogue_sha256")))
 
 
 def _readable(label: str, names: Mapping[str, str]) -> str:

@@ -252,6 +252,27 @@ def test_error_rates_from_json_and_shipped_default(tmp_path, monkeypatch):
         C.load_error_rates({"x": (1.2, 0.1)})
 
 
+def test_shipped_error_rates_follow_the_tier_that_scored(tmp_path, monkeypatch):
+    """Scores whose manifest names the accurate tier's encoder are corrected with that
+    tier's cue heads' error rates, others with the default tier's."""
+    df = make_scores({"A": 20, "B": 20}, seed=4)
+    dirs = {}
+    for name, tpr in (("cues-builtin", 0.9), ("cues-mpnet", 0.6)):
+        dirs[name] = tmp_path / name
+        dirs[name].mkdir()
+        (dirs[name] / C.ERROR_RATES_FILE).write_text(json.dumps({"win_win": [tpr, 0.05]}))
+    monkeypatch.setattr(C, "shipped_model_path", lambda name: dirs.get(name, tmp_path / name))
+    shards = tmp_path / "scores"
+    shards.mkdir()
+    df.to_parquet(shards / "part-00000.parquet")
+    for encoder, want in (("all-mpnet-base-v2", "cues-mpnet"), ("all-MiniLM-L6-v2", "cues-builtin"),
+                          (None, "cues-builtin")):
+        (shards / "manifest.json").write_text(json.dumps({"analyzer": {"encoder": encoder}}))
+        cmp = C.compare_outlets(shards, **FAST)
+        assert cmp.error_rates_source == str(dirs[want] / C.ERROR_RATES_FILE)
+        assert cmp.error_rates["win_win"][0] == (0.6 if want == "cues-mpnet" else 0.9)
+
+
 def test_one_group_does_not_crash():
     df = make_scores({"Solo": 30}, seed=4)
     cmp = C.compare_outlets(df, **FAST)
