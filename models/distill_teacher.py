@@ -196,6 +196,15 @@ def main() -> None:
         return
     if args.backend == "torch":
         runner = None
+    # every shard of one output directory comes from the same teacher and backend
+    meta = {"backend": args.backend, "tone_digest": tone.digest,
+            "cue_ids": list(heads.ids), "cue_thresholds": [round(float(t), 6)
+                                                             for t in heads.thresholds]}
+    meta_path = out / "meta.json"
+    if meta_path.is_file() and json.loads(meta_path.read_text()) != meta:
+        raise SystemExit(f"{out} holds shards from another teacher or backend "
+                         f"({meta_path}); use another --out")
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
