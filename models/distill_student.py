@@ -55,16 +55,14 @@ import numpy as np
 import framing
 from framing.core.pointers import TextPointer, resolve_pointers
 from framing.encoding.fingerprints import encoder_fingerprint
-from framing.heads.cues.detector import CueDetector
-from framing.heads.cues.heads import fit_cue_heads, fit_pattern_weights, lift
+from framing.heads.cues.heads import fit_cue_heads
 from framing.heads.tone.model import load_tone_model
-from framing.stats.metrics import multilabel_metrics
 from framing.text.prepare import normalise, prepare
 from framing.training.tone import SoftTargets, train_tone
 from distill_teacher import newsmtsc_rows
 from real_data import real_sentences
 from train_cues import CARD as CUES_CARD
-from train_cues import append_evaluation, load_split
+from train_cues import append_evaluation, finish_heads, load_split
 from train_tone_newsmtsc import (cue_training_data, measure_as_saved, newsmtsc_split,
                                  real_tone_examples, write_card, write_dev_split)
 
@@ -307,16 +305,8 @@ def cue_phase(args, rows, meta, encoder, log=print) -> None:
                           name=args.cues_name, sample_weight=weight, soft_X=soft_X,
                           soft_P=soft_P, soft_weight=soft_weight)
     log(f"cues: fitted in {time.perf_counter() - t2:.0f} s")
-    patterns = CueDetector(catalogue, None, use_similarity=False)
-    matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
-    heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
-    heads.catalogue_sha256 = catalogue.sha256
-    heads.encoder = encoder_fingerprint(encoder)
-    heads.feature_source = args.features
-    heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
-    probs = lift(heads.predict_proba(emb_dev), matched, np.asarray(heads.pattern_weights))
-    m = multilabel_metrics(Y_dev, probs >= heads.thresholds[None, :], ids, n_boot=1000,
-                           seed=args.seed)
+    heads, m = finish_heads(heads, catalogue, encoder, tone, args.features, dv_texts, emb_dev,
+                            Y_dev, args.seed)
     seconds = time.perf_counter() - t0
     soft_share = soft_weight * len(soft_texts) / (soft_weight * len(soft_texts) + weight.sum())
     card = CUES_CARD.format(

@@ -85,6 +85,24 @@ def _project_rows(data: str | Path, ids: list[str]):
     return [r["text"] for r in rows], np.array([[c in r["cues"] for c in ids] for r in rows])
 
 
+def finish_heads(heads, catalogue, encoder, tone, features: str, dv_texts, emb_dev, Y_dev,
+                 seed: int):
+    """Return ``(heads, dev metrics)``: per-cue pattern weights fitted on the real dev
+    split, the provenance the heads record (catalogue, encoder, the branch they read), and
+    the dev macro-F1 of heads plus patterns as the analyzer combines them."""
+    patterns = CueDetector(catalogue, None, use_similarity=False)
+    matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
+    heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
+    heads.catalogue_sha256 = catalogue.sha256
+    heads.encoder = encoder_fingerprint(encoder)
+    heads.feature_source = features
+    heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
+    probs = lift(heads.predict_proba(emb_dev), matched, np.asarray(heads.pattern_weights))
+    m = multilabel_metrics(Y_dev, probs >= heads.thresholds[None, :], catalogue.ids,
+                           n_boot=1000, seed=seed)
+    return heads, m
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", default=str(HERE / "training" / "cues"))
@@ -127,16 +145,8 @@ def main() -> None:
     emb_dev = tone.sentence_features(encoder, dv_texts, with_layer=with_layer)
     heads = fit_cue_heads(emb, Y, emb_dev, Y_dev, ids, C=args.C, seed=args.seed,
                           name=args.name, sample_weight=weight)
-    patterns = CueDetector(catalogue, None, use_similarity=False)
-    matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
-    heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
-    heads.catalogue_sha256 = catalogue.sha256
-    heads.encoder = encoder_fingerprint(encoder)
-    heads.feature_source = args.features
-    heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
-    probs = lift(heads.predict_proba(emb_dev), matched, np.asarray(heads.pattern_weights))
-    m = multilabel_metrics(Y_dev, probs >= heads.thresholds[None, :], ids, n_boot=1000,
-                           seed=args.seed)
+    heads, m = finish_heads(heads, catalogue, encoder, tone, args.features, dv_texts, emb_dev,
+                            Y_dev, args.seed)
     seconds = time.perf_counter() - t0
     command = (f"python models/train_cues.py --real {args.real} --proj-weight {args.proj_weight} "
                f"--C {args.C} --seed {args.seed} --features {args.features} "
