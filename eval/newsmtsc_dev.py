@@ -2,6 +2,7 @@
 
     python eval/newsmtsc_dev.py [--data ../shared/data/newsmtsc/train.jsonl]
                                 [--profile default|accurate] [--predictions preds.jsonl]
+                                [--tone DIR --name NAME]
 
 Rebuilds the dev split the shipped tone model was measured on (the sentence ids are in
 the model's dev_split.json), and runs the shipped trained model, the zero-shot similarity
@@ -19,6 +20,11 @@ object a line: ``id`` (the NewsMTSC sentence id and the target's character offse
 ``<gid>:<from>-<to>``, stable across tiers measured on the same dev split), ``row`` (its
 index in the dev split), ``gold`` and ``pred`` (tone labels); no text. eval/tier_table.py
 compares tiers from such files.
+
+``--tone DIR`` measures a candidate tone model (e.g. a distilled branch not yet shipped) in
+place of the tier's shipped one, on the same dev split and the tier's encoder; ``--name``
+names its report (``newsmtsc_dev_<name>``). A candidate whose dev_split.json holds another
+dev split is refused.
 """
 
 from __future__ import annotations
@@ -78,6 +84,9 @@ def main() -> None:
                     help="the model tier to measure (default: %(default)s)")
     ap.add_argument("--predictions", help="also write the trained scorer's label for each dev "
                                           "row here (ids and labels, no text)")
+    ap.add_argument("--tone", metavar="DIR", help="a candidate tone model directory to measure "
+                                                  "in place of the tier's shipped one")
+    ap.add_argument("--name", help="the report's name suffix (with --tone)")
     args = ap.parse_args()
     tier = get_tier(args.profile)
     default = tier.name == "default"
@@ -86,19 +95,29 @@ def main() -> None:
                  f"{shipped_model_path(tier.tone)} yet; train it first")
 
     dev_groups = dev_groups_for(tier.name)
+    if args.tone:
+        own = Path(args.tone) / "dev_split.json"
+        if not is_tone_model_dir(args.tone):
+            sys.exit(f"{args.tone} is not a tone model directory")
+        if own.is_file() and set(json.loads(own.read_text())["dev_groups"]) != dev_groups:
+            sys.exit(f"{own} holds another dev split than the default tone model's")
     dev = [e for e in newsmtsc_examples(args.data, sentence_level=False) if e.group in dev_groups]
     source = "NewsMTSC train.jsonl, dev split of the shipped tone model"
     if not default:
         source += f"; {tier.name} tier ({tier.tone} on {tier.encoder})"
+    if args.tone:
+        source += f"; candidate tone model {Path(args.tone).name}"
     samples = Samples("tone", [e.text for e in dev], [LABELS[e.label] for e in dev],
                       list(LABELS), list(range(len(dev))), [e.span for e in dev],
                       source=source)
     encoder = framing.Encoder() if default else framing.Encoder(tier.encoder)
-    scorers = {name: framing.Analyzer(tone=name, cues=False, encoder=encoder)
+    scorers = {name: framing.Analyzer(tone=args.tone if args.tone and name == "trained"
+                                      else name, cues=False, encoder=encoder)
                for name in ("trained", "similarity", "vader")}
     report = framing.evaluate(scorers, samples, reference="vader", n_boot=args.n_boot,
                               top_mistakes=0)
-    name = "newsmtsc_dev" if default else f"newsmtsc_dev_{tier.name}"
+    name = f"newsmtsc_dev_{args.name}" if args.tone and args.name else \
+        "newsmtsc_dev" if default else f"newsmtsc_dev_{tier.name}"
     print(report.to_markdown(name))
     report.save(args.out, name)
     if args.predictions:
