@@ -142,7 +142,7 @@ def make_corpus(n: int, seed: int, boilerplate: bool) -> list[str]:
 def _analyzer(backend: str, profile: str = "default"):
     import framing
 
-    kwargs = {} if backend == "torch" else {"backend": backend}
+    kwargs = {"backend": backend}  # torch named explicitly: the default is "auto"
     if profile != "default":
         kwargs["profile"] = profile
     return framing.Analyzer(**kwargs)
@@ -382,9 +382,9 @@ def main() -> None:
           f"{'; with boilerplate' if args.boilerplate else ''}; seed {args.seed}")
     print(f"{'measurement':<48} {'articles/s':>10} {'sentences/s':>12} {'peak RSS MB':>12}")
     labels = {"pipeline": "full pipeline (tone + cues + frames + evidence)",
-              **{f"pipeline-{b}": f"full pipeline, {b} int8 backend" for b in backends},
+              **{f"pipeline-{b}": f"full pipeline, backend={b}" for b in backends},
               **{f"pipeline-{p}": f"{p} tier, full pipeline" for p in profiles},
-              **{f"pipeline-{p}-{b}": f"{p} tier, {b} int8 backend"
+              **{f"pipeline-{p}-{b}": f"{p} tier, backend={b}"
                  for p in profiles for b in backends},
               "encoder": "bare encoder forward pass",
               "naive": f"naive per-sentence per-task ({n_naive} articles)"}

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-__all__ = ["parse_label_map"]
+from typing import Any
+
+__all__ = ["parse_label_map", "add_backend_option", "BACKEND_CHOICES"]
+
+#: ``Analyzer(backend=...)`` values, as :data:`framing.pipeline.onnx_backend.BACKENDS`
+#: has them (written out so that parsing arguments imports no model code; a test checks
+#: that the two agree)
+BACKEND_CHOICES = ("auto", "torch", "onnx", "onnx-fp32")
+
+
+def add_backend_option(parser: Any) -> None:
+    """Add ``--backend auto|torch|onnx-fp32|onnx`` (default auto) to a command that builds an
+    Analyzer."""
+    parser.add_argument(
+        "--backend", choices=BACKEND_CHOICES, default="auto",
+        help="auto (default): the float32 ONNX Runtime graph (onnx-fp32, torch's scores, "
+             "faster) where it is installed and serves the default models, else torch; "
+             "torch, onnx-fp32 or onnx (int8: faster, slightly less accurate) to choose "
+             "(the ONNX ones need pip install \"framing[onnx]\"; the graph is exported "
+             "once, on first use)")
 
 
 def parse_label_map(text: str | None) -> dict[str, str] | None:

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from framing.cli.common import add_backend_option
+
 __all__ = ["add_parser", "run"]
 
 
@@ -32,6 +34,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--tune", choices=["dev"], default=None,
                    help="fit thresholds on a seeded dev split and report on the rest")
     p.add_argument("--n-boot", type=int, default=None, help="bootstrap resamples (default 1000)")
+    add_backend_option(p)
     p.add_argument("-o", "--out", default=None, help="output directory for the reports")
 
 
@@ -97,7 +100,8 @@ def _tone_scorers(args: argparse.Namespace, encoder: Any) -> dict[str, Any]:
     from framing.pipeline.analyzer import Analyzer
 
     names = args.scorer or ["trained", "similarity", "vader"]
-    return {name: Analyzer(tone=name, cues=False, encoder=encoder) for name in names}
+    return {name: Analyzer(tone=name, cues=False, encoder=encoder, backend=args.backend)
+            for name in names}
 
 
 def _cue_scorers(args: argparse.Namespace, encoder: Any) -> dict[str, Any]:
@@ -118,5 +122,6 @@ def _cue_scorers(args: argparse.Namespace, encoder: Any) -> dict[str, Any]:
         detector = CueDetector(args.catalogue, None if patterns_only else encoder,
                                use_similarity=not patterns_only,
                                heads="auto" if name == "trained" else None)
-        scorers[name] = Analyzer(tone=None, encoder=encoder, cue_detector=detector)
+        scorers[name] = Analyzer(tone=None, encoder=encoder, cue_detector=detector,
+                                 backend=args.backend)
     return scorers

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from framing.cli.common import parse_label_map
+from framing.cli.common import add_backend_option, parse_label_map
 
 __all__ = ["add_parser", "frames_option", "run"]
 
@@ -15,12 +15,19 @@ def add_parser(subparsers: Any) -> None:
     """Add ``score`` to the ``framing`` subparsers."""
     p = subparsers.add_parser(
         "score", help="score a corpus file and write one row per article",
-        description="Score every article of INPUT (JSONL, CSV, TSV, Parquet or a directory of "
-                    ".txt files) and write one row per article to OUTPUT: a directory of "
-                    "Parquet shards (resumable: run the same command again after an "
-                    "interruption), or one .parquet, .jsonl or .csv file.")
-    p.add_argument("input", help="corpus file (.jsonl, .jsonl.gz, .csv, .tsv, .parquet) or a "
-                                 "directory of .txt files")
+        description="Score every article of INPUT (JSONL, CSV, TSV or Parquet files, a "
+                    "directory of them or of .txt files, a quoted glob pattern, a URI; "
+                    "several INPUTs are read in the order given) and write one row per "
+                    "article to OUTPUT: a directory of Parquet shards (resumable: run the "
+                    "same command again after an interruption), or one .parquet, .jsonl or "
+                    ".csv file.")
+    p.add_argument("input", nargs="+",
+                   help="corpus file (.jsonl, .jsonl.gz, .csv, .tsv, .parquet), a directory "
+                        "of such files (or of .txt files), a glob pattern in quotes "
+                        "('corpus/*.parquet', 'data/**/*.jsonl.gz'), or a URI "
+                        "(s3://bucket/corpus/); give several to read them one after the "
+                        "other. With several files each row's id is FILE:ROW unless --id "
+                        "names a column")
     p.add_argument("-o", "--output", required=True,
                    help="output directory (a name without extension, or ending in /) for "
                         "resumable Parquet shards, or a .parquet, .jsonl or .csv file")
@@ -62,6 +69,7 @@ def add_parser(subparsers: Any) -> None:
                    help="encoder: a local model directory, or a hub id with --allow-network")
     p.add_argument("--allow-network", action="store_true",
                    help="allow downloading a hub model named by --model")
+    add_backend_option(p)
 
     # How to run and write.
     p.add_argument("--batch-size", type=int, default=64, help="sentences per encoder batch")
@@ -99,9 +107,11 @@ def run(args: argparse.Namespace) -> int:
     analyzer = {"model": args.model, "profile": args.profile, "tone": args.tone, "catalogue": args.catalogue,
                 "cue_heads": args.cue_heads, "frames": frames_option(args.frames),
                 "tone_label_map": parse_label_map(args.tone_label_map),
-                "allow_network": args.allow_network, "batch_size": args.batch_size}
+                "allow_network": args.allow_network, "batch_size": args.batch_size,
+                "backend": args.backend}
+    source = args.input[0] if len(args.input) == 1 else args.input
     summary = score_corpus(
-        args.input, args.output, text=args.text, id=args.id, outlet=args.outlet,
+        source, args.output, text=args.text, id=args.id, outlet=args.outlet,
         date=args.date, title=args.title, target=args.target_column, analyzer=analyzer,
         format=args.format, chunk_size=args.chunk_size, shard_size=args.shard_size,
         overwrite=args.overwrite, resume=not args.no_resume, evidence=not args.no_evidence,

@@ -14,11 +14,12 @@ from typing import Sequence
 
 import numpy as np
 
+from framing.encoding.fingerprints import CONFIG_KEYS, PROBE_VALUES, fingerprint_from_parts
 from framing.encoding.mpnet import MPNET_ALIASES, MPNET_NAME, mpnet_model_dir
 from framing.errors import ModelLoadError, ModelNotFoundError
 
-__all__ = ["Encoder", "Tap", "resolve_model", "fit_threads", "available_cpus",
-           "check_local_dir", "DEFAULT_MODEL_NAME"]
+__all__ = ["Encoder", "FastTokenizer", "Tap", "resolve_model", "fit_threads",
+           "available_cpus", "check_local_dir", "DEFAULT_MODEL_NAME"]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
@@ -128,6 +129,126 @@ def fit_threads() -> int:
     return torch.get_num_threads()
 
 
+#: config.json keys a lazy encoder reads without transformers (else it loads eagerly)
+_LAZY_CONFIG_KEYS = ("hidden_size", "num_hidden_layers")
+#: model types whose first and last parameters are the word embeddings and the pooler's
+#: bias, as the fingerprint from the weights file assumes (see Encoder.light_fingerprint)
+_PROBED_TYPES = ("bert", "mpnet")
+_PROBES = ("embeddings.word_embeddings.weight", "pooler.dense.bias")
+
+
+def _read_config(path: Path) -> dict | None:
+    """``config.json`` of a model directory, or None when it lacks what a lazy encoder
+    reads (the caller then loads the model with transformers)."""
+    try:
+        cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cfg, dict) or not all(isinstance(cfg.get(k), int) for k in _LAZY_CONFIG_KEYS):
+        return None
+    return cfg
+
+
+def _fingerprint_from_file(path: Path, config: dict, name: str) -> dict | None:
+    """The encoder fingerprint read from the safetensors weights of ``path`` (no torch),
+    or None when the model type, the config or the tensor names do not allow it."""
+    from safetensors import SafetensorError, safe_open
+
+    model_type = config.get("model_type")
+    if model_type not in _PROBED_TYPES or not all(k in config for k in CONFIG_KEYS):
+        return None
+    found: dict[str, np.ndarray] = {}
+    try:
+        for weights in sorted(path.glob("*.safetensors")):
+            with safe_open(str(weights), framework="numpy") as fh:
+                keys = set(fh.keys())
+                for probe in _PROBES:
+                    key = next((k for k in (probe, f"{model_type}.{probe}") if k in keys), None)
+                    if key is None or probe in found:
+                        continue
+                    part = fh.get_slice(key)
+                    shape = part.get_shape()
+                    width = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+                    rows = min(-(-PROBE_VALUES // max(width, 1)), int(shape[0]) if shape else 1)
+                    found[probe] = np.asarray(part[:rows]).ravel()[:PROBE_VALUES]
+    except (SafetensorError, OSError, ValueError):
+        return None
+    if len(found) != len(_PROBES):
+        return None
+    return fingerprint_from_parts(name, config, found[_PROBES[0]], found[_PROBES[1]])
+
+
+class FastTokenizer:
+    """A model directory's ``tokenizer.json`` run by the :mod:`tokenizers` library alone.
+
+    It answers the calls the encoder and the ONNX backend make of a transformers fast
+    tokenizer (the same Rust tokenizer underneath: the same ids and character offsets),
+    without importing transformers, which costs seconds. Padding is never applied;
+    truncation is set per call, as transformers does.
+
+    Raises :class:`ModelLoadError` when ``tokenizer.json`` is missing or does not load.
+    """
+
+    is_fast = True
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        from tokenizers import Tokenizer
+
+        directory = Path(directory)
+        try:
+            self._tok = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises its own Exception subclass
+            raise ModelLoadError(f"{directory / 'tokenizer.json'}: the tokenizer does not "
+                                 f"load ({exc})") from None
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self._truncation: int | None = None
+        self.pad_token_id = self._special_id(directory, "pad_token")
+
+    def _special_id(self, directory: Path, key: str) -> int | None:
+        """The id of the special token named ``key`` in ``special_tokens_map.json`` or
+        ``tokenizer_config.json`` (as transformers reads them), or None."""
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            try:
+                entry = json.loads((directory / name).read_text(encoding="utf-8")).get(key)
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(entry, dict):
+                entry = entry.get("content")
+            if isinstance(entry, str):
+                return self._tok.token_to_id(entry)
+        return None
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        post = self._tok.post_processor
+        return int(post.num_special_tokens_to_add(pair)) if post is not None else 0
+
+    def __call__(self, text: str | Sequence[str], *, truncation: bool = False,
+                 max_length: int | None = None, padding: bool = False,
+                 return_attention_mask: bool = True, return_offsets_mapping: bool = False,
+                 add_special_tokens: bool = True) -> dict[str, list]:
+        """``input_ids`` (and ``offset_mapping``, ``attention_mask`` when asked) of one
+        text or a list of texts, unpadded. Raises :class:`ValueError` for ``padding``."""
+        if padding:
+            raise ValueError("FastTokenizer does not pad; pad the ids yourself")
+        limit = int(max_length) if truncation and max_length else None
+        if limit != self._truncation:
+            if limit is None:
+                self._tok.no_truncation()
+            else:
+                self._tok.enable_truncation(limit)
+            self._truncation = limit
+        single = isinstance(text, str)
+        encs = self._tok.encode_batch([text] if single else list(text),
+                                      add_special_tokens=add_special_tokens)
+        out: dict[str, list] = {"input_ids": [e.ids for e in encs]}
+        if return_offsets_mapping:
+            out["offset_mapping"] = [[tuple(o) for o in e.offsets] for e in encs]
+        if return_attention_mask:
+            out["attention_mask"] = [e.attention_mask for e in encs]
+        return {k: v[0] for k, v in out.items()} if single else out
+
+
 class Encoder:
     """A transformer sentence encoder with mean pooling and L2-normalised output.
 
@@ -141,6 +262,13 @@ class Encoder:
         ``max_seq_length`` from ``sentence_bert_config.json``, else 256.
     batch_size:
         Sentences per forward pass.
+    lazy:
+        ``True``: for a local directory with a ``tokenizer.json``, read only the config
+        and the tokenizer now (:class:`FastTokenizer`; no torch, no transformers), and
+        load the weights with torch on first use of :attr:`model` (an encoder pass, a
+        fingerprint that cannot be read from the weights file). The ONNX backend uses
+        this so that a cached graph scores without torch. Elsewhere it is the eager
+        encoder. Once the weights are loaded, the tokenizer is transformers' own.
     """
 
     def __init__(
@@ -151,29 +279,69 @@ class Encoder:
         max_length: int | None = None,
         batch_size: int = 64,
         device: str = "cpu",
+        lazy: bool = False,
     ) -> None:
-        import torch  # noqa: F401  (imported here so text-only users never load torch)
-        from transformers import AutoModel, AutoTokenizer
-
-        fit_threads()
-
         self.model_name = str(model) if model is not None else DEFAULT_MODEL_NAME
         if self.model_name in MPNET_ALIASES:
             self.model_name = MPNET_NAME
         self.location = resolve_model(model, allow_network=allow_network)
         self.batch_size = int(batch_size)
         self.device = device
-        local = Path(self.location).is_dir()
+        self._allow_network = allow_network
+        self._model = None
+        self._light_fingerprint: dict | None = None
+        path = Path(self.location)
+        local = path.is_dir()
         if local:
-            check_local_dir(Path(self.location))
-        kwargs = {"local_files_only": not allow_network or local}
+            check_local_dir(path)
+        config = _read_config(path) if lazy and local and \
+            (path / "tokenizer.json").is_file() else None
+        if config is not None:
+            self._config = config
+            self.tokenizer = FastTokenizer(path)
+        else:
+            self._load()
+            cfg = self._model.config
+            self._config = {**cfg.to_dict(), "hidden_size": int(cfg.hidden_size),
+                            "num_hidden_layers": int(cfg.num_hidden_layers),
+                            "max_position_embeddings": getattr(cfg, "max_position_embeddings",
+                                                               512)}
+        self.max_length = int(max_length or self._configured_max_length())
+        self.dim = int(self._config["hidden_size"])
+        self.sentences_encoded = 0  # running count, for tests and throughput figures
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the torch weights are loaded (a lazy encoder loads them on first use)."""
+        return self._model is not None
+
+    @property
+    def model(self):
+        """The transformers model (loaded now if this is a lazy encoder)."""
+        if self._model is None:
+            self._load()
+        return self._model
+
+    @property
+    def config(self) -> dict:
+        """The model's ``config.json`` as a dict (read without torch)."""
+        return dict(self._config)
+
+    def _load(self) -> None:
+        """Load the tokenizer and the weights with transformers; refuse incomplete weights."""
+        import torch  # noqa: F401  (imported here so text-only users never load torch)
+        from transformers import AutoModel, AutoTokenizer
+
+        fit_threads()
+        local = Path(self.location).is_dir()
+        kwargs = {"local_files_only": not self._allow_network or local}
         from transformers.utils import logging as hf_logging
 
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # no weight-loading bars in the middle of our output
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.location, **kwargs)
-            self.model, info = AutoModel.from_pretrained(
+            tokenizer = AutoTokenizer.from_pretrained(self.location, **kwargs)
+            model, info = AutoModel.from_pretrained(
                 self.location, use_safetensors=True, output_loading_info=True, **kwargs)
         except Exception as exc:
             raise ModelLoadError(f"Could not load the encoder from {self.location}: {exc}") from exc
@@ -191,16 +359,31 @@ class Encoder:
                 f"Incomplete or mismatched weights in {self.location}: {len(bad)} tensor(s) "
                 f"missing or of the wrong shape (e.g. {', '.join(bad[:3])}). The model file is "
                 "truncated or belongs to another architecture.")
-        self.model.eval().to(device)
-        if not getattr(self.tokenizer, "is_fast", False):
+        model.eval().to(self.device)
+        if not getattr(tokenizer, "is_fast", False):
             raise ModelLoadError(f"{self.location}: framing needs a fast (Rust) tokenizer.")
-        self.max_length = int(max_length or self._configured_max_length())
-        self.dim = int(self.model.config.hidden_size)
-        self.sentences_encoded = 0  # running count, for tests and throughput figures
+        self.tokenizer = tokenizer
+        self._model = model
+
+    def light_fingerprint(self) -> dict | None:
+        """The encoder fingerprint (:func:`framing.encoding.fingerprints.encoder_fingerprint`)
+        read from the weights file without torch, for a lazy encoder whose weights are not
+        loaded; None once they are, or where the file does not tell (then the fingerprint
+        comes from the loaded model).
+
+        The fingerprint probes the model's first and last parameters; for the BERT family
+        and MPNet those are the word embeddings and the pooler's bias, read here by name
+        (the first 4096 values of each, as float32)."""
+        if self._model is not None:
+            return None
+        if self._light_fingerprint is None:
+            self._light_fingerprint = _fingerprint_from_file(
+                Path(self.location), self._config, self.model_name)
+        return self._light_fingerprint
 
     def _configured_max_length(self) -> int:
         cfg = Path(self.location) / "sentence_bert_config.json"
-        limit = int(getattr(self.model.config, "max_position_embeddings", 512) or 512)
+        limit = int(self._config.get("max_position_embeddings", 512) or 512)
         if cfg.is_file():
             try:
                 return min(int(json.loads(cfg.read_text())["max_seq_length"]), limit)
@@ -243,6 +426,7 @@ class Encoder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model  # a lazy encoder loads its weights (and tokenizer) here
         unique: dict[str, int] = {}
         inverse = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64,
                               count=len(texts))
@@ -281,7 +465,7 @@ class Encoder:
                     mask[r, :len(row)] = 1
                 input_ids, mask = input_ids.to(self.device), mask.to(self.device)
                 if stop_layer is None:
-                    result = self.model(input_ids=input_ids, attention_mask=mask,
+                    result = model(input_ids=input_ids, attention_mask=mask,
                                         output_hidden_states=want_hidden)
                     hidden = result.last_hidden_state
                     states = result.hidden_states
@@ -300,7 +484,7 @@ class Encoder:
 
     @property
     def n_layers(self) -> int:
-        return int(self.model.config.num_hidden_layers)
+        return int(self._config["num_hidden_layers"])
 
     def layer_modules(self):
         """The model's embedding module and its list of transformer layers."""

@@ -27,16 +27,17 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from framing.core.formatting import counted
-from framing._version import __version__
 from framing.core.labels import META_FIELDS
 from framing.core.tables import detect_format, open_binary
 from framing.errors import InputFormatError, OutputWriteError, ResumeError
 from framing.io.readers import TXT_SUFFIX, Record, example_corpus_path, read_corpus, txt_files
 from framing.io.runs import (DEFAULT_CACHE_SIZE, DEFAULT_SHARD_SIZE, CorpusSummary,
-                             ScoreOptions, text_key)
+                             ScoreOptions, adopt_earlier_analyzer, earlier_run,
+                             finish_manifest, record_analyzer, start_manifest, text_key)
 from framing.io.shards import (OutputLock, ShardDir, ShardWriter, analyzer_fingerprint,
                                analyzer_request, analyzer_unchanged, arrow_schema,
-                               check_manifest, input_fingerprint, now_iso)
+                               input_fingerprint)
+from framing.io.sources import InputFiles, expand_source, is_path_source, is_uri
 from framing.pipeline.analyzer import Analyzer
 from framing.pipeline.results import ArticleResult, flat_row
 from framing.pipeline.schema import HASH_COLUMN, output_columns
@@ -93,8 +94,38 @@ class _Writer:
             self._fh.close()
 
 
+#: A multi-file source's JSONL lines are counted for the progress bar only up to this
+#: many bytes of JSONL files (counting reads them through once more).
+COUNT_JSONL_BYTES = 256 << 20
+
+
+def _count_files(files: InputFiles) -> int | None:
+    """Rows of a multi-file source, for the progress bar: the sum over its local files
+    (Parquet from each footer, JSONL by counting lines while they total at most
+    :data:`COUNT_JSONL_BYTES`), the number of its ``.txt`` articles, or None when a
+    count would cost too much or cannot be told (CSV/TSV, URIs)."""
+    if all(f.format == "txt" for f in files):
+        return len(files)
+    if any(is_uri(f.path) or f.format not in ("parquet", "jsonl") for f in files):
+        return None
+    jsonl_bytes = sum(f.size or 0 for f in files if f.format == "jsonl")
+    if jsonl_bytes > COUNT_JSONL_BYTES:
+        return None
+    total = 0
+    for f in files:
+        n = _count_rows(f.path, f.format)
+        if n is None:
+            return None
+        total += n
+    return total
+
+
 def _count_rows(source: Any, fmt: str | None) -> int | None:
+    """Rows ``source`` holds (of input format ``fmt``, ``"files"`` for a multi-file
+    listing), for the progress bar; None when unknown. Never raises."""
     try:
+        if fmt == "files":
+            return _count_files(source)
         if fmt == "parquet":
             return pq.ParquetFile(source).metadata.num_rows
         if fmt == "jsonl":
@@ -335,10 +366,15 @@ def score_corpus(
 ) -> CorpusSummary:
     """Score every article of ``source`` and write one row per article to ``out``.
 
-    ``source`` is a JSONL/CSV/TSV/Parquet path, a directory of ``.txt`` files, a pandas
-    DataFrame or a ``datasets.Dataset``; column options as in :func:`read_corpus`.
-    Articles are scored ``chunk_size`` at a time; a bad row is written with its
-    ``error`` and the run goes on.
+    ``source`` is a JSONL/CSV/TSV/Parquet path (``.gz`` allowed), a directory of such
+    files (or, when it holds none, of ``.txt`` files), a glob pattern
+    (``"corpus/*.parquet"``, ``"data/**/*.jsonl.gz"``), a URI (``s3://bucket/corpus/``,
+    through ``pyarrow.fs`` or ``fsspec``), a list of these, a pandas DataFrame or a
+    ``datasets.Dataset``; which files a path source names, and in which order, is
+    :func:`framing.io.sources.expand_source`; column options, row numbers and ids (those
+    of a multi-file source name their file) as in :func:`read_corpus`. Files are read one
+    after the other, a batch of rows at a time. Articles are scored ``chunk_size`` at a
+    time; a bad row is written with its ``error`` and the run goes on.
 
     **Output.** ``out`` is a *scores directory* when it is an existing directory, ends
     with ``/``, has no extension, or ``out_format="shards"``: rows go to Parquet shards
@@ -354,8 +390,11 @@ def score_corpus(
     **Resuming** (scores directories). With ``resume=True`` (default), running the same
     call again after an interruption, even a SIGKILL, keeps the complete shards, skips
     their records and scores the rest: the result equals an uninterrupted run's, row for
-    row. The manifest must match the current input (size and hashes of its first and last
-    MiB; for a directory the names and sizes of its files), the column options,
+    row. The manifest must match the current input (for one file its size and hashes of
+    its first and last MiB; for a directory of ``.txt`` files the names and sizes of its
+    files; for any other path source, the list of its files with each one's size and
+    modification time, so that a changed, added or removed file is refused, and named),
+    the column options,
     ``evidence``, ``shard_size``, the framing version, the analyzer's configuration and
     the hashes of its model files; otherwise :class:`~framing.errors.ResumeError` lists
     what differs. ``resume=False`` refuses a directory that already holds shards;
@@ -389,8 +428,8 @@ def score_corpus(
 
     ``engine="ray"`` scores on a Ray cluster (``pip install "framing[ray]"``; connects
     to ``ray_address`` or starts a local Ray) through
-    :func:`framing.io.distributed.score_corpus_ray`: a scores directory of Parquet shards
-    with the same columns, not resumable; ``analyzer`` must then be a dict of
+    :func:`framing.io.distributed.score_corpus_ray`: the same scores directory (shards,
+    rows and manifest), resumable in the same way; ``analyzer`` must then be a dict of
     :class:`~framing.Analyzer` arguments or a zero-argument factory.
 
     Returns a :class:`CorpusSummary`. Raises :class:`ColumnError` before any model is
@@ -429,16 +468,32 @@ def run_local(source: Any, out: str | os.PathLike, options: ScoreOptions,
     options = options.for_source(source)
     shards = _is_shard_output(out, options.out_format)
     ofmt = None if shards else detect_format(out, options.out_format)
-    if isinstance(source, (str, os.PathLike)):
-        in_fmt = "txt" if Path(source).is_dir() else detect_format(source, options.format)
-    else:
-        in_fmt = None
-    records = read_corpus(source, format=options.format, **options.column_options())
+    listing, source, in_fmt = _input_of(source, options)
+    records = read_corpus(listing, format=options.format, **options.column_options())
     first = next(records, None)  # raises ColumnError/FileNotFoundError before any work
     records = itertools.chain([first] if first is not None else [], records)
     if shards:
         return _score_to_shards(source, Path(out), records, options, analyzer, in_fmt)
     return _score_to_file(source, Path(out), ofmt, records, options, analyzer, in_fmt)
+
+
+def _input_of(source: Any, options: ScoreOptions) -> tuple[Any, Any, str | None]:
+    """``(what to read, what the run describes, its format)`` for ``source``: a path
+    source is listed once here (:func:`~framing.io.sources.expand_source`) and read from
+    that listing. The progress count and the manifest's input fingerprint describe a
+    single local file by its path and format, a local directory of ``.txt`` files by its
+    path (format ``"txt"``), as they always have, and any other path source by its
+    listing (format ``"files"``). An in-memory table is all three (format None). Raises
+    what :func:`~framing.io.sources.expand_source` raises."""
+    if not is_path_source(source):
+        return source, source, None
+    files = expand_source(source, options.format, options.columns)
+    local = isinstance(source, (str, os.PathLike)) and not is_uri(os.fspath(source))
+    if local and files.kind == "file":
+        return files, source, files[0].format
+    if local and files.kind == "txt-directory":
+        return files, source, "txt"
+    return files, files, "files"
 
 
 def _build_analyzer(analyzer: Any) -> Any:
@@ -659,28 +714,14 @@ class _ShardRun:
         """Describe the shards with the analyzer entries of the earlier run's manifest
         ``old`` (the analyzer, schema, batch size and request that wrote them), keeping
         its creation time, when this run built no analyzer. Returns nothing."""
-        manifest = self.manifest
-        for key in ("analyzer", "schema", "request"):
-            manifest[key] = old.get(key)
-        manifest["parameters"]["batch_size"] = (old.get("parameters") or {}).get("batch_size")
-        manifest["created"] = old.get("created", manifest["created"])
+        adopt_earlier_analyzer(self.manifest, old)
 
     def new_manifest(self, source: Any, in_fmt: str | None) -> dict[str, Any]:
         """Returns this run's manifest as far as it is known before the analyzer is built
         (status "running", no analyzer or schema yet). Raises what fingerprinting the
         input raises."""
-        options = self.options
-        return {
-            "kind": "framing-scores", "manifest_version": 1, "framing_version": __version__,
-            "created": now_iso(), "updated": None, "status": "running",
-            "input": input_fingerprint(source, in_fmt, suffix=TXT_SUFFIX),
-            "columns": options.column_options(),
-            "parameters": {"shard_size": options.shard_size, "evidence": options.evidence,
-                           "format": options.format, "chunk_size": options.chunk_size,
-                           "cache_size": options.cache_size},
-            "analyzer": None, "schema": None, "request": None,
-            "progress": {"shards": 0, "rows": 0},
-        }
+        return start_manifest(self.options,
+                              input_fingerprint(source, in_fmt, suffix=TXT_SUFFIX))
 
     def previous_run(self) -> tuple[dict[str, Any] | None, list[tuple[int, Path]]]:
         """Returns ``(old manifest, complete shards)`` of an earlier run, the manifest None
@@ -688,27 +729,7 @@ class _ShardRun:
         are deleted first. Checks the old manifest against this run (input, columns,
         parameters, version) and removes stray temporaries. Raises :class:`ResumeError`
         for shards without a manifest, shards with ``resume=False``, or a mismatch."""
-        out, shard_dir, options = self.out, self.shard_dir, self.options
-        old = None if options.overwrite else shard_dir.read_manifest()
-        existing = shard_dir.shards()
-        if options.overwrite:
-            shard_dir.clear()
-            existing = []
-        elif old is None and existing:
-            raise ResumeError(f"{out} holds shards but no manifest.json, so what they hold "
-                              "cannot be checked; pass overwrite=True (--overwrite) to replace "
-                              "them, or write to another directory")
-        elif old is not None and existing and not options.resume:
-            raise ResumeError(f"{out} already holds {counted(len(existing), 'shard')} of an "
-                              "earlier run and resume=False (--no-resume) was given; pass "
-                              "overwrite=True (--overwrite) to replace them, or write to "
-                              "another directory")
-        if not existing:
-            old = None  # nothing finished yet: nothing to keep, nothing to check against
-        if old is not None:
-            check_manifest(out, old, self.manifest, with_analyzer=False)
-        shard_dir.remove_temporaries()
-        return old, existing
+        return earlier_run(self.out, self.shard_dir, self.manifest, self.options)
 
     def settle_manifest(self, analyzer: Any, old: dict[str, Any] | None,
                         arguments: dict[str, Any] | None = None) -> list[tuple[str, str]]:
@@ -718,19 +739,12 @@ class _ShardRun:
         the manifest. Returns the output columns, the text hash last. Raises
         :class:`ResumeError` when the analyzer or the columns differ from the earlier
         run's."""
-        manifest = self.manifest
-        manifest["analyzer"] = analyzer_fingerprint(analyzer)
-        manifest["parameters"]["batch_size"] = getattr(analyzer, "batch_size", None)
         columns = _output_columns(analyzer, self.options)
-        manifest["schema"] = [c for c, _ in columns]
-        manifest["request"] = analyzer_request(arguments, analyzer)
-        if old is not None:
-            check_manifest(self.out, old, manifest, with_analyzer=True)
-            manifest["created"] = old.get("created", manifest["created"])
-            if old.get("schema") != manifest["schema"]:
-                raise ResumeError(f"Cannot resume {self.out}: its shards have other columns; "
-                                  "pass overwrite=True (--overwrite) to start afresh")
-        self.shard_dir.write_manifest(manifest)
+        record_analyzer(self.out, self.shard_dir, self.manifest, old,
+                        analyzer=analyzer_fingerprint(analyzer),
+                        schema=[c for c, _ in columns],
+                        batch_size=getattr(analyzer, "batch_size", None),
+                        request=analyzer_request(arguments, analyzer))
         return columns
 
     def skip_completed(self, existing: list[tuple[int, Path]],
@@ -800,9 +814,7 @@ class _ShardRun:
     def finish(self) -> None:
         """Mark the manifest complete, with the finishing time, and write it. Returns
         nothing; raises :class:`OutputWriteError` when it cannot be written."""
-        self.manifest["status"] = "complete"
-        self.manifest["finished"] = now_iso()
-        self.shard_dir.write_manifest(self.manifest)
+        finish_manifest(self.shard_dir, self.manifest)
 
     def close_progress(self) -> None:
         """Close the progress bar, if one was opened. Returns nothing."""

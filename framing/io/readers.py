@@ -1,12 +1,16 @@
-"""Reading a corpus: articles from files, ``.txt`` directories and in-memory tables.
+"""Reading a corpus: articles from files, directories, glob patterns, URIs and in-memory
+tables.
 
 The readers stream. JSONL (optionally gzipped), CSV/TSV and Parquet are read a line, a
-row or a record batch at a time, a directory of ``.txt`` files a file at a time, so
-memory stays bounded by the batch size. A line or row that cannot be read (malformed
-JSON, a wrong number of CSV fields, bytes that are not UTF-8) comes out with ``error``
-set, as does a row whose text is missing or not a string: no row is dropped. A column
-the caller names that the input lacks stops the read before the first row, with a
-:class:`~framing.errors.ColumnError` that lists the columns present.
+row or a record batch at a time, a directory of ``.txt`` files a file at a time, and the
+files of a multi-file source one after the other, so memory stays bounded by the batch
+size. A line or row that cannot be read (malformed JSON, a wrong number of CSV fields,
+bytes that are not UTF-8) comes out with ``error`` set, as does a row whose text is
+missing or not a string: no row is dropped. A column the caller names that the input
+lacks stops the read before the first row, with a :class:`~framing.errors.ColumnError`
+that lists the columns present.
+
+Which files a source names, and in which order, is :mod:`framing.io.sources`.
 
 Two layers: the ``*_rows`` functions turn an opened file into :class:`SourceRow` items
 (a row number and the row's values, or why the row could not be read), shared by the
@@ -24,6 +28,7 @@ import io
 import json
 import os
 import sys
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,6 +38,9 @@ import pyarrow.parquet as pq
 
 from framing.core.tables import ColumnMap, RowFields, detect_format, open_binary
 from framing.errors import InputFormatError
+from framing.io.sources import (TXT_SUFFIX, InputFile, InputFiles, expand_source,
+                                is_path_source, open_input, open_parquet, read_bytes,
+                                regular_files)
 
 __all__ = [
     "DEFAULT_ID_COLUMN",
@@ -42,6 +50,7 @@ __all__ = [
     "decode_txt",
     "delimited_rows",
     "example_corpus_path",
+    "file_records",
     "jsonl_rows",
     "parquet_rows",
     "read_corpus",
@@ -52,8 +61,6 @@ __all__ = [
     "regular_files",
 ]
 
-#: The extension of the files a directory of plain-text articles holds.
-TXT_SUFFIX = ".txt"
 #: The input column that holds the article ids when the caller names none.
 DEFAULT_ID_COLUMN = "id"
 
@@ -95,13 +102,45 @@ def example_corpus_path() -> Path:
 
 
 # -- rows of an opened file ------------------------------------------------------------------
+# What a failing read raises: I/O errors, a truncated or corrupt .gz (EOFError, zlib.error,
+# gzip.BadGzipFile), a damaged Parquet page (pyarrow's ArrowInvalid is a ValueError).
+_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error)
+
+
+def _cut_short(done: int, unit: str, source: str, exc: BaseException,
+               strict: bool) -> SourceRow:
+    """The row that ends a file whose reading failed after ``done`` lines or rows: one row
+    with the error, numbered ``done + 1``. With ``strict`` a file that fails before its
+    first ``unit`` raises :class:`InputFormatError` instead (it cannot be read at all)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if strict and done == 0:
+        raise InputFormatError(f"{source}: cannot be read ({reason})") from None
+    where = f"after {unit} {done}" if done else "from its start"
+    return SourceRow(done + 1, None, f"cannot read {source} {where} ({reason})")
+
+
 def jsonl_rows(fh: BinaryIO, columns: ColumnMap, source: str, *,
                check: bool = True) -> Iterator[SourceRow]:
     """Rows of a JSONL stream (bytes; decompressed already), numbered by line. Blank lines
     are skipped but counted. With ``check`` the first object's keys must hold the named
-    columns (else :class:`ColumnError`)."""
+    columns (else :class:`ColumnError`).
+
+    A read that fails part-way (a truncated or corrupt ``.gz``, an I/O error) ends the
+    file with one row whose ``error`` says so, numbered after the last line read; with
+    ``check``, a stream that fails before its first line raises :class:`InputFormatError`
+    instead."""
     checked = not check
-    for lineno, raw in enumerate(fh, start=1):
+    lines = iter(fh)
+    lineno = 0
+    while True:
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except _READ_ERRORS as exc:
+            yield _cut_short(lineno, "line", source, exc, check)
+            return
+        lineno += 1
         if not raw.strip():
             continue
         if lineno == 1:  # a UTF-8 byte-order mark (Windows editors) is not content
@@ -131,13 +170,17 @@ def delimited_rows(fh: BinaryIO, columns: ColumnMap, source: str, delimiter: str
     """Rows of a CSV (``delimiter=","``) or TSV (``"\\t"``) stream of bytes, numbered by
     line, the header being line 1. Cells are strings; bytes that are not UTF-8 are kept
     (escaped), so that the row is reported rather than the read stopped. With ``check``
-    the header must hold the named columns."""
+    the header must hold the named columns. A read that fails part-way ends the file with
+    one row saying so, as in :func:`jsonl_rows`."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     text = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
+        return
+    except _READ_ERRORS as exc:
+        yield _cut_short(0, "line", source, exc, check)
         return
     header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
     if check:
@@ -152,6 +195,9 @@ def delimited_rows(fh: BinaryIO, columns: ColumnMap, source: str, delimiter: str
             row += 1
             yield SourceRow(row, None, f"malformed CSV row: {exc}")
             continue
+        except _READ_ERRORS as exc:
+            yield _cut_short(row, "line", source, exc, False)
+            return
         row += 1
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
@@ -166,18 +212,32 @@ def parquet_rows(file: Any, columns: ColumnMap, source: str, *, batch_rows: int 
                  check: bool = True) -> Iterator[SourceRow]:
     """Rows of a Parquet file (a path or an open file), numbered from 1, read
     ``batch_rows`` at a time and only in the named columns. With ``check`` those columns
-    must all be present. Raises :class:`InputFormatError` for a file that is not Parquet."""
+    must all be present, and a file that is not Parquet raises :class:`InputFormatError`;
+    without, such a file gives one row with ``error`` set. A read that fails part-way (a
+    damaged row group) ends the file with one row saying so, numbered after the last row
+    read."""
     try:
         pf = pq.ParquetFile(file)
     except Exception as exc:
-        raise InputFormatError(f"{source}: not a readable Parquet file ({exc})") from None
+        if check:
+            raise InputFormatError(f"{source}: not a readable Parquet file ({exc})") from None
+        yield SourceRow(1, None, f"{source}: not a readable Parquet file ({exc})")
+        return
     names = pf.schema_arrow.names
     if check:
         columns.check(names, source)
     wanted = [c for c in columns.required() if c in names]
     row = 0
     # with none of the named columns present, read them all so the rows still count
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=wanted or None):
+    batches = pf.iter_batches(batch_size=batch_rows, columns=wanted or None)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except _READ_ERRORS as exc:
+            yield _cut_short(row, "row", source, exc, check)
+            return
         for obj in batch.to_pylist():
             row += 1
             yield SourceRow(row, obj)
@@ -197,23 +257,6 @@ def table_rows(table: Any, columns: ColumnMap) -> Iterator[SourceRow]:
 
 
 # -- .txt directories --------------------------------------------------------------------------
-def regular_files(root: str | os.PathLike, prefix: str = "") -> Iterator[tuple[str, Path]]:
-    """``(relative path, path)`` of the non-hidden regular files under ``root``, the
-    relative path ``/``-separated. Folder symlinks are not followed. Order: each folder's
-    entries sorted by name, depth first (so the order is fixed by the names alone)."""
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from regular_files(entry.path, f"{prefix}{entry.name}/")
-        elif entry.is_file():
-            yield prefix + entry.name, Path(entry.path)
-
-
 def txt_files(root: str | os.PathLike) -> Iterator[tuple[str, Path]]:
     """``(id, path)`` of the ``.txt`` files under ``root`` (see :func:`regular_files`):
     the id is the relative path without the extension."""
@@ -232,15 +275,14 @@ def decode_txt(raw: bytes) -> tuple[str | None, str | None]:
     return text.removeprefix("\ufeff"), None
 
 
-def _read_txt_dir(root: Path) -> Iterator[Record]:
-    for row, (rid, path) in enumerate(txt_files(root), start=1):
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            yield Record.unreadable(row, f"cannot read {path}: {exc.strerror or exc}", rid)
-            continue
-        text, error = decode_txt(raw)
-        yield Record(row, rid, text, {}, error)
+def _txt_record(f: InputFile) -> Record:
+    """The record of the ``.txt`` article ``f`` (its row and id from the listing)."""
+    try:
+        raw = read_bytes(f.path)
+    except OSError as exc:
+        return Record.unreadable(f.row, f"cannot read {f.path}: {exc.strerror or exc}", f.id)
+    text, error = decode_txt(raw)
+    return Record(f.row, f.id, text, {}, error)
 
 
 # -- which columns an input has -----------------------------------------------------------------
@@ -320,16 +362,55 @@ def _records(rows: Iterable[SourceRow], columns: ColumnMap) -> Iterator[Record]:
             yield Record.from_fields(src.row, columns.parse(src.values, default_id=src.row))
 
 
-def _file_rows(path: Path, fmt: str, columns: ColumnMap,
+def _file_rows(f: InputFile, columns: ColumnMap, check: bool,
                batch_rows: int) -> Iterator[SourceRow]:
-    if fmt == "parquet":
-        yield from parquet_rows(path, columns, str(path), batch_rows=batch_rows)
+    """Rows of the corpus file ``f`` (see the ``*_rows`` readers). A file that cannot be
+    opened raises :class:`InputFormatError` with ``check``, else gives one row saying so."""
+    if f.format == "parquet":
+        try:
+            opened = open_parquet(f.path)
+        except OSError as exc:
+            yield _cut_short(0, "row", f.path, exc, check)
+            return
+        try:
+            yield from parquet_rows(opened, columns, f.path, batch_rows=batch_rows, check=check)
+        finally:
+            opened.close()
         return
-    with open_binary(path) as fh:
-        if fmt == "jsonl":
-            yield from jsonl_rows(fh, columns, str(path))
+    try:
+        fh = open_input(f.path)
+    except OSError as exc:
+        yield _cut_short(0, "line", f.path, exc, check)
+        return
+    with fh:
+        if f.format == "jsonl":
+            yield from jsonl_rows(fh, columns, f.path, check=check)
         else:
-            yield from delimited_rows(fh, columns, str(path), "," if fmt == "csv" else "\t")
+            yield from delimited_rows(fh, columns, f.path, "," if f.format == "csv" else "\t",
+                                      check=check)
+
+
+def file_records(files: InputFiles, columns: ColumnMap, *,
+                 batch_rows: int = 1024) -> Iterator[Record]:
+    """The :class:`Record` objects of every file of ``files``, file after file, as
+    :func:`read_corpus` documents them (the first corpus file checked against ``columns``
+    before its first row; the others' rows flagged instead)."""
+    files.check_columns(columns)
+    prefixed = files.ids_name_the_file
+    for k, f in enumerate(files):
+        if f.format == "txt":
+            yield _txt_record(f)
+            continue
+        rows = _file_rows(f, columns, k == 0, batch_rows)
+        if not prefixed:
+            yield from _records(rows, columns)
+            continue
+        for src in rows:
+            rid = f"{f.path}:{src.row}"
+            if src.error is not None:
+                yield Record.unreadable(src.row, src.error, rid)
+            else:
+                yield Record.from_fields(src.row, columns.parse(src.values, default_id=rid))
 
 
 def read_corpus(
@@ -344,38 +425,49 @@ def read_corpus(
     format: str | None = None,
     batch_rows: int = 1024,
 ) -> Iterator[Record]:
-    """Stream :class:`Record` objects from a file, a directory of ``.txt`` files, a pandas
-    DataFrame or a ``datasets.Dataset``.
+    """Stream :class:`Record` objects from a corpus: a JSONL / CSV / TSV / Parquet file, a
+    directory of such files or of ``.txt`` files, a glob pattern (``corpus/*.parquet``,
+    ``data/**/*.jsonl.gz``), a URI (``s3://bucket/corpus/``), a list of these, a pandas
+    DataFrame or a ``datasets.Dataset``. Which files a source names, and their order, is
+    :func:`framing.io.sources.expand_source`.
 
     ``text``, ``id``, ``outlet``, ``date``, ``title`` and ``target`` name the source
     columns; without ``id`` the input's ``id`` column gives the ids when it has one, and
     the row number otherwise (``id=""`` asks for row numbers; see
-    :func:`resolve_id_column`). A directory yields one record per
-    ``.txt`` file (sorted by path; the id is the path relative to the directory without
-    ``.txt``, the text the file's content; a file that is not valid UTF-8 gives a record
-    with ``error`` set); it has no columns, so ``id`` and the metadata options do not
-    apply to it. Raises :class:`ColumnError` (listing the columns present) when a named
-    column is absent, :class:`InputFormatError` for an unknown format (or column options
-    given for a directory), :class:`FileNotFoundError` for a missing file. Bad rows are
-    yielded with ``error`` set, never skipped.
+    :func:`resolve_id_column`: only a single local file or an in-memory table is looked
+    at for an ``id`` column, so name it for a multi-file source).
+
+    **Rows.** A file's rows are numbered as in the file: a JSONL line number, a CSV/TSV
+    line number (the header being 1), a Parquet record number. Several corpus files are
+    read one after the other, each numbered from 1, and each row's default id names its
+    file: ``"<path>:<row>"`` (``path`` absolute, or the URI); an unreadable row gets that
+    id too, so it can be found. The Ray engine numbers and names rows the same way.
+
+    **Checks.** The first corpus file is checked before its first row is read: a named
+    column it lacks raises :class:`ColumnError` (listing the columns present), and a file
+    that cannot be read at all raises :class:`InputFormatError`. Later files are not
+    checked up front: a row lacking the text column comes out with ``error`` set, and a
+    later file that cannot be read at all gives one row (row 1) whose ``error`` names the
+    file. A read that fails part-way through any file (a truncated ``.gz``, a damaged
+    Parquet row group) gives one row with the error, numbered after the last row read,
+    and reading goes on with the next file. Bad rows are yielded with ``error`` set, never
+    skipped.
+
+    A directory of ``.txt`` files yields one record per file (sorted by path; the id is
+    the path relative to the directory without ``.txt``, the text the file's content; a
+    file that is not valid UTF-8 gives a record with ``error`` set); it has no columns,
+    so ``id`` and the metadata options do not apply to it (:class:`InputFormatError`).
+
+    Raises :class:`FileNotFoundError` for a missing file or a pattern that matches
+    nothing, :class:`InputFormatError` for an unknown format and the other refusals of
+    :func:`~framing.io.sources.expand_source`, and
+    :class:`~framing.errors.MissingExtraError` for a URI whose filesystem library is not
+    installed; all before the first record.
     """
     id = resolve_id_column(id, source, format)
     columns = ColumnMap.from_fields(text, id, outlet, date, title, target)
-    if not isinstance(source, (str, os.PathLike)):
+    if not is_path_source(source):
         yield from _records(table_rows(source, columns), columns)
         return
-    path = Path(source)
-    if path.is_dir():
-        given = [n for n, v in (("id", id), ("outlet", outlet), ("date", date),
-                                ("title", title), ("target", target)) if v]
-        if given:
-            raise InputFormatError(
-                f"{path} is a directory of .txt files, which has no columns: the id is each "
-                f"file's relative path and the text its content, so {', '.join(given)} cannot "
-                "be given")
-        yield from _read_txt_dir(path)
-        return
-    if not path.is_file():
-        raise FileNotFoundError(f"Corpus file not found: {path}")
-    fmt = detect_format(path, format)
-    yield from _records(_file_rows(path, fmt, columns, batch_rows), columns)
+    yield from file_records(expand_source(source, format, columns), columns,
+                            batch_rows=batch_rows)

@@ -31,8 +31,8 @@ repeated texts from the cache.
 - ``columns``: the column options (``text``, ``id``, ``outlet``, ``date``, ``title``,
   ``target``).
 - ``parameters``: ``shard_size``, ``evidence``, ``format`` (compared on resume);
-  ``chunk_size``, ``cache_size``, ``batch_size`` (recorded only: they change speed, not
-  which rows are written).
+  ``chunk_size``, ``cache_size``, ``batch_size`` and ``engine`` (``local`` or ``ray``;
+  recorded only: they change speed, not which rows are written).
 - ``analyzer``: ``Analyzer.config()`` (encoder, tone scorer, cue detector, catalogue and
   its sha256, ``max_chars``, ...) plus ``model_files``: per artefact the analyzer loaded
   (``encoder``, ``tone``, ``cue_heads``, ``frames:<scheme>`` for each scheme's frame
@@ -53,7 +53,15 @@ directory and the catalogue file still hash as recorded (:func:`analyzer_unchang
 the analyzer would be the same, and a resume decides what is left, and finishes when
 nothing is, before any model is built.
 
-This module knows nothing of models or scoring; :mod:`framing.io.corpus` drives it.
+Both engines write this directory alike, through the manifest steps of
+:mod:`framing.io.runs`: :mod:`framing.io.corpus` (one machine) writes the shards in order;
+:mod:`framing.io.distributed` (Ray) writes each shard as its actor finishes it, so a Ray
+run that was killed may leave a gap (``part-00003`` missing, ``part-00004`` complete),
+which it fills when resumed (the local engine refuses a gap). A scores directory named by
+a URI (``s3://...``) is a :class:`UriShardDir`: the same files, written through
+``pyarrow.fs``, without the lock.
+
+This module knows nothing of models or scoring.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from framing.errors import InputFormatError, OutputLockedError, OutputWriteError, ResumeError
@@ -79,7 +88,7 @@ from framing.io.readers import regular_files
 __all__ = ["read_scores", "ShardDir", "ShardWriter", "OutputLock", "arrow_schema",
            "file_fingerprint", "dir_fingerprint", "input_fingerprint", "analyzer_fingerprint",
            "analyzer_request", "analyzer_unchanged", "check_manifest", "shard_index",
-           "shard_name"]
+           "shard_name", "UriShardDir"]
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -342,14 +351,18 @@ class ShardWriter:
             "resume.")
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        table = pa.Table.from_pylist(rows, schema=self.schema)
+        self.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def write_table(self, table: "pa.Table") -> None:
+        """Add ``table`` (in :attr:`schema`) to the shard as one row group. Returns
+        nothing; raises :class:`OutputWriteError` when it cannot be written."""
         try:
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
             self._writer.write_table(table)
         except OSError as exc:
             raise self._fail(exc, "write") from exc
-        self.rows += len(rows)
+        self.rows += table.num_rows
 
     def commit(self) -> None:
         try:
@@ -399,16 +412,12 @@ class ShardDir:
 
     def read_manifest(self) -> dict[str, Any] | None:
         try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            text = self.manifest_path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
-            raise ResumeError(f"{self.manifest_path} cannot be read ({exc}); remove the "
-                              "directory or pass overwrite=True (--overwrite)") from None
-        if not isinstance(data, dict) or data.get("kind") != MANIFEST_KIND:
-            raise ResumeError(f"{self.manifest_path} is not a framing scores manifest; choose "
-                              "another output directory or pass overwrite=True (--overwrite)")
-        return data
+        except (OSError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
+            raise _unreadable_manifest(self.manifest_path, exc) from None
+        return _parsed_manifest(text, self.manifest_path)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         manifest["updated"] = now_iso()
@@ -438,17 +447,175 @@ class ShardDir:
             raise OutputWriteError(f"Cannot clear {self.path} for overwrite: "
                                    f"{exc.strerror or exc}") from exc
 
+    def write_table(self, index: int, table: "pa.Table") -> None:
+        """Write ``table`` as shard ``index`` through a flushed ``.tmp`` file and a rename
+        (see :class:`ShardWriter`). Returns nothing; raises :class:`OutputWriteError`."""
+        writer = ShardWriter(self.shard_path(index), table.schema)
+        try:
+            writer.write_table(table)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    def read_columns(self, path: Any, columns: list[str]) -> "pa.Table":
+        """The ``columns`` of the shard at ``path`` (as :meth:`shards` gives it)."""
+        return pq.read_table(path, columns=columns)
+
+
+def _unreadable_manifest(where: Any, exc: Exception) -> ResumeError:
+    return ResumeError(f"{where} cannot be read ({exc}); remove the directory or pass "
+                       "overwrite=True (--overwrite)")
+
+
+def _parsed_manifest(text: str, where: Any) -> dict[str, Any]:
+    """The manifest in ``text`` (read from ``where``); raises :class:`ResumeError` for
+    text that is no framing scores manifest."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _unreadable_manifest(where, exc) from None
+    if not isinstance(data, dict) or data.get("kind") != MANIFEST_KIND:
+        raise ResumeError(f"{where} is not a framing scores manifest; choose another output "
+                          "directory or pass overwrite=True (--overwrite)")
+    return data
+
+
+class UriShardDir:
+    """A scores directory named by a URI (``s3://bucket/scores``, ``file:///data/scores``),
+    written through a ``pyarrow.fs`` filesystem: the methods of :class:`ShardDir`, with
+    paths on ``fs`` (strings) where :class:`ShardDir` has :class:`~pathlib.Path` objects.
+
+    Each shard and the manifest are written to a ``.tmp`` object and moved into place,
+    so a reader never sees a partial one under its final name (on object stores the
+    move is a copy, and the new object appears whole). Object stores offer no lock:
+    :class:`OutputLock` is for local directories only, so two runs must not write one
+    URI at once."""
+
+    def __init__(self, fs: Any, inner: str, uri: str) -> None:
+        self.fs, self.inner, self.path = fs, inner.rstrip("/"), uri.rstrip("/")
+
+    def _fail(self, what: str, where: str, exc: Exception) -> OutputWriteError:
+        return OutputWriteError(f"Cannot {what} {where}: {exc}. The shards completed "
+                                f"before it in {self.path} are intact; run the same command "
+                                "again to resume.")
+
+    def _at(self, name: str) -> str:
+        return f"{self.inner}/{name}"
+
+    @property
+    def manifest_path(self) -> str:
+        return self._at(MANIFEST)
+
+    def shard_path(self, index: int) -> str:
+        return self._at(shard_name(index))
+
+    def create(self) -> None:
+        """Create the directory (a no-op on object stores). Raises
+        :class:`InputFormatError` when the URI names a file, :class:`OutputWriteError`
+        when it cannot be created."""
+        info = self.fs.get_file_info(self.inner)
+        if info.type == pafs.FileType.File:
+            raise InputFormatError(f"{self.path} is a file; a scores directory is needed")
+        try:
+            self.fs.create_dir(self.inner, recursive=True)
+        except OSError as exc:
+            raise self._fail("create", self.path, exc) from exc
+
+    def _files(self) -> list[Any]:
+        if self.fs.get_file_info(self.inner).type != pafs.FileType.Directory:
+            return []
+        return [e for e in self.fs.get_file_info(pafs.FileSelector(self.inner))
+                if e.type == pafs.FileType.File]
+
+    def shards(self) -> list[tuple[int, str]]:
+        """Complete shards as ``(index, path on fs)``, in index order."""
+        found = [(shard_index(e.base_name), e.path) for e in self._files()]
+        return sorted((i, p) for i, p in found if i is not None)
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        where = f"{self.path}/{MANIFEST}"
+        try:
+            with self.fs.open_input_stream(self.manifest_path) as fh:
+                text = fh.read().decode("utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            if self.fs.get_file_info(self.manifest_path).type == pafs.FileType.NotFound:
+                return None
+            raise _unreadable_manifest(where, exc) from None
+        return _parsed_manifest(text, where)
+
+    def _put(self, final: str, data: bytes) -> None:
+        tmp = final + ".tmp"
+        try:
+            with self.fs.open_output_stream(tmp, compression=None) as fh:
+                fh.write(data)
+            self.fs.move(tmp, final)
+        except OSError as exc:
+            self._delete_quietly(tmp)
+            raise self._fail("write", final, exc) from exc
+
+    def _delete_quietly(self, path: str) -> None:
+        try:
+            self.fs.delete_file(path)
+        except OSError:
+            pass
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        manifest["updated"] = now_iso()
+        data = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
+        self._put(self.manifest_path, data.encode("utf-8"))
+
+    def write_table(self, index: int, table: "pa.Table") -> None:
+        """Write ``table`` as shard ``index`` (a ``.tmp`` object moved into place).
+        Returns nothing; raises :class:`OutputWriteError`."""
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        self._put(self.shard_path(index), sink.getvalue().to_pybytes())
+
+    def read_columns(self, path: str, columns: list[str]) -> "pa.Table":
+        """The ``columns`` of the shard at ``path`` (as :meth:`shards` gives it)."""
+        with self.fs.open_input_file(path) as fh:
+            return pq.read_table(fh, columns=columns)
+
+    def remove_temporaries(self) -> list[str]:
+        """Delete ``*.tmp`` objects left by an interrupted run; returns their names."""
+        gone = []
+        for e in self._files():
+            name = e.base_name
+            if name.endswith(".tmp") and (shard_index(name[:-4]) is not None
+                                          or name == MANIFEST + ".tmp"):
+                self._delete_quietly(e.path)
+                gone.append(name)
+        return gone
+
+    def clear(self) -> None:
+        """Delete this run's objects (manifest first, then shards); others stay."""
+        try:
+            if self.fs.get_file_info(self.manifest_path).type == pafs.FileType.File:
+                self.fs.delete_file(self.manifest_path)
+            self.remove_temporaries()
+            for _, path in self.shards():
+                self.fs.delete_file(path)
+        except OSError as exc:
+            raise self._fail("clear", self.path, exc) from exc
+
 
 # -- reading back ------------------------------------------------------------------------
 def _sort_by_row(frame):
-    if "row" in frame.columns and len(frame):
+    # rows numbered once over the whole input: sort by number; numbered per file (a source
+    # of several files repeats the numbers): keep the order written, file after file
+    if "row" in frame.columns and len(frame) and frame["row"].is_unique:
         frame = frame.sort_values("row", kind="stable")
     return frame.reset_index(drop=True)
 
 
 def read_scores(path: str | os.PathLike, columns: list[str] | None = None):
-    """Read scores written by :func:`framing.score_corpus` into one pandas DataFrame,
-    sorted by the input ``row`` number.
+    """Read scores written by :func:`framing.score_corpus` into one pandas DataFrame, in
+    input order: sorted by the input ``row`` number, except for a source of several files,
+    whose rows are numbered within each file: those keep the order both engines write
+    them in, file after file.
 
     ``path`` is a scores directory (its complete ``part-*.parquet`` shards are read;
     temporaries of an interrupted run are ignored, so a directory still being written
@@ -496,8 +663,15 @@ def _jsonable(value: Any) -> Any:
 
 def input_fingerprint(source: Any, kind: str | None, *, suffix: str = ".txt") -> dict[str, Any]:
     """The manifest's ``input`` entry for ``source``: a file path of format ``kind``, a
-    directory of ``suffix`` files (``kind="txt"``), a ``datasets.Dataset`` or a pandas
+    directory of ``suffix`` files (``kind="txt"``), a multi-file listing
+    (``kind="files"``: a :class:`framing.io.sources.InputFiles`, described by its
+    ``fingerprint()``: the names given, the number and total size of its files, a sha256
+    over each file's path, format, size and modification time, and, for up to
+    :data:`framing.io.sources.LISTED_FILES` files, each file's entry, so that a resume
+    refused for a changed or added file names it), a ``datasets.Dataset`` or a pandas
     DataFrame (see the module docstring)."""
+    if kind == "files":
+        return _jsonable(source.fingerprint())
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).resolve()
         if kind == "txt":

@@ -1,4 +1,5 @@
-"""An optional ONNX Runtime backend for the default pipeline's encoder pass.
+"""The ONNX Runtime backend for the default pipeline's encoder pass, and which backend
+``Analyzer(backend="auto")`` picks.
 
 ``Analyzer(backend="onnx")`` runs the part of the model the default pipeline uses — the
 encoder's embeddings and its layers up to the tone branch's layer, then the branch's own
@@ -7,16 +8,31 @@ layers and head — as one ONNX graph with int8 dynamically quantised weights
 the branch's pooled sentence states and the pooled shared states the branch reads, which
 is everything tone, cue heads and frame heads on branch features need.
 
-The graph is exported from the loaded weights on first use and cached in a user cache
-directory (``$FRAMING_CACHE``, else the per-user cache such as ``~/.cache/framing``;
-never inside the installed package), under a name keyed by the encoder fingerprint and
-the tone model's weights digest; later runs load the cached file. Needs the ``onnx`` and
-``onnxruntime`` packages (``pip install framing[onnx]``).
+The graph is exported from the loaded weights on first use (this needs torch, the
+``onnx`` package and a few seconds) and cached in a user cache directory
+(``$FRAMING_CACHE``, else the per-user cache such as ``~/.cache/framing``; never inside
+the installed package), under a name keyed by the encoder fingerprint and the tone
+model's weights digest, next to a small JSON record (the graph's sha256, and whether the
+``tokenizers`` library alone tokenises as transformers does for this model). Later runs
+load the cached graph without torch or transformers: the encoder reads its config and
+``tokenizer.json`` only (``Encoder(lazy=True)``) and the tone model's torch module is never
+built. A cached graph that does not match its record, or does not load, is exported again.
+Needs the ``onnx`` and ``onnxruntime`` packages (``pip install framing[onnx]``).
+
+**The default backend.** ``backend="auto"`` (the Analyzer's default) is resolved by
+:func:`resolve_backend`, the one place the policy lives: with :data:`AUTO_BACKEND` =
+``"onnx"`` it is ONNX where the backend is installed and serves the whole analyzer — the
+shipped tone model of a tier in :data:`AUTO_ONNX_TIERS` (the default tier) with heads that
+read only its branch, on the CPU — and torch everywhere else. Setting
+``AUTO_BACKEND = "torch"`` makes ``"auto"`` mean torch everywhere. An explicit
+``backend="torch"`` or ``"onnx"`` is always honoured.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -25,27 +41,96 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from framing._version import __version__
+from framing.core.resources import TIERS, shipped_model_path
+from framing.encoding.encoder import FastTokenizer, available_cpus
 from framing.encoding.fingerprints import encoder_fingerprint
 from framing.encoding.mpnet import cache_root
 from framing.errors import ModelLoadError
-from framing.heads.tone.model import branch_classes, relative_buckets
+from framing.heads.tone.model import branch_classes, relative_buckets, weights_digest
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
     from framing.heads.tone.model import TrainedTone
 
-__all__ = ["OnnxBranchRunner", "onnx_cache_dir", "onnx_available"]
+__all__ = ["OnnxBranchRunner", "onnx_cache_dir", "onnx_available", "onnx_installed",
+           "resolve_backend", "auto_onnx_digests", "BACKENDS", "ONNX_BACKENDS", "AUTO_BACKEND",
+           "AUTO_ONNX_TIERS", "GRAPH_VERSION", "onnx_threads", "record_path",
+           "tokenizers_agree"]
 
 GRAPH_VERSION = 1  # bump when the exported graph changes
 
+#: the values ``Analyzer(backend=...)`` takes
+BACKENDS = ("auto", "torch", "onnx", "onnx-fp32")
+#: the backends that run the exported graph: ``"onnx"`` with int8 weights,
+#: ``"onnx-fp32"`` with the float32 weights as they are (the same scores as torch, to
+#: float rounding)
+ONNX_BACKENDS = ("onnx", "onnx-fp32")
+
+#: What ``backend="auto"`` becomes where the ONNX backend can serve the analyzer:
+#: ``"onnx-fp32"``, ``"onnx"`` or ``"torch"``. The one line that sets the project's policy.
+#: The rule for choosing an ONNX backend: no row of the evaluation suite
+#: (``eval/onnx_vs_torch.py --candidate ...``) loses more than one point of macro-F1
+#: against torch. The int8 graph failed it (real test cues −0.016, real target tone
+#: −0.011); the float32 graph gives torch's scores to float rounding and passes.
+AUTO_BACKEND = "onnx-fp32"
+
+#: tiers whose shipped tone model ``backend="auto"`` may run as an ONNX graph (the tiers
+#: whose ONNX quality was measured)
+AUTO_ONNX_TIERS = ("default",)
+
 
 def onnx_available() -> bool:
+    """Whether ``onnx`` and ``onnxruntime`` import (this imports them)."""
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError:
         return False
     return True
+
+
+def onnx_installed() -> bool:
+    """Whether ``onnx`` and ``onnxruntime`` are installed, told without importing them
+    (what ``backend="auto"`` asks: importing them costs time the cached path need not pay
+    for ``onnx``)."""
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+    except (ImportError, ValueError):  # pragma: no cover - a broken installation
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def auto_onnx_digests() -> frozenset[str]:
+    """Weights digests of the shipped tone models that ``backend="auto"`` may run as an
+    ONNX graph (those of :data:`AUTO_ONNX_TIERS`; a tier whose model is missing adds
+    none)."""
+    out = set()
+    for name in AUTO_ONNX_TIERS:
+        weights = shipped_model_path(TIERS[name].tone) / "model.safetensors"
+        if weights.is_file():
+            out.add(weights_digest(weights))
+    return frozenset(out)
+
+
+def resolve_backend(requested: str, *, tone: Any = None, graph_serves: bool = False,
+                    device: str = "cpu") -> str:
+    """The backend an analyzer runs: ``"torch"``, ``"onnx"`` or ``"onnx-fp32"``.
+
+    An explicit backend is returned as it is. ``"auto"`` is :data:`AUTO_BACKEND` when that
+    is an ONNX backend, the ONNX packages are installed
+    (:func:`onnx_installed`), the analyzer runs on the CPU, ``graph_serves`` (every head
+    reads the tone branch the graph holds, none the final-layer embedding) and ``tone``
+    is a shipped tone model whose weights digest is in :func:`auto_onnx_digests`;
+    otherwise ``"torch"``. Raises :class:`ValueError` for anything but
+    :data:`BACKENDS`."""
+    if requested not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {requested!r}")
+    if requested != "auto":
+        return requested
+    fits = graph_serves and device == "cpu" and \
+        getattr(tone, "digest", None) in auto_onnx_digests()
+    return AUTO_BACKEND if AUTO_BACKEND in ONNX_BACKENDS and fits and onnx_installed() \
+        else "torch"
 
 
 def onnx_cache_dir() -> Path:
@@ -118,7 +203,64 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
     return Graph().eval()
 
 
+#: texts on which the tokenizers library must tokenise as transformers does before a
+#: cached graph is run with it (accents, other scripts, emoji, odd spacing, a long text
+#: that the window truncates)
+_TOKENIZER_PROBES = (
+    "Leaders hailed the win-win deal; critics called it a debt trap.",
+    "Café naïve résumé: “quoted” ‘words’ — and dashes – too.",
+    "中文字符, кириллица, العربية and emoji 😀 in one sentence.",
+    "  spaced   out\ttabs\nand newlines  ",
+    "U.S.-China trade rose 3.5% to $10bn in Q3 (2023), didn't it?",
+    "",
+    " ".join(["lengthy"] * 600),
+)
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _tokenizer_digest(encoder: "Encoder") -> str:
+    """sha256 over the tokenizer files of the encoder's directory and its window."""
+    h = hashlib.sha256(str(encoder.max_length).encode())
+    for name in _TOKENIZER_FILES:
+        f = Path(encoder.location) / name
+        h.update(name.encode() + (_file_sha256(f).encode() if f.is_file() else b"-"))
+    return h.hexdigest()
+
+
+def tokenizers_agree(encoder: "Encoder") -> bool:
+    """Whether the ``tokenizers`` library alone (:class:`FastTokenizer` on the model's
+    ``tokenizer.json``) gives the same ids and offsets as the encoder's loaded transformers
+    tokenizer on a fixed set of probe texts (the weights are loaded if they are not)."""
+    encoder.model  # noqa: B018  (a lazy encoder loads transformers' tokenizer with it)
+    if not (Path(encoder.location) / "tokenizer.json").is_file():
+        return False
+    try:
+        light = FastTokenizer(encoder.location)
+    except ModelLoadError:
+        return False
+    kw = dict(truncation=True, max_length=encoder.max_length, padding=False,
+              return_attention_mask=False, return_offsets_mapping=True)
+    want, got = encoder.tokenizer(list(_TOKENIZER_PROBES), **kw), light(list(_TOKENIZER_PROBES),
+                                                                         **kw)
+    same = [list(a) == list(b) for a, b in zip(want["input_ids"], got["input_ids"])] + \
+        [[tuple(o) for o in a] == [tuple(o) for o in b]
+         for a, b in zip(want["offset_mapping"], got["offset_mapping"])]
+    return all(same) and (encoder.tokenizer.pad_token_id or 0) == (light.pad_token_id or 0) \
+        and encoder.tokenizer.num_special_tokens_to_add(pair=False) == \
+        light.num_special_tokens_to_add(pair=False)
+
+
 def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool) -> None:
+    """Export the graph to ``path`` (loading the encoder's and the tone model's torch
+    weights), then write its record (:func:`record_path`). Both land atomically."""
     import torch
 
     graph = _graph_module(encoder, tone)
@@ -162,6 +304,34 @@ def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool)
         tmp.unlink(missing_ok=True)
     else:
         os.replace(tmp, path)
+    record = {"graph_sha256": _file_sha256(path), "graph_version": GRAPH_VERSION,
+              "tokenizer_sha256": _tokenizer_digest(encoder),
+              "tokenizers_agree": tokenizers_agree(encoder)}
+    rtmp = path.with_name(path.stem + f".rec{os.getpid()}.json")
+    rtmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(rtmp, record_path(path))
+
+
+def record_path(graph: Path) -> Path:
+    """The JSON record kept next to a cached graph (``<graph>.json``)."""
+    return graph.with_suffix(".json")
+
+
+def _read_record(graph: Path) -> dict | None:
+    """The graph's record when it exists, parses and names the graph's current sha256;
+    else None (the graph is then treated as damaged)."""
+    try:
+        record = json.loads(record_path(graph).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("graph_version") != GRAPH_VERSION:
+        return None
+    try:
+        if record.get("graph_sha256") != _file_sha256(graph):
+            return None
+    except OSError:
+        return None
+    return record
 
 
 def _onnx_nodes(path: Path):
@@ -170,8 +340,25 @@ def _onnx_nodes(path: Path):
     return list(onnx.load(str(path)).graph.node)
 
 
+def onnx_threads() -> int:
+    """ONNX Runtime intra-op threads when none are given: ``OMP_NUM_THREADS`` when set,
+    else the CPUs this process may use."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or available_cpus())
+    except ValueError:
+        return available_cpus()
+
+
 class OnnxBranchRunner:
     """Runs the exported graph over sentences and fills a tone tap's outputs.
+
+    On a cached graph whose record checks out this needs neither torch nor transformers:
+    the encoder's :class:`~framing.encoding.encoder.FastTokenizer` tokenises (when the
+    record says it agrees with transformers for this model; otherwise the encoder's
+    weights and transformers' tokenizer are loaded). With no graph cached yet, or a
+    damaged one (its sha256 differs from the record, or ONNX Runtime refuses it), the
+    graph is exported from the torch weights — seconds, and torch is imported — and
+    cached; a graph that still does not load raises :class:`ModelLoadError`.
 
     Parameters
     ----------
@@ -180,50 +367,75 @@ class OnnxBranchRunner:
     quantize:
         int8 dynamic quantisation of the weights (default); ``False`` keeps float32.
     threads:
-        ONNX Runtime intra-op threads; default: torch's thread count.
+        ONNX Runtime intra-op threads; default :func:`onnx_threads`.
+    cache_dir:
+        Where graphs are cached; default :func:`onnx_cache_dir`.
     """
 
     def __init__(self, encoder: "Encoder", tone: "TrainedTone", *, quantize: bool = True,
                  threads: int | None = None, cache_dir: str | os.PathLike | None = None) -> None:
-        if not onnx_available():
+        try:
+            import onnxruntime as ort
+        except ImportError:
             raise ImportError("backend='onnx' needs the onnx and onnxruntime packages: "
-                              "pip install 'framing[onnx]'")
-        import onnxruntime as ort
-        import torch
-
+                              "pip install 'framing[onnx]'") from None
         if not getattr(tone, "digest", None):
             raise ModelLoadError("backend='onnx' needs a saved tone model (its weights digest "
                                  "keys the exported graph)")
         self.encoder, self.tone = encoder, tone
+        #: int8 graphs run one text per call (see :meth:`run`)
+        self.quantized = bool(quantize)
         key = hashlib.sha256(json.dumps(
             [encoder_fingerprint(encoder), tone.digest, tone.layer, quantize, GRAPH_VERSION,
              __version__, ort.__version__], sort_keys=True).encode()).hexdigest()[:20]
         self.path = Path(cache_dir or onnx_cache_dir()) / \
             f"branch-{'int8' if quantize else 'fp32'}-{key}.onnx"
-        if not self.path.is_file():
-            _export(encoder, tone, self.path, quantize)
+        #: whether this runner exported the graph (False: it loaded a cached one)
+        self.exported = False
+        record = _read_record(self.path) if self.path.is_file() else None
+        if record is None:  # not cached yet, or damaged: export (needs torch)
+            self._export(quantize)
+            record = _read_record(self.path) or {}
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(threads or torch.get_num_threads())
+        opts.intra_op_num_threads = int(threads or onnx_threads())
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(self.path), opts,
                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # a damaged cache file: export again once
-            self.path.unlink(missing_ok=True)
-            _export(encoder, tone, self.path, quantize)
+        except Exception as exc:  # a graph that hashes as recorded and still fails
+            if self.exported:
+                raise ModelLoadError(f"ONNX graph {self.path} does not load: {exc}") from None
+            self._export(quantize)
+            record = _read_record(self.path) or {}
             try:
                 self.session = ort.InferenceSession(str(self.path), opts,
                                                     providers=["CPUExecutionProvider"])
             except Exception:
                 raise ModelLoadError(f"ONNX graph {self.path} does not load: {exc}") from None
+        if not getattr(encoder, "loaded", True) and not (
+                record.get("tokenizers_agree") is True
+                and record.get("tokenizer_sha256") == _tokenizer_digest(encoder)):
+            encoder.model  # noqa: B018  (tokenise with transformers' own tokenizer)
+
+    def _export(self, quantize: bool) -> None:
+        self.path.unlink(missing_ok=True)
+        record_path(self.path).unlink(missing_ok=True)
+        _export(self.encoder, self.tone, self.path, quantize)
+        self.exported = True
 
     def run(self, texts: Sequence[str], tap: Any, batch_size: int = 64) -> np.ndarray:
         """Score ``texts`` into ``tap`` (a tone tap, as :meth:`Encoder.encode` would) and
         return the ``(n, dim)`` pooled shared states after the branch's layer.
 
         The same scheduling as the torch pass: each distinct text once, length-sorted
-        batches, dynamic padding."""
+        batches, dynamic padding. An int8 graph quantises its activations with one scale
+        per call, taken over the whole input (every row and every padding position), so in
+        a batch a text's scores would depend on what else was scored with it (by up to
+        0.02 in tone and 0.08 in a cue probability). It therefore runs each text alone, and
+        each of its jobs (the whole sentence, each target mention) alone (``batch_size`` is
+        not used): the same text always gets the same scores, whatever the batch, at about
+        a fifth less throughput than batches of 64."""
         texts = list(texts)
         enc = self.encoder
         dim = enc.dim
@@ -242,8 +454,9 @@ class OnnxBranchRunner:
         order = sorted(range(len(distinct)), key=lambda i: len(ids[i]), reverse=True)
         out = np.empty((len(distinct), dim), dtype=np.float32)
         pad_id = enc.tokenizer.pad_token_id or 0
-        for b in range(0, len(order), int(batch_size)):
-            idx = order[b:b + int(batch_size)]
+        step = 1 if self.quantized else int(batch_size)
+        for b in range(0, len(order), step):
+            idx = order[b:b + step]
             width = len(ids[idx[0]])
             input_ids = np.full((len(idx), width), pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -253,9 +466,14 @@ class OnnxBranchRunner:
             poss = [positions[i] for i in idx]
             jobs, tmasks = tap.plan(mask, [offsets[i] for i in idx], poss)
             rows = np.array([r for r, _ in jobs], dtype=np.int64)
-            logits, sent, shared = self.session.run(None, {
-                "input_ids": input_ids[rows], "attention_mask": mask[rows],
-                "target_mask": tmasks})
+            feeds = {"input_ids": input_ids[rows], "attention_mask": mask[rows],
+                     "target_mask": tmasks}
+            if self.quantized and len(rows) > 1:  # each job alone (a target marks other rows)
+                parts = [self.session.run(None, {k: v[j:j + 1] for k, v in feeds.items()})
+                         for j in range(len(rows))]
+                logits, sent, shared = (np.concatenate(x) for x in zip(*parts))
+            else:
+                logits, sent, shared = self.session.run(None, feeds)
             # shared states do not depend on the target: take each row's first job
             first = {}
             for j, (r, _) in enumerate(jobs):

@@ -60,7 +60,7 @@ def tier_for_encoder(encoder: "Encoder | None") -> Tier:
 
 def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder | None", *,
                      label_map: dict[str, str] | None = None,
-                     allow_network: bool = False) -> ToneScorer:
+                     allow_network: bool = False, lazy: bool = False) -> ToneScorer:
     """Build a tone scorer from a name, a model directory, or return a ready one.
 
     Names: ``"trained"`` (the shipped NewsMTSC model, the default), ``"similarity"`` and
@@ -70,6 +70,9 @@ def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder |
     through ``label_map`` (see :mod:`framing.heads.tone.hf`); ``"nli:DIR"`` takes a zero-shot NLI
     model, refused unless its config has an entailment label; a hub id works with
     ``allow_network=True``.
+
+    ``lazy=True`` loads a framing tone model's torch module on first use (see
+    :func:`~framing.heads.tone.model.load_tone_model`).
 
     Raises :class:`ValueError` for an unknown name, and the loaders' errors
     (:class:`~framing.errors.ModelLoadError`, :class:`~framing.errors.ModelNotFoundError`).
@@ -94,7 +97,7 @@ def make_tone_scorer(spec: "str | os.PathLike | ToneScorer", encoder: "Encoder |
                                  "framing, or choose tone='similarity' or tone='vader'")
     if path.is_dir():
         if is_tone_model_dir(path):
-            model = load_tone_model(path)
+            model = load_tone_model(path, lazy=lazy)
             if encoder is not None:
                 model.check_encoder(encoder)
             return model

@@ -27,7 +27,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "TrainedTone",
     "ToneModelConfig",
-    "FrozenToneHead",
+    "FrozenToneHead",  # noqa: F822  (built on first use by the module __getattr__)
     "branch_classes",
     "load_tone_model",
     "is_tone_model_dir",
@@ -261,8 +261,12 @@ class TrainedTone:
     uses_hidden_states = True
     label_by_argmax = True  # calibrated probabilities: the label is the likeliest class
 
-    def __init__(self, module, config: ToneModelConfig, path: str | None = None) -> None:
-        self.module = module.eval()
+    def __init__(self, module, config: ToneModelConfig, path: str | None = None, *,
+                 loader: Callable[[], Any] | None = None) -> None:
+        if module is None and loader is None:
+            raise ValueError("TrainedTone needs a module or a loader")
+        self._module = module.eval() if module is not None else None
+        self._loader = loader
         self.config = config
         self.path = path
         self.layer = config.layer
@@ -270,6 +274,24 @@ class TrainedTone:
         self.neutral_band = config.neutral_band
         self.name = f"trained:{config.name}"
         self.digest: str | None = None  # sha256 prefix of the weights file, once saved
+
+    @property
+    def module(self):
+        """The torch branch module; a model loaded with ``lazy=True`` builds it (and
+        imports torch) here, on first use."""
+        if self._module is None:
+            self._module = self._loader().eval()
+            self._loader = None
+        return self._module
+
+    @module.setter
+    def module(self, value) -> None:
+        self._module = value
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the torch module is built (see :func:`load_tone_model`'s ``lazy``)."""
+        return self._module is not None
 
     def check_encoder(self, encoder: "Encoder") -> None:
         """Raise :class:`ModelLoadError` if ``encoder`` is not the one this model was trained on."""
@@ -381,55 +403,68 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 # -- frozen head: a scikit-learn estimator -------------------------------------------
-def _sk_bases():
+def _make_frozen_head_class():
+    """The :class:`FrozenToneHead` class; scikit-learn is imported here, on first use of
+    the name (``from framing.heads.tone.model import FrozenToneHead`` works as ever), so
+    that scoring never pays for importing it."""
     from sklearn.base import BaseEstimator, ClassifierMixin
 
-    return ClassifierMixin, BaseEstimator
+    class FrozenToneHead(ClassifierMixin, BaseEstimator):
+        """Multinomial logistic regression on [sentence mean; target mean] token features.
+
+        A scikit-learn-style estimator (``fit``, ``predict_proba``, ``predict``,
+        ``get_params``/``set_params``) over feature rows of width ``2 * hidden``, so it
+        works with cross-validation and grid search; :meth:`to_branch_state` exports it
+        as the zero-layer branch the analyzer runs.
+        """
+
+        def __init__(self, C: float = 1.0, class_weight: str | None = "balanced",
+                     max_iter: int = 2000) -> None:
+            self.C = C
+            self.class_weight = class_weight
+            self.max_iter = max_iter
+
+        def fit(self, X: np.ndarray, y: Sequence[int]) -> "FrozenToneHead":
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.preprocessing import StandardScaler
+
+            X = np.asarray(X, dtype=np.float64)
+            self.scaler_ = StandardScaler().fit(X)
+            self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight,
+                                          max_iter=self.max_iter)
+            self.lr_.fit(self.scaler_.transform(X), np.asarray(y))
+            self.classes_ = self.lr_.classes_
+            return self
+
+        def decision_function(self, X: np.ndarray) -> np.ndarray:
+            return self.lr_.decision_function(
+                self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+        def predict_proba(self, X: np.ndarray) -> np.ndarray:
+            return self.lr_.predict_proba(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+        def predict(self, X: np.ndarray) -> np.ndarray:
+            return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+        def to_branch_state(self) -> dict[str, np.ndarray]:
+            """Head weights with the standardisation folded in (``W x + b`` on raw features)."""
+            if list(self.classes_) != [0, 1, 2]:
+                raise ValueError("FrozenToneHead must be fitted on all three classes 0, 1, 2")
+            W = self.lr_.coef_ / self.scaler_.scale_[None, :]
+            b = self.lr_.intercept_ - (W * self.scaler_.mean_[None, :]).sum(axis=1)
+            return {"head.weight": W.astype(np.float32), "head.bias": b.astype(np.float32)}
+
+    FrozenToneHead.__module__ = __name__
+    FrozenToneHead.__qualname__ = "FrozenToneHead"
+    return FrozenToneHead
 
 
-class FrozenToneHead(*_sk_bases()):
-    """Multinomial logistic regression on [sentence mean; target mean] token features.
-
-    A scikit-learn-style estimator (``fit``, ``predict_proba``, ``predict``,
-    ``get_params``/``set_params``) over feature rows of width ``2 * hidden``, so it works
-    with cross-validation and grid search; :meth:`to_branch_state` exports it as the
-    zero-layer branch the analyzer runs.
-    """
-
-    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced",
-                 max_iter: int = 2000) -> None:
-        self.C = C
-        self.class_weight = class_weight
-        self.max_iter = max_iter
-
-    def fit(self, X: np.ndarray, y: Sequence[int]) -> "FrozenToneHead":
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-
-        X = np.asarray(X, dtype=np.float64)
-        self.scaler_ = StandardScaler().fit(X)
-        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight,
-                                      max_iter=self.max_iter)
-        self.lr_.fit(self.scaler_.transform(X), np.asarray(y))
-        self.classes_ = self.lr_.classes_
-        return self
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.lr_.decision_function(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.lr_.predict_proba(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def to_branch_state(self) -> dict[str, np.ndarray]:
-        """Head weights with the standardisation folded in (``W x + b`` on raw features)."""
-        if list(self.classes_) != [0, 1, 2]:
-            raise ValueError("FrozenToneHead must be fitted on all three classes 0, 1, 2")
-        W = self.lr_.coef_ / self.scaler_.scale_[None, :]
-        b = self.lr_.intercept_ - (W * self.scaler_.mean_[None, :]).sum(axis=1)
-        return {"head.weight": W.astype(np.float32), "head.bias": b.astype(np.float32)}
+def __getattr__(name: str):
+    if name == "FrozenToneHead":  # built once, on first use (see _make_frozen_head_class)
+        cls = _make_frozen_head_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- saving and loading -------------------------------------------------------------
@@ -469,14 +504,18 @@ def is_tone_model_dir(path: str | os.PathLike) -> bool:
     return has_format(path, FORMAT)
 
 
-def load_tone_model(path: str | os.PathLike) -> TrainedTone:
+def load_tone_model(path: str | os.PathLike, *, lazy: bool = False) -> TrainedTone:
     """Load a tone model directory written by :func:`save_tone_model`.
+
+    ``lazy=True`` reads the config, checks the weights file's header and hashes it now,
+    and builds the torch module on first use of :attr:`TrainedTone.module` (a run that
+    scores through a cached ONNX graph never does, and never imports torch); the
+    module's own errors are then raised there.
 
     Raises :class:`ModelLoadError` naming the file for a missing, corrupt, truncated or
     pickle-only model, or a config that is not a framing tone model.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors import SafetensorError, safe_open
 
     path = Path(path)
     cfg_path = path / "config.json"
@@ -503,13 +542,32 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
         raise ModelLoadError(f"{cfg_path}: missing or invalid field {exc}") from None
     if not (cfg.temperature > 0 and math.isfinite(cfg.temperature)):
         raise ModelLoadError(f"{cfg_path}: temperature must be a positive number")
+    if cfg.rel_buckets < 0 or cfg.rel_max_distance <= cfg.rel_buckets // 4:
+        raise ModelLoadError(f"{cfg_path}: invalid rel_buckets / rel_max_distance")
+    if lazy:
+        try:  # the header only: a damaged file is named now, not at first use
+            with safe_open(str(weights), framework="numpy") as fh:
+                fh.keys()
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
+        model = TrainedTone(None, cfg, str(path), loader=lambda: _build_branch(cfg, weights))
+    else:
+        model = TrainedTone(_build_branch(cfg, weights), cfg, str(path))
+    model.digest = weights_digest(weights)
+    return model
+
+
+def _build_branch(cfg: ToneModelConfig, weights: Path):
+    """The torch branch module of ``cfg`` with the (int8-with-scales) weights of the
+    safetensors file ``weights``; :class:`ModelLoadError` when they do not fit."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
     _, ToneBranch = branch_classes()
-    if cfg.rel_buckets < 0 or cfg.rel_max_distance <= cfg.rel_buckets // 4:
-        raise ModelLoadError(f"{cfg_path}: invalid rel_buckets / rel_max_distance")
     module = ToneBranch(cfg.hidden, cfg.heads, cfg.intermediate, cfg.n_layers, cfg.eps,
                         rel_buckets=cfg.rel_buckets, rel_max_distance=cfg.rel_max_distance)
     scales = {k[: -len(_SCALE)]: v for k, v in state.items() if k.endswith(_SCALE)}
@@ -525,9 +583,7 @@ def load_tone_model(path: str | os.PathLike) -> TrainedTone:
     if missing or unexpected:
         raise ModelLoadError(f"{weights}: weights do not fit the config (missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]})")
-    model = TrainedTone(module, cfg, str(path))
-    model.digest = weights_digest(weights)
-    return model
+    return module
 
 
 def weights_digest(path: str | os.PathLike) -> str:

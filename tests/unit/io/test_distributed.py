@@ -1,4 +1,7 @@
-"""Ray Data integration: the actor, the file reader, and (with Ray installed) a local run."""
+"""Ray integration: the actor, the file reader, the URI scores directory, and (with Ray
+installed) local runs: the scores directory of a local run, resumed, and a Ray dataset.
+
+The kill / resume and actor-death tests are in ``tests/integration/test_ray_resume.py``."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 
 import framing
@@ -18,6 +24,7 @@ from framing.io.distributed import (AnalyzerActor, file_rows, list_input_files,
                                     score_corpus_ray)
 from framing.io.readers import read_corpus, resolve_id_column
 from framing.io.runs import text_key
+from framing.io.shards import UriShardDir, analyzer_fingerprint
 from framing.pipeline.schema import output_columns
 from framing.errors import (ColumnError, FramingError, InputFormatError, MissingExtraError,
                             ResumeError)
@@ -203,13 +210,27 @@ def test_both_engines_check_their_options_alike(tmp_path, bad, name):
 
 
 # -- with Ray: a local instance, once for the module ---------------------------------------
+def _start_ray(ray, num_cpus: int, tries: int = 3) -> None:
+    """Start a local Ray instance (no dashboard, no worker logs, no progress bars), trying
+    again when its node misses Ray's fixed 30 s registration window, as it may on a
+    loaded machine ("timed out during startup")."""
+    for attempt in range(tries):
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     ignore_reinit_error=True)
+            break
+        except Exception as exc:  # Ray raises a bare Exception for this one
+            ray.shutdown()
+            if "timed out during startup" not in str(exc) or attempt == tries - 1:
+                raise
+    ray.data.DataContext.get_current().enable_progress_bars = False
+
+
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             ignore_reinit_error=True)
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    _start_ray(ray, num_cpus=2)
     yield ray
     ray.shutdown()
 
@@ -245,8 +266,14 @@ def test_score_corpus_ray_writes_what_score_corpus_writes(ray_local, tiny_kwargs
                                concurrency=1, progress=False, overwrite=True)
     single = score_corpus(src, tmp_path / "single.parquet", text="body", outlet="source",
                           analyzer=tiny_analyzer, progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "part-00000.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == \
+        ["manifest.json", "notes.txt", "part-00000.parquet"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial left
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["progress"] == {"shards": 1, "rows": 12}
+    assert manifest["parameters"]["engine"] == "ray"
+    assert manifest["analyzer"]["model_files"]["encoder"]["sha256"]
+    assert manifest["input"]["size"] == src.stat().st_size
     got = framing.read_scores(out)
     want = pd.read_parquet(tmp_path / "single.parquet")
     assert list(got.columns) == list(want.columns)
@@ -284,8 +311,418 @@ def test_score_corpus_engine_ray_passes_its_options_on(ray_local, tiny_kwargs, t
     assert (summary.rows, summary.errors) == (12, 3)
     assert not [c for c in got.columns if c.endswith("_evidence")]
     assert "outlet" in got.columns and got["id"].notna().sum() == 10
-    with pytest.raises(ResumeError, match="does not resume"):
-        score_corpus(src, out, text="body", analyzer=tiny_kwargs, engine="ray")
+    # the same call again resumes: every row is done already
+    resumed = score_corpus(src, out, text="body", id="id", outlet="source",
+                           analyzer=tiny_kwargs, engine="ray", evidence=False, progress=False)
+    assert (resumed.rows, resumed.skipped, resumed.shards) == (0, 12, 1)
+    with pytest.raises(ResumeError, match="columns.outlet: 'source' then, None now"):
+        score_corpus(src, out, text="body", id="id", analyzer=tiny_kwargs, engine="ray",
+                     evidence=False, progress=False)
     again = score_corpus(src, out, text="body", analyzer=tiny_kwargs, engine="ray",
                          overwrite=True, progress=False)
     assert again.rows == 12 and "outlet" not in framing.read_scores(out).columns
+
+
+# -- units: what a resumable run hands each actor ------------------------------------------
+def test_a_unit_is_scored_chunk_by_chunk_as_a_local_run_scores_a_shard(tmp_path, tiny_kwargs,
+                                                                        tiny_analyzer):
+    """``score_unit`` takes the checked rows of one shard and scores them ``chunk_size``
+    at a time, repeats within a chunk once: the rows a local run writes, exactly."""
+    objs = [{"id": o["doc"], "body": o["body"], "source": o["source"]} for o in _items(14)]
+    objs[6]["body"] = objs[5]["body"]    # a repeat within the chunk of rows 5..8
+    objs[12]["body"] = objs[0]["body"]   # a repeat of an earlier chunk: scored again
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(o) + "\n" for o in objs), encoding="utf-8")
+    fields = ColumnMap.from_fields(text="body", id="id", outlet="source")
+    rows = list(file_rows(str(src), "jsonl", fields, strict=True))
+    actor = AnalyzerActor(tiny_kwargs, text="body", id="id", outlet="source")
+    done = actor.score_unit(pa.Table.from_pylist(rows), 4)
+    assert (done["errors"], done["flagged"], done["repeats"]) == (2, 0, 1)
+    got = done["table"].to_pandas()
+    score_corpus(src, tmp_path / "local.parquet", text="body", id="id", outlet="source",
+                 analyzer=tiny_analyzer, chunk_size=4, cache_size=0, progress=False)
+    want = pd.read_parquet(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got["text_sha256"][6] == got["text_sha256"][5] and got["tone"][6] == got["tone"][5]
+
+
+def test_an_actor_describes_its_analyzer_as_the_manifest_records_it(tiny_kwargs,
+                                                                    tiny_analyzer):
+    actor = AnalyzerActor(tiny_kwargs, text="body", outlet="source", evidence=False)
+    desc = actor.describe()
+    assert desc["analyzer"] == analyzer_fingerprint(tiny_analyzer)
+    assert desc["schema"] == [c for c, _ in output_columns(tiny_analyzer.cue_ids, ["outlet"],
+                                                           False)] + ["text_sha256"]
+    assert desc["batch_size"] == tiny_analyzer.batch_size
+    assert desc["catalogue_path"] is None or Path(desc["catalogue_path"]).is_file()
+
+
+def test_a_scores_directory_named_by_a_uri(tmp_path):
+    """What a Ray run writes to ``s3://...`` and the like, here through ``file://``: shards
+    and manifest written whole (a .tmp object moved into place), read back, cleared."""
+    where = tmp_path / "scores"
+    fs, inner = pafs.FileSystem.from_uri(where.as_uri())
+    d = UriShardDir(fs, inner, where.as_uri())
+    assert d.read_manifest() is None and d.shards() == []
+    d.create()
+    d.write_manifest({"kind": "framing-scores", "progress": {"shards": 0}})
+    assert d.read_manifest()["progress"] == {"shards": 0} and d.read_manifest()["updated"]
+    table = pa.table({"row": [1, 2], "text_sha256": ["a", None]})
+    d.write_table(1, table)
+    d.write_table(0, table.slice(0, 1))
+    assert [(i, Path(p).name) for i, p in d.shards()] == \
+        [(0, "part-00000.parquet"), (1, "part-00001.parquet")]
+    assert d.read_columns(d.shards()[1][1], ["row"]).column("row").to_pylist() == [1, 2]
+    assert pq.read_table(where / "part-00001.parquet").to_pylist() == \
+        [{"row": 1, "text_sha256": "a"}, {"row": 2, "text_sha256": None}]
+    (where / "part-00002.parquet.tmp").write_bytes(b"half")
+    (where / "notes.txt").write_text("mine")
+    assert d.remove_temporaries() == ["part-00002.parquet.tmp"]
+    d.clear()
+    assert sorted(p.name for p in where.iterdir()) == ["notes.txt"]
+    (where / "manifest.json").write_text("{not json")
+    with pytest.raises(ResumeError, match="cannot be read"):
+        d.read_manifest()
+    (where / "notes.txt").unlink()
+    with pytest.raises(InputFormatError, match="is a file"):
+        UriShardDir(fs, str(where / "manifest.json"), "x").create()
+
+
+@pytest.mark.parametrize("concurrency", [0, (3, 1), True, "4"])
+def test_a_bad_concurrency_is_refused_before_ray_starts(tmp_path, monkeypatch, concurrency):
+    ray = pytest.importorskip("ray")
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "One article."}\n')
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray started"))
+    with pytest.raises(ValueError, match="concurrency"):
+        score_corpus_ray(src, tmp_path / "scores", concurrency=concurrency)
+    assert not (tmp_path / "scores").exists()
+
+
+@pytest.mark.optional
+def test_a_uri_output_resumes_and_an_empty_corpus_gives_an_empty_directory(
+        ray_local, tiny_kwargs, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in _texts(10)
+                           if isinstance(t, str)), encoding="utf-8")
+    out = tmp_path / "scores"
+    first = score_corpus_ray(src, out.as_uri(), analyzer=tiny_kwargs, shard_size=3,
+                             chunk_size=2, concurrency=1, progress=False)
+    assert (first.rows, first.shards) == (9, 3)
+    want = framing.read_scores(out)
+    assert not (out / ".lock").exists() and (out / "manifest.json").is_file()
+    (out / "part-00001.parquet").unlink()
+    again = score_corpus_ray(src, out.as_uri(), analyzer=tiny_kwargs, shard_size=3,
+                             chunk_size=2, concurrency=1, progress=False)
+    assert (again.rows, again.skipped, again.shards) == (3, 6, 3)
+    pd.testing.assert_frame_equal(framing.read_scores(out), want, check_exact=True)
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    summary = score_corpus_ray(empty, tmp_path / "none", analyzer=tiny_kwargs, concurrency=1,
+                               progress=False)
+    assert (summary.rows, summary.shards) == (0, 0)
+    frame = framing.read_scores(tmp_path / "none")
+    assert len(frame) == 0 and list(frame.columns) == list(want.columns)
+    assert json.loads((tmp_path / "none" / "manifest.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.optional
+def test_a_ray_dataset_is_scored_by_ray_data_and_not_resumed(ray_local, tiny_kwargs,
+                                                              tmp_path):
+    ds = ray_local.data.from_items(_items(12))
+    out = tmp_path / "scores"
+    summary = score_corpus_ray(ds, out, text="body", id="doc", analyzer=tiny_kwargs,
+                               concurrency=1, progress=False)
+    assert (summary.rows, summary.errors) == (12, 2)
+    got = framing.read_scores(out)
+    assert sorted(got["id"]) == sorted(f"a{i}" for i in range(12))
+    assert got["row"].isna().all() and not (out / "manifest.json").exists()
+    with pytest.raises(ResumeError, match="cannot resume"):
+        score_corpus_ray(ds, out, text="body", id="doc", analyzer=tiny_kwargs, progress=False)
+    again = score_corpus_ray(ds, out, text="body", id="doc", analyzer=tiny_kwargs,
+                             concurrency=1, progress=False, overwrite=True)
+    assert again.rows == 12 and len(framing.read_scores(out)) == 12
+
+
+# -- the pool's bookkeeping, on a stand-in for Ray ------------------------------------------
+# Ray's own restarts hide most deaths; what the run does when Ray gives up on an actor
+# (another actor takes its unit; a unit that kills every actor stops the run, keeping the
+# shards done) is checked here on a synchronous stand-in for the few Ray calls it makes.
+class _Died(BaseException):
+    """Raised by a stand-in analyzer to play an actor's process dying."""
+
+
+class _HashStub:
+    """A cheap analyzer: scores are a hash of the text. A text holding ``poison`` kills
+    the actor scoring it (every time, or only the first ``deaths`` times)."""
+
+    cue_ids = ["win_win"]
+    batch_size = 8
+    deaths = None  # None: every time
+
+    def __init__(self, salt: str = "") -> None:
+        self.salt = salt
+
+    def config(self) -> dict:
+        return {"analyzer": "hash-stub", "salt": self.salt}
+
+    def score_many(self, texts, batch_size=None, *, targets=None, ids=None, errors="flag"):
+        from framing.pipeline.results import ArticleResult, CueResult
+
+        texts = list(texts)
+        if any("poison" in t for t in texts) and _HashStub.deaths != 0:
+            if _HashStub.deaths is not None:
+                _HashStub.deaths -= 1
+            raise _Died()
+        out = []
+        for text, rid in zip(texts, ids or [None] * len(texts)):
+            p = int(text_key(self.salt + text, None)[:4], 16) / 65535
+            out.append(ArticleResult(p * 2 - 1, "promotional" if p > 0.5 else "critical",
+                                     {"win_win": CueResult("win_win", "w", p, p > 0.5)}, [],
+                                     tone_scorer="stub", id=rid))
+        return out
+
+    def failed_result(self, error, id=None, target=None):
+        from framing.pipeline.results import ArticleResult
+
+        return ArticleResult(None, None, {}, [], tone_scorer=None, flags=["error"],
+                             error=error, id=id)
+
+
+class _Ref:
+    """An object reference of the stand-in: its value is computed when first waited on."""
+
+    def __init__(self, compute) -> None:
+        self.compute, self.outcome = compute, None
+
+    def settle(self):
+        if self.outcome is None:
+            try:
+                self.outcome = (True, self.compute())
+            except BaseException as exc:  # noqa: BLE001 - kept for get, as Ray does
+                self.outcome = (False, exc)
+        return self.outcome
+
+
+class _FakeRay:
+    """The Ray calls a resumable run makes, done in this process, one at a time."""
+
+    class exceptions:
+        class RayActorError(Exception):
+            pass
+
+        class RayTaskError(Exception):
+            def __init__(self, cause):
+                super().__init__(str(cause))
+                self.cause = cause
+
+    class data:
+        class Dataset:
+            pass
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.killed = 0
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def cluster_resources(self) -> dict:
+        return {"CPU": 2.0}
+
+    def put(self, value):
+        return _Ref(lambda: value)
+
+    def wait(self, refs, num_returns=1):
+        refs[0].settle()
+        return [refs[0]], refs[1:]
+
+    def get(self, ref):
+        ok, value = ref.settle()
+        if not ok:
+            raise value
+        return value
+
+    def kill(self, handle, no_restart=True):
+        handle.dead = True
+        self.killed += 1
+
+    def remote(self, cls):
+        fake = self
+
+        class Options:
+            def options(self, **kwargs):
+                return self
+
+            def remote(self, *args):
+                fake.started += 1
+                return _Handle(fake, cls, args)
+
+        return Options()
+
+
+class _Handle:
+    def __init__(self, fake: _FakeRay, cls, args) -> None:
+        self.fake, self.dead = fake, False
+        self.instance = cls(*args)
+
+    def __getattr__(self, name):
+        handle = self
+
+        class Method:
+            def remote(self, *args):
+                def call():
+                    if handle.dead:
+                        raise _FakeRay.exceptions.RayActorError("the actor is dead")
+                    values = [handle.fake.get(a) if isinstance(a, _Ref) else a for a in args]
+                    try:
+                        return getattr(handle.instance, name)(*values)
+                    except _Died:
+                        handle.dead = True
+                        raise _FakeRay.exceptions.RayActorError("the actor died") from None
+                    except Exception as exc:
+                        raise _FakeRay.exceptions.RayTaskError(exc) from None
+                return _Ref(call)
+
+        return Method()
+
+
+def _stub_corpus(path: Path, n: int, poison: int | None = None) -> Path:
+    objs = [{"id": f"a{i}", "text": f"Article number {i} about the new bridge.",
+             "outlet": "XY"[i % 2]} for i in range(n)]
+    if poison is not None:
+        objs[poison]["text"] = "A poison article."
+    path.write_text("".join(json.dumps(o) + "\n" for o in objs), encoding="utf-8")
+    return path
+
+
+def _fake_run(monkeypatch, src, out, fake=None, **kw):
+    fake = fake or _FakeRay()
+    monkeypatch.setattr(framing.io.distributed, "_require_ray", lambda: fake)
+    kw.setdefault("analyzer", _HashStub)
+    return score_corpus_ray(src, out, id="id", outlet="outlet", chunk_size=3, shard_size=4,
+                            concurrency=2, progress=False, **kw)
+
+
+def test_a_unit_whose_actor_died_goes_to_another_actor(tmp_path, monkeypatch):
+    src = _stub_corpus(tmp_path / "in.jsonl", 18, poison=9)
+    monkeypatch.setattr(_HashStub, "deaths", 1)  # the first actor to score it dies
+    fake = _FakeRay()
+    summary = _fake_run(monkeypatch, src, tmp_path / "scores", fake)
+    assert (summary.rows, summary.shards, summary.skipped) == (18, 5, 0)
+    assert fake.started == 3  # two actors, and one to replace the dead one
+    monkeypatch.setattr(_HashStub, "deaths", 0)
+    score_corpus(src, tmp_path / "local", id="id", outlet="outlet", analyzer=_HashStub(),
+                 chunk_size=3, shard_size=4, progress=False)
+    got = framing.read_scores(tmp_path / "scores")
+    assert list(got["row"]) == list(range(1, 19))
+    pd.testing.assert_frame_equal(got, framing.read_scores(tmp_path / "local"),
+                                  check_exact=True)
+
+
+def test_a_unit_that_kills_every_actor_stops_the_run_and_keeps_the_rest(tmp_path,
+                                                                        monkeypatch):
+    src = _stub_corpus(tmp_path / "in.jsonl", 18, poison=9)  # in unit 2 (rows 9..12)
+    out = tmp_path / "scores"
+    with pytest.raises(RuntimeError, match="part-00002.parquet killed 3 Ray actors") as info:
+        _fake_run(monkeypatch, src, out)
+    assert "run the same command again to resume" in str(info.value)
+    names = sorted(p.name for p in out.glob("part-*.parquet"))
+    assert "part-00002.parquet" not in names and "part-00000.parquet" in names
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "running"
+    assert manifest["progress"]["shards"] == len(names)
+    assert not (out / ".lock").exists()
+
+    kept = sum(len(pd.read_parquet(out / n)) for n in names)
+    assert manifest["progress"]["rows"] == kept
+
+    monkeypatch.setattr(_HashStub, "deaths", 0)  # fixed: the rerun scores what is left
+    summary = _fake_run(monkeypatch, src, out)
+    assert (summary.skipped, summary.rows, summary.shards) == (kept, 18 - kept, 5)
+    assert list(framing.read_scores(out)["row"]) == list(range(1, 19))
+
+
+def test_a_failing_analyzer_build_raises_its_own_error(tmp_path, monkeypatch):
+    src = _stub_corpus(tmp_path / "in.jsonl", 5)
+
+    def broken():
+        raise framing.errors.ModelNotFoundError("no model in /nowhere")
+
+    with pytest.raises(framing.errors.ModelNotFoundError, match="/nowhere"):
+        _fake_run(monkeypatch, src, tmp_path / "scores", analyzer=broken)
+    assert not list((tmp_path / "scores").glob("part-*"))
+
+
+def test_actors_that_built_different_analyzers_stop_the_run(tmp_path, monkeypatch):
+    src = _stub_corpus(tmp_path / "in.jsonl", 20)
+    salts = iter(["a", "b", "c"])
+    with pytest.raises(RuntimeError, match="built different analyzers"):
+        _fake_run(monkeypatch, src, tmp_path / "scores",
+                  analyzer=lambda: _HashStub(salt=next(salts)))
+
+
+def test_a_resume_with_nothing_left_builds_no_analyzer(tmp_path, monkeypatch, tiny_kwargs):
+    """Given as keyword arguments, the analyzer is known unchanged from the files alone:
+    with every shard done no actor starts, and with one missing one does."""
+    src = _stub_corpus(tmp_path / "in.jsonl", 10)
+    out = tmp_path / "scores"
+    fake = _FakeRay()
+    assert _fake_run(monkeypatch, src, out, fake, analyzer=dict(tiny_kwargs)).rows == 10
+    assert fake.started == 2  # the third unit waited, so a second actor was started
+    want = framing.read_scores(out)
+    again = _FakeRay()
+    summary = _fake_run(monkeypatch, src, out, again, analyzer=dict(tiny_kwargs))
+    assert (summary.rows, summary.skipped, again.started) == (0, 10, 0)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["analyzer"]["model_files"]
+    (out / "part-00001.parquet").unlink()
+    third = _FakeRay()
+    summary = _fake_run(monkeypatch, src, out, third, analyzer=dict(tiny_kwargs))
+    assert (summary.rows, summary.skipped, third.started) == (4, 6, 1)
+    pd.testing.assert_frame_equal(framing.read_scores(out), want, check_exact=True)
+
+
+def test_an_in_memory_table_is_resumable_too(tmp_path, monkeypatch):
+    """A pandas DataFrame is read in its row order, as the local engine reads it, and its
+    manifest entry is a hash of its values: a resume skips its done rows, and refuses
+    another table."""
+    frame = pd.DataFrame([{"id": f"a{i}", "text": f"Article {i} on the harbour.",
+                           "outlet": "XY"[i % 2]} for i in range(11)])
+    out = tmp_path / "scores"
+    monkeypatch.setattr(_HashStub, "deaths", 0)
+    assert _fake_run(monkeypatch, frame, out).rows == 11
+    want = framing.read_scores(out)
+    assert list(want["id"]) == list(frame["id"]) and list(want["row"]) == list(range(1, 12))
+    score_corpus(frame, tmp_path / "local", id="id", outlet="outlet", analyzer=_HashStub(),
+                 chunk_size=3, shard_size=4, progress=False)
+    pd.testing.assert_frame_equal(want, framing.read_scores(tmp_path / "local"),
+                                  check_exact=True)
+    (out / "part-00002.parquet").unlink()
+    summary = _fake_run(monkeypatch, frame, out)
+    assert (summary.rows, summary.skipped) == (3, 8)
+    pd.testing.assert_frame_equal(framing.read_scores(out), want, check_exact=True)
+    (out / "part-00002.parquet").unlink()
+    other = frame.assign(text=frame["text"].str.upper())
+    with pytest.raises(ResumeError, match="input.sha256"):
+        _fake_run(monkeypatch, other, out)
+
+
+def test_a_run_that_may_not_resume_is_refused_before_ray_starts(tmp_path, monkeypatch):
+    src = _stub_corpus(tmp_path / "in.jsonl", 9)
+    out = tmp_path / "scores"
+    monkeypatch.setattr(_HashStub, "deaths", 0)
+    _fake_run(monkeypatch, src, out)
+    (out / "part-00001.parquet").unlink()
+    stopped = _FakeRay()
+    stopped.is_initialized = lambda: False
+    stopped.init = lambda **kwargs: pytest.fail("Ray started")
+    monkeypatch.setattr(framing.io.distributed, "_require_ray", lambda: stopped)
+    with pytest.raises(ResumeError, match="parameters.shard_size: 4 then, 5 now"):
+        score_corpus_ray(src, out, id="id", outlet="outlet", analyzer=_HashStub,
+                         shard_size=5, progress=False)
+    with pytest.raises(ResumeError, match="resume=False"):
+        score_corpus_ray(src, out, id="id", outlet="outlet", analyzer=_HashStub,
+                         shard_size=4, resume=False, progress=False)
+    assert stopped.started == 0 and not (out / ".lock").exists()
