@@ -1,21 +1,22 @@
 """Cost of scoring at scale: Ray actors against a local run, measured, then projected.
 
-    python eval/bench_scale.py [--articles 200] [--actors 1,2] [--backends torch,onnx]
+    python eval/bench_scale.py [--articles 200] [--actors 1,2] [--backends torch,onnx-fp32]
                                [--repeats 2] [--chunk 10] [--write] [--json OUT]
     python eval/bench_scale.py --quick          # a handful of articles: a smoke test
 
 The corpus is built at run time: ``--articles`` real news articles drawn (seeded) from
 ``allsides_news.jsonl.gz`` in ``../shared/data/real`` so that their mean length lands
 near ``--mean-words`` (650), written to a temporary JSONL file (and, for Ray, the same
-articles split into files of ``--chunk`` articles, so that Ray Data has one block per
-chunk to hand out: one file of under 1,024 rows is a single block, which only one actor
-would ever see). Without that directory, articles are stitched together from the
+articles split into files of ``--chunk`` articles). Both engines write shards of
+``--chunk`` articles (``shard_size``), and a Ray run hands one shard's rows to an actor at
+a time, so a corpus of a few hundred articles still keeps every actor busy. Without that directory, articles are stitched together from the
 example corpus that ships with framing, and the output says so (its sentences repeat,
 and a repeated sentence is encoded once per call, so its rates flatter the pipeline).
 Nothing of the corpus is kept.
 
-For each backend in ``--backends`` (``torch``; ``onnx``: ``Analyzer(backend="onnx")``,
-the int8 ONNX Runtime graph) it measures, in the same run:
+For each backend in ``--backends`` (``torch``; ``onnx-fp32``: the float32 ONNX Runtime
+graph, the default where ``framing[onnx]`` is installed; ``onnx``: the int8 graph), passed
+as ``Analyzer(backend=...)``, it measures, in the same run:
 
 - ``local``: :func:`framing.score_corpus` (``engine="local"``, shard output, the cache of
   repeated texts off) in a fresh child process limited to ``--local-threads`` threads
@@ -260,7 +261,7 @@ def window(info: dict) -> float | None:
 
 # -- the measurements --------------------------------------------------------------------------
 def analyzer_kwargs(backend: str, device: str) -> dict:
-    kwargs: dict = {} if backend == "torch" else {"backend": backend}
+    kwargs: dict = {"backend": backend}  # named: the default is "auto"
     if device != "cpu":
         kwargs["device"] = device
     return kwargs
@@ -288,7 +289,8 @@ def child_local(spec: dict) -> None:
     timed(analyzer, calls)
     t0 = time.perf_counter()
     framing.score_corpus(spec["source"], spec["out"], text="text", id="id", outlet="outlet",
-                         analyzer=analyzer, chunk_size=spec["chunk"], cache_size=0,
+                         analyzer=analyzer, chunk_size=spec["chunk"], shard_size=spec["chunk"],
+                         cache_size=0,
                          out_format="shards", progress=False)
     seconds = time.perf_counter() - t0
     print("RESULT " + json.dumps({"build_seconds": build, "seconds": seconds,
@@ -333,7 +335,7 @@ def measure_ray(source: Path, out: Path, kwargs: dict, actors: int,
         summary = score_corpus_ray(
             str(source), str(out), text="text", id="id", outlet="outlet",
             analyzer=functools.partial(build_in_actor, kwargs, str(reports)),
-            chunk_size=args.chunk, progress=False, concurrency=actors,
+            chunk_size=args.chunk, shard_size=args.chunk, progress=False, concurrency=actors,
             num_cpus_per_actor=args.cpus_per_actor, num_gpus_per_actor=gpus)
     finally:
         wall = time.perf_counter() - t0
@@ -513,7 +515,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mean-words", type=float, default=650.0,
                     help="mean article length aimed at, and projected for")
     ap.add_argument("--actors", default="1,2", help="Ray actor counts, comma-separated")
-    ap.add_argument("--backends", default="torch,onnx", help="torch, onnx, comma-separated")
+    ap.add_argument("--backends", default="torch,onnx-fp32",
+                    help="torch, onnx-fp32 (the default where installed), onnx (int8), "
+                         "comma-separated")
     ap.add_argument("--repeats", type=int, default=2, help="runs per measurement; best kept")
     ap.add_argument("--chunk", type=int, default=10,
                     help="articles per score_many call (chunk_size), locally and on Ray, and "
@@ -544,7 +548,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except ValueError:
         ap.error("--actors and --cores take comma-separated whole numbers, e.g. 1,2")
     args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
-    if bad := [b for b in args.backend_list if b not in ("torch", "onnx")]:
+    if bad := [b for b in args.backend_list if b not in ("torch", "onnx", "onnx-fp32")]:
         ap.error(f"unknown backend(s) {bad}: choose from torch, onnx")
     if not args.actor_counts or min(args.actor_counts) < 1 or 1 not in args.actor_counts:
         ap.error("--actors must include 1 (the projection and the overhead ratio need it)")
@@ -587,8 +591,8 @@ def main(argv: list[str] | None = None) -> None:
         args.device = "cpu"
     backends = list(args.backend_list)
     notes = []
-    if args.device == "cuda" and "onnx" in backends:
-        backends.remove("onnx")
+    if args.device == "cuda":
+        backends = [b for b in backends if not b.startswith("onnx")]
         notes.append("onnx skipped on --device cuda: the ONNX backend runs on the CPU only")
     started = time.perf_counter()
     articles, corpus_name, corpus_source = load_corpus(args)
