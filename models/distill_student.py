@@ -30,9 +30,10 @@ Phases (each re-runnable: a finished phase is skipped; remove its directory to r
    dev split), with the teacher's cue probabilities on the soft *real* sentences as soft
    rows of each cue's logistic fit (NewsMTSC rows carry no cue soft labels here).
 
-Cost: training costs about 78 ms per soft row on a 2-core CPU (a full pass over ~116,000
-rows took ~2.5 hours), so an epoch of 30,000 rows takes ~40 minutes and fits into a work
-session that is stopped after 3 hours; checkpoints are written at epoch ends only, so run
+Cost: the shipped run (2 epochs of 30,000 soft rows) trained in 2,096 s on an otherwise
+idle 2-core CPU, about 35 ms per soft row (each step also takes a gold and a cue batch), so
+an epoch of 30,000 rows takes ~17 minutes (about twice that when other jobs share the
+machine), plus ~6 minutes to encode every text's lower-layer states first; checkpoints are written at epoch ends only, so run
 it in sessions with ``--resume`` and keep an epoch well below a session's length. The
 script prints its estimate per epoch before training and the measured per-epoch cost after.
 
@@ -68,9 +69,10 @@ from train_tone_newsmtsc import (cue_training_data, measure_as_saved, newsmtsc_s
 
 HERE = Path(__file__).resolve().parent
 DEV_FRACTION = 0.15  # the NewsMTSC dev split of the shipped branch (dev_split.json)
-# training seconds per soft row on the 2-core CPU this was run on (~2.5 h per ~116,000
-# rows): the before-training estimate only; the measured cost is printed afterwards
-SECONDS_PER_SOFT_ROW = 2.5 * 3600 / 116_000
+# training seconds per soft row on the 2-core CPU this was run on (2,096 s for the 60,000
+# rows of the shipped run): the before-training estimate only; the measured cost is
+# printed afterwards
+SECONDS_PER_SOFT_ROW = 2096 / 60_000
 
 TONE_DISTILLATION = """
 ## Distillation
@@ -371,7 +373,7 @@ def main() -> None:
     ap.add_argument("--cues", default=str(HERE / "training" / "cues"),
                     help="the project's cue sentences (multi-task loss and cue heads)")
     ap.add_argument("--epochs", type=int, default=4,
-                    help="epochs, each of --soft-per-epoch soft rows (~40 min an epoch of "
+                    help="epochs, each of --soft-per-epoch soft rows (~17 min an epoch of "
                          "30,000 on a 2-core CPU)")
     ap.add_argument("--layers", type=int, default=3, help="branch layers (the shipped 3)")
     ap.add_argument("--lr", type=float, default=5e-5)
