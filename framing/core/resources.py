@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["shipped_model_path", "package_data_path", "SHIPPED_CUE_HEADS", "SHIPPED_FRAME_HEADS",
-           "SHIPPED_TONE_MODEL", "Tier", "TIERS", "get_tier"]
+__all__ = ["shipped_model_path", "package_data_path", "file_sha256", "SHIPPED_CUE_HEADS",
+           "SHIPPED_FRAME_HEADS", "SHIPPED_TONE_MODEL", "Tier", "TIERS", "get_tier"]
 
 #: Directories of the shipped artefacts inside ``framing.models``.
 SHIPPED_TONE_MODEL = "tone-newsmtsc"
@@ -52,3 +54,13 @@ def shipped_model_path(name: str) -> Path:
 def package_data_path(*parts: str) -> Path:
     """A file shipped inside the ``framing`` package, e.g. ``("catalogues", "builtin.yaml")``."""
     return Path(str(resources.files("framing").joinpath(*parts)))
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 (hex) of a file's bytes, read 1 MiB at a time: the one file hash that
+    artefact checks, the ONNX graph cache and the encoder verification share."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
+from framing.core.resources import file_sha256
 from framing.errors import ModelLoadError, ModelNotFoundError
 
 __all__ = [
@@ -399,14 +400,6 @@ def _copy_hashing(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
 
 
 # -- the stamp ----------------------------------------------------------------------------
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_record(path: Path, sha: str) -> dict:
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
@@ -480,7 +473,7 @@ def _check_cached(final: Path, pins: Mapping[str, tuple[int, str]],
         if isinstance(seen, dict) and seen.get("sha256") == sha and seen.get("size") == size \
                 and seen.get("mtime_ns") == st.st_mtime_ns:
             continue
-        actual = _sha256_file(path)
+        actual = file_sha256(path)
         if actual != sha:
             raise fail(f"{rel} has sha256 {actual[:12]}…, not the pinned {sha[:12]}…")
         files[rel] = _file_record(path, sha)

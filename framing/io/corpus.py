@@ -594,7 +594,8 @@ def _score_to_shards(source, out: Path, records: Iterator[Record], options: Scor
                      analyzer, in_fmt: str | None) -> CorpusSummary:
     """Score ``records`` into the scores directory ``out`` (see :class:`_ShardRun`), holding
     the directory's lock for the whole run. Returns the run's :class:`CorpusSummary`."""
-    shard_dir = _open_scores_dir(out)
+    shard_dir = ShardDir(out)
+    shard_dir.create()
     lock = OutputLock(out).acquire()
     run = _ShardRun(out, shard_dir, records, options)
     try:
@@ -603,21 +604,6 @@ def _score_to_shards(source, out: Path, records: Iterator[Record], options: Scor
         run.close_progress()
         lock.release()
     return run.summary()
-
-
-def _open_scores_dir(out: Path) -> ShardDir:
-    """Create ``out`` if needed and return it as a :class:`ShardDir`. Raises
-    :class:`InputFormatError` when ``out`` is an existing file and
-    :class:`OutputWriteError` when the directory cannot be created."""
-    if out.exists() and not out.is_dir():
-        raise InputFormatError(f"{out} exists and is not a directory; a scores directory "
-                               "(or a file name ending .parquet, .jsonl or .csv) is needed")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputWriteError(f"Cannot create the output directory {out}: "
-                               f"{exc.strerror or exc}") from exc
-    return ShardDir(out)
 
 
 @dataclass

@@ -366,13 +366,9 @@ def _check_udf(batch: Any, *, columns: ColumnMap) -> "pa.Table":
 
 # -- files as checked rows, through pyarrow: helpers for reading on a worker ----------------
 # (a resumable run reads on the driver, with framing.read_corpus: see _open_input below)
-def _is_uri(path: str) -> bool:
-    return "://" in path
-
-
 def _filesystem(path: str):
     """A pyarrow filesystem and the path on it, for a local path or a URI (s3://, gs://, ...)."""
-    return pafs.FileSystem.from_uri(path if _is_uri(path) else os.path.abspath(path))
+    return pafs.FileSystem.from_uri(path if is_uri(path) else os.path.abspath(path))
 
 
 def list_input_files(source: Any, format: str | None,
@@ -389,7 +385,7 @@ def list_input_files(source: Any, format: str | None,
     the workers open files through pyarrow's filesystems.
     """
     files = expand_source(source, format, columns)
-    for scheme in dict.fromkeys(f.path.split("://", 1)[0] for f in files if _is_uri(f.path)):
+    for scheme in dict.fromkeys(f.path.split("://", 1)[0] for f in files if is_uri(f.path)):
         path = next(f.path for f in files if f.path.startswith(f"{scheme}://"))
         try:
             _filesystem(path)
@@ -552,16 +548,9 @@ def _open_output(out: str) -> tuple[Any, OutputLock | None]:
         shard_dir = UriShardDir(fs, inner, out)
         shard_dir.create()
         return shard_dir, None
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise InputFormatError(f"{out} is a file; engine='ray' writes a scores directory "
-                               "(Parquet shards), so name a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputWriteError(f"Cannot create the output directory {out}: "
-                               f"{exc.strerror or exc}") from exc
-    return ShardDir(path), OutputLock(path).acquire()
+    shard_dir = ShardDir(out)
+    shard_dir.create()
+    return shard_dir, OutputLock(shard_dir.path).acquire()
 
 
 # -- a resumable run: a pool of actors scoring one unit (one shard) at a time ------------------
@@ -942,7 +931,7 @@ def _score_dataset_into(ray: Any, ds: "ray.data.Dataset", out: str, options: Sco
     fs, inner = _filesystem(out)
     old = _old_scores(fs, inner, out, options.overwrite)
     lock = None
-    if not _is_uri(out):
+    if not is_uri(out):
         try:
             Path(out).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -1175,7 +1164,7 @@ def run_ray(
 
 def _with_scheme(uri: str, inner: str) -> str:
     """``inner`` (a path on ``uri``'s filesystem) as a path or URI Ray can write to."""
-    return uri[:uri.index("://") + 3] + inner if _is_uri(uri) else inner
+    return uri[:uri.index("://") + 3] + inner if is_uri(uri) else inner
 
 
 def _count(fs: Any, shards: list[str]) -> tuple[int, int, int]:

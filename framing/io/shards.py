@@ -82,6 +82,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from framing.core.resources import file_sha256
 from framing.errors import InputFormatError, OutputLockedError, OutputWriteError, ResumeError
 from framing.io.readers import regular_files
 
@@ -391,6 +392,20 @@ class ShardDir:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+
+    def create(self) -> None:
+        """Create the directory (and its parents) if needed, as :meth:`UriShardDir.create`
+        does on a URI. Raises :class:`InputFormatError` when the path is an existing file
+        and :class:`OutputWriteError` when the directory cannot be created."""
+        if self.path.exists() and not self.path.is_dir():
+            raise InputFormatError(f"{self.path} is a file; a scores directory (Parquet "
+                                   "shards) is needed, so name a directory (a single output "
+                                   "file of engine='local' is named .parquet, .jsonl or .csv)")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputWriteError(f"Cannot create the output directory {self.path}: "
+                                   f"{exc.strerror or exc}") from exc
 
     @property
     def manifest_path(self) -> Path:
@@ -785,14 +800,6 @@ def _same_request(old: dict[str, Any], new: dict[str, Any]) -> bool:
         compared(old) == compared(new)
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def analyzer_unchanged(old: dict[str, Any], request: dict[str, Any]) -> bool:
     """Whether a run with ``request`` (from :func:`analyzer_request`, no analyzer built)
     would build the same analyzer as the run that wrote the manifest ``old``, told from
@@ -818,7 +825,7 @@ def analyzer_unchanged(old: dict[str, Any], request: dict[str, Any]) -> bool:
         if info.get("catalogue_sha256") is not None:
             place = recorded.get("catalogue_path")
             if not place or not Path(place).is_file() or \
-                    _file_sha256(Path(place)) != info["catalogue_sha256"]:
+                    file_sha256(Path(place)) != info["catalogue_sha256"]:
                 return False
     except OSError:
         return False

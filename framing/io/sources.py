@@ -2,9 +2,9 @@
 
 :func:`expand_source` turns what the caller names (a file, a directory, a glob pattern,
 a URI, or a list of these) into an :class:`InputFiles` listing: the files to read, in the
-order to read them, each with its format. :func:`framing.read_corpus` (one machine) and
-:func:`framing.io.distributed.list_input_files` (Ray) both read from it, so both engines
-see the same files in the same order and number their rows alike.
+order to read them, each with its format. :func:`framing.read_corpus` reads from it, and
+both engines read through that (the Ray engine on its driver), so both see the same files
+in the same order and number their rows alike.
 
 What each kind of name gives:
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from framing._version import __version__
-from framing.core.resources import TIERS, shipped_model_path
+from framing.core.resources import TIERS, file_sha256, shipped_model_path
 from framing.encoding.encoder import FastTokenizer, available_cpus
 from framing.encoding.fingerprints import encoder_fingerprint
 from framing.encoding.mpnet import cache_root
@@ -218,20 +218,12 @@ _TOKENIZER_PROBES = (
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _tokenizer_digest(encoder: "Encoder") -> str:
     """sha256 over the tokenizer files of the encoder's directory and its window."""
     h = hashlib.sha256(str(encoder.max_length).encode())
     for name in _TOKENIZER_FILES:
         f = Path(encoder.location) / name
-        h.update(name.encode() + (_file_sha256(f).encode() if f.is_file() else b"-"))
+        h.update(name.encode() + (file_sha256(f).encode() if f.is_file() else b"-"))
     return h.hexdigest()
 
 
@@ -304,7 +296,7 @@ def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool)
         tmp.unlink(missing_ok=True)
     else:
         os.replace(tmp, path)
-    record = {"graph_sha256": _file_sha256(path), "graph_version": GRAPH_VERSION,
+    record = {"graph_sha256": file_sha256(path), "graph_version": GRAPH_VERSION,
               "tokenizer_sha256": _tokenizer_digest(encoder),
               "tokenizers_agree": tokenizers_agree(encoder)}
     rtmp = path.with_name(path.stem + f".rec{os.getpid()}.json")
@@ -327,7 +319,7 @@ def _read_record(graph: Path) -> dict | None:
     if not isinstance(record, dict) or record.get("graph_version") != GRAPH_VERSION:
         return None
     try:
-        if record.get("graph_sha256") != _file_sha256(graph):
+        if record.get("graph_sha256") != file_sha256(graph):
             return None
     except OSError:
         return None
