@@ -2,6 +2,7 @@
 
     python eval/cue_error_rates.py            # writes models/cues-builtin/error_rates.json
     python eval/cue_error_rates.py --profile accurate   # models/cues-mpnet/error_rates.json
+    python eval/cue_error_rates.py --cue-operating-point strict   # .../error_rates-strict.json
     python eval/cue_error_rates.py --samples my_labelled_articles.jsonl --out rates.json
 
 By default scores the real articles and speeches of the frozen test split
@@ -28,7 +29,7 @@ import numpy as np
 
 import framing
 from framing.core.resources import TIERS, get_tier, shipped_model_path
-from framing.heads.cues.heads import is_cue_heads_dir
+from framing.heads.cues.heads import is_cue_heads_dir, load_cue_heads
 from framing.stats.inference import wilson_interval
 from framing.core.pointers import pointer_samples
 from framing.evaluation.harness import load_samples
@@ -43,9 +44,13 @@ def main() -> None:
     ap.add_argument("--real", default=str(HERE.parent.parent / "shared" / "data" / "real"))
     ap.add_argument("--profile", default="default", choices=list(TIERS),
                     help="the model tier whose analyzer is measured (default: %(default)s)")
+    ap.add_argument("--cue-operating-point", default=None, metavar="NAME",
+                    help="measure the heads at this operating point (default: theirs)")
     ap.add_argument("--out", default=None,
                     help="where to write (default: error_rates.json in the profile's cue "
-                         "heads directory, models/cues-builtin for the default tier)")
+                         "heads directory, models/cues-builtin for the default tier; "
+                         "error_rates-NAME.json for another operating point than the "
+                         "heads' default)")
     args = ap.parse_args()
     tier = get_tier(args.profile)
     heads = shipped_model_path(tier.cue_heads)
@@ -53,10 +58,13 @@ def main() -> None:
         # without them the analyzer would fall back to few-shot cues: not what is measured
         raise SystemExit(f"the {tier.name} tier's cue heads are not in {heads} yet; train "
                          "them first")
-    args.out = args.out or str(heads / "error_rates.json")
-
     t0 = time.perf_counter()
-    an = framing.Analyzer() if tier.name == "default" else framing.Analyzer(profile=tier.name)
+    an = framing.Analyzer(profile=None if tier.name == "default" else tier.name,
+                          cue_operating_point=args.cue_operating_point)
+    point = an.config()["cue_operating_point"]
+    default_point = load_cue_heads(heads).operating_point if is_cue_heads_dir(heads) else None
+    args.out = args.out or str(heads / ("error_rates.json" if point == default_point
+                                        else f"error_rates-{point}.json"))
     ids = an.cue_ids
     if args.samples:
         source, data = args.samples, args.samples
@@ -87,10 +95,13 @@ def main() -> None:
         "source": source,
         "n_articles": len(samples),
         "detector": an.config()["cue_detector"],
+        "operating_point": point,
         "framing_version": framing.__version__,
         "command": "python eval/cue_error_rates.py"
                    + (f" --profile {tier.name}" if tier.name != "default" else "")
-                   + (f" --samples {args.samples}" if args.samples else ""),
+                   + (f" --samples {args.samples}" if args.samples else "")
+                   + (f" --cue-operating-point {args.cue_operating_point}"
+                      if args.cue_operating_point else ""),
         "cues": cues,
     }
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")

@@ -111,6 +111,8 @@ def add_model_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--catalogue", help="catalogue YAML the cue heads serve (default: built-in)")
     ap.add_argument("--profile", default="default", choices=list(TIERS),
                     help="the model tier: its encoder and shipped models (default: %(default)s)")
+    ap.add_argument("--cue-operating-point", default=None, metavar="NAME",
+                    help="the cue heads' operating point to measure (default: theirs)")
     ap.add_argument("--name", default=None,
                     help="what the report calls the measured analyzer (default: shipped "
                          "PROFILE analyzer)")
@@ -120,14 +122,17 @@ def parse_model_options(ap: argparse.ArgumentParser, argv=None) -> argparse.Name
     """Parse ``argv`` and fill in what depends on the profile (the analyzer's name)."""
     args = ap.parse_args(argv)
     if args.name is None:
-        args.name = f"shipped {args.profile} analyzer"
+        args.name = f"shipped {args.profile} analyzer" + (
+            f", cue operating point {args.cue_operating_point}" if args.cue_operating_point else "")
     return args
 
 
 def report_name(stem: str, args) -> str:
-    """The report's file name: ``<stem>.md``, ``<stem>_<profile>.md`` for another tier, so
-    that the tiers' reports lie side by side."""
-    return f"{stem}.md" if args.profile == "default" else f"{stem}_{args.profile}.md"
+    """The report's file name: ``<stem>.md``, ``<stem>_<profile>.md`` for another tier and
+    ``..._<point>.md`` for a cue operating point named, so that the reports lie side by side."""
+    name = stem if args.profile == "default" else f"{stem}_{args.profile}"
+    point = getattr(args, "cue_operating_point", None)
+    return f"{name}_{point}.md" if point else f"{name}.md"
 
 
 def analyzer_from(args, **options) -> "framing.Analyzer":
@@ -142,7 +147,9 @@ def analyzer_from(args, **options) -> "framing.Analyzer":
             raise SystemExit(f"the {tier.name} tier's models are not in {', '.join(missing)} "
                              "yet; train them first, or name others with --tone / --cue-heads")
     return framing.Analyzer(frames=None, profile=tier.name, tone=args.tone or "trained",
-                            catalogue=args.catalogue, cue_heads=args.cue_heads, **options)
+                            catalogue=args.catalogue, cue_heads=args.cue_heads,
+                            cue_operating_point=getattr(args, "cue_operating_point", None),
+                            **options)
 
 
 def labelled_rows(split: str) -> list[dict]:

@@ -63,7 +63,7 @@ from framing.training.tone import SoftTargets, train_tone
 from distill_teacher import newsmtsc_rows
 from real_data import real_sentences
 from train_cues import CARD as CUES_CARD
-from train_cues import append_evaluation, finish_heads, load_split
+from train_cues import append_evaluation, finish_heads, load_split, operating_points_card
 from train_tone_newsmtsc import (cue_training_data, measure_as_saved, newsmtsc_split,
                                  real_tone_examples, write_card, write_dev_split)
 
@@ -308,7 +308,7 @@ def cue_phase(args, rows, meta, encoder, log=print) -> None:
                           soft_P=soft_P, soft_weight=soft_weight)
     log(f"cues: fitted in {time.perf_counter() - t2:.0f} s")
     heads, m = finish_heads(heads, catalogue, encoder, tone, args.features, dv_texts, emb_dev,
-                            Y_dev, args.seed)
+                            Y_dev, args.seed, dev_groups=[r["group"] for r in real_dv.rows])
     seconds = time.perf_counter() - t0
     soft_share = soft_weight * len(soft_texts) / (soft_weight * len(soft_texts) + weight.sum())
     card = CUES_CARD.format(
@@ -325,6 +325,7 @@ def cue_phase(args, rows, meta, encoder, log=print) -> None:
         command=command_line(args), seconds=seconds)
     card += CUES_DISTILLATION.format(tone_name=tone.config.name, n_soft=len(soft_texts),
                                      soft_weight=soft_weight, soft_share=soft_share)
+    card += operating_points_card(heads)
     distillation = {"soft_rows": len(soft_texts), "soft_weight": soft_weight,
                     "soft_share": soft_share, "teacher_cue_heads": meta["cue_heads"]}
     out = heads.save(out, card, extra={

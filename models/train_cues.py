@@ -23,7 +23,8 @@ import numpy as np
 import framing
 from framing.encoding.fingerprints import encoder_fingerprint
 from framing.heads.cues.detector import CueDetector
-from framing.heads.cues.heads import fit_cue_heads, fit_pattern_weights, lift
+from framing.heads.cues.heads import (STRICT, fit_cue_heads, fit_operating_point,
+                                      fit_pattern_weights, lift)
 from framing.heads.tone.model import load_tone_model
 from framing.stats.metrics import multilabel_metrics
 from framing.text.prepare import normalise
@@ -85,14 +86,24 @@ def _project_rows(data: str | Path, ids: list[str]):
     return [r["text"] for r in rows], np.array([[c in r["cues"] for c in ids] for r in rows])
 
 
+#: the strict operating point's cap: share of cue-free dev sentences of each source group
+#: one cue may flag (the ground-truth issue's per-cue target)
+STRICT_MAX_FPR = 0.02
+
+
 def finish_heads(heads, catalogue, encoder, tone, features: str, dv_texts, emb_dev, Y_dev,
-                 seed: int):
+                 seed: int, dev_groups=None):
     """Return ``(heads, dev metrics)``: per-cue pattern weights fitted on the real dev
     split, the provenance the heads record (catalogue, encoder, the branch they read), and
-    the dev macro-F1 of heads plus patterns as the analyzer combines them."""
+    the dev macro-F1 of heads plus patterns as the analyzer combines them. With
+    ``dev_groups`` (the source group of each dev sentence) the heads also get the
+    ``strict`` operating point beside the default ``balanced`` one."""
     patterns = CueDetector(catalogue, None, use_similarity=False)
     matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
     heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
+    if dev_groups is not None:
+        fit_operating_point(heads, heads.predict_proba(emb_dev), matched, Y_dev, STRICT,
+                            max_fpr=STRICT_MAX_FPR, groups=dev_groups)
     heads.catalogue_sha256 = catalogue.sha256
     heads.encoder = encoder_fingerprint(encoder)
     heads.feature_source = features
@@ -101,6 +112,25 @@ def finish_heads(heads, catalogue, encoder, tone, features: str, dv_texts, emb_d
     m = multilabel_metrics(Y_dev, probs >= heads.thresholds[None, :], catalogue.ids,
                            n_boot=1000, seed=seed)
     return heads, m
+
+
+def operating_points_card(heads) -> str:
+    """The card's section on the heads' operating points (empty without named sets)."""
+    if not heads.operating_points:
+        return ""
+    rows = "\n".join(
+        f"| `{name}`{' (default)' if name == heads.operating_point else ''} | {point['rule']} | "
+        + ", ".join(f"{c} {t:.2f}" for c, t in zip(heads.ids, point["thresholds"])) + " |"
+        for name, point in heads.operating_points.items())
+    return f"""
+## Operating points
+`Analyzer(cue_operating_point=NAME)` / `framing score --cue-operating-point NAME` picks the
+thresholds; the phrase-pattern weights are the same for all.
+
+| name | how the thresholds were chosen | thresholds |
+|---|---|---|
+{rows}
+"""
 
 
 def main() -> None:
@@ -146,7 +176,7 @@ def main() -> None:
     heads = fit_cue_heads(emb, Y, emb_dev, Y_dev, ids, C=args.C, seed=args.seed,
                           name=args.name, sample_weight=weight)
     heads, m = finish_heads(heads, catalogue, encoder, tone, args.features, dv_texts, emb_dev,
-                            Y_dev, args.seed)
+                            Y_dev, args.seed, dev_groups=[r["group"] for r in real_dv.rows])
     seconds = time.perf_counter() - t0
     command = (f"python models/train_cues.py --real {args.real} --proj-weight {args.proj_weight} "
                f"--C {args.C} --seed {args.seed} --features {args.features} "
@@ -164,7 +194,7 @@ def main() -> None:
         macro_hi=m["macro_f1"].high, micro=m["micro_f1"].value,
         thresholds=", ".join(f"{c} {t:.2f}" for c, t in zip(ids, heads.thresholds)),
         pattern_weights=", ".join(f"{c} {w:.1f}" for c, w in zip(ids, heads.pattern_weights)),
-        command=command, seconds=seconds)
+        command=command, seconds=seconds) + operating_points_card(heads)
     out = heads.save(args.out, card, extra={
         "catalogue": catalogue.name,
         "training": {"real_rows": len(real_tr.texts), "project_rows": len(proj_texts),

@@ -167,6 +167,7 @@ __all__ = [
     "OutletComparison",
     "compare_outlets",
     "load_error_rates",
+    "error_rates_file",
     "load_scores",
 ]
 
@@ -313,18 +314,40 @@ def load_error_rates(source: Any) -> dict[str, tuple[float, float]]:
     return out
 
 
+def error_rates_file(folder: str | os.PathLike, operating_point: str | None = None
+                     ) -> Path | None:
+    """The error-rates file of the cue heads in ``folder`` measured at ``operating_point``:
+    ``error_rates-<point>.json``, else ``error_rates.json`` when it records that point (or
+    any, for ``None``: the heads' default); None when neither is there."""
+    folder = Path(folder)
+    names = ([f"error_rates-{operating_point}.json"] if operating_point else []) + [ERROR_RATES_FILE]
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8")).get("operating_point")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if operating_point is None or recorded == operating_point:
+            return path
+    return None
+
+
 def _shipped_error_rates(cue_ids: Sequence[str], manifest: Any = None
                          ) -> tuple[dict[str, tuple[float, float]], str | None]:
     """The shipped cue heads' error rates for ``cue_ids``, if the file is there and names
     any of them: those of the tier whose encoder the scores' manifest names (the
-    accurate tier's heads have their own rates), else the default tier's."""
+    accurate tier's heads have their own rates), else the default tier's; measured at the
+    cue operating point the manifest records (none when no file was measured there)."""
     encoder = manifest_value(manifest, "encoder")
     tier = next((t for t in TIERS.values() if t.encoder == encoder), TIERS["default"])
     try:
-        path = shipped_model_path(tier.cue_heads) / ERROR_RATES_FILE
+        folder = shipped_model_path(tier.cue_heads)
     except ModuleNotFoundError:  # an installation without shipped models
         return {}, None
-    if not path.is_file():
+    path = error_rates_file(folder, manifest_value(manifest, "cue_operating_point"))
+    if path is None:
         return {}, None
     try:
         rates = load_error_rates(path)

@@ -61,6 +61,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--cue-heads", default=None, metavar="DIR",
                    help="cue heads trained with 'framing train cues' (their catalogue comes "
                         "with them)")
+    p.add_argument("--cue-operating-point", default=None, metavar="NAME",
+                   help="which thresholds of the trained cue heads decide presence: balanced "
+                        "(the shipped default, F1-best) or strict (few false positives on "
+                        "cue-free sentences, lower recall)")
     p.add_argument("--profile", choices=["default", "accurate"], default=None,
                    help="default: all-MiniLM-L6-v2 and its models (fast); accurate: "
                         "all-mpnet-base-v2 and its own models (slower, more accurate; needs "
@@ -105,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     # input's columns check out (a missing column is reported before any model loads),
     # and not at all when resuming a scores directory that holds every row already.
     analyzer = {"model": args.model, "profile": args.profile, "tone": args.tone, "catalogue": args.catalogue,
-                "cue_heads": args.cue_heads, "frames": frames_option(args.frames),
+                "cue_heads": args.cue_heads,
+                "cue_operating_point": args.cue_operating_point, "frames": frames_option(args.frames),
                 "tone_label_map": parse_label_map(args.tone_label_map),
                 "allow_network": args.allow_network, "batch_size": args.batch_size,
                 "backend": args.backend}

@@ -20,8 +20,9 @@ A suite (read with ``yaml.safe_load``)::
 Dataset options are :func:`~framing.evaluation.harness.load_samples` options, plus ``require``
 (columns that must be non-empty for a row to be kept). Scorer options: ``tone``
 (trained, similarity, vader or null), ``cues`` (trained heads, few-shot detector,
-patterns or false), ``catalogue`` (a YAML path under root, or a shipped catalogue's
-name) and ``profile`` (the model tier, :data:`framing.core.resources.TIERS`: ``default``
+patterns or false), ``operating_point`` (with ``cues: trained``: which of the heads'
+named threshold sets decides, e.g. ``strict``), ``catalogue`` (a YAML path under root, or
+a shipped catalogue's name) and ``profile`` (the model tier, :data:`framing.core.resources.TIERS`: ``default``
 when left out, or ``accurate``). A dataset's ``label_set`` may name a shipped catalogue
 (its cue ids). Paths may not leave ``root``.
 
@@ -206,6 +207,7 @@ class _ScorerSpec:
     cues: Any
     catalogue: str | None
     profile: str
+    operating_point: str | None = None
 
 
 def _scorer_specs(spec: dict[str, Any], source: str, root: Path) -> dict[str, _ScorerSpec]:
@@ -219,6 +221,7 @@ def _scorer_specs(spec: dict[str, Any], source: str, root: Path) -> dict[str, _S
         cues = opts.pop("cues", False)
         catalogue = opts.pop("catalogue", None)
         profile = opts.pop("profile", None)
+        point = opts.pop("operating_point", None)
         if opts:
             raise SuiteError(f"{source}: scorer {name!r}: unknown option(s) {sorted(opts)}")
         profile = "default" if profile is None else str(profile)
@@ -230,7 +233,11 @@ def _scorer_specs(spec: dict[str, Any], source: str, root: Path) -> dict[str, _S
         if cues and cues not in ("trained", "detector", "patterns"):
             raise SuiteError(f"{source}: scorer {name!r}: cues must be trained, detector, "
                              "patterns or false")
-        out[name] = _ScorerSpec(tone, cues, catalogue, profile)
+        if point is not None and cues != "trained":
+            raise SuiteError(f"{source}: scorer {name!r}: operating_point goes with "
+                             "cues: trained (the heads' named thresholds)")
+        out[name] = _ScorerSpec(tone, cues, catalogue, profile,
+                                None if point is None else str(point))
     return out
 
 
@@ -293,11 +300,13 @@ class _ScorerPool:
         encoder = self._encoder(spec.profile)
         detector = None
         if spec.cues:
-            key = (spec.profile, spec.cues, spec.catalogue)
+            key = (spec.profile, spec.cues, spec.catalogue, spec.operating_point)
             if key not in self._detectors:
+                point = {} if spec.operating_point is None else {
+                    "operating_point": spec.operating_point}
                 self._detectors[key] = CueDetector(
                     spec.catalogue, encoder if spec.cues != "patterns" else None,
-                    use_similarity=spec.cues != "patterns", heads=heads)
+                    use_similarity=spec.cues != "patterns", heads=heads, **point)
             detector = self._detectors[key]
         return Analyzer(tone=spec.tone, cues=bool(spec.cues), encoder=encoder,
                         cue_detector=detector)

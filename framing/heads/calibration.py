@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "PlattCalibrator",
     "fit_thresholds",
+    "fpr_within_cap",
     "fit_logistic",
     "sigmoid",
     "platt_affine",
@@ -66,23 +67,73 @@ class PlattCalibrator:
         return out
 
 
-def fit_thresholds(probs: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Per-label probability thresholds (a 0.05 grid) maximising F1 on the given (dev)
-    rows. A label with no positive in those rows keeps 0.5."""
-    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+def fit_thresholds(probs: np.ndarray, Y: np.ndarray, *, max_fpr: float | None = None,
+                   negatives: np.ndarray | None = None,
+                   groups: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
+    """Per-label probability thresholds maximising F1 on the given (dev) rows. A label
+    with no positive in those rows keeps 0.5.
+
+    Without ``max_fpr`` the candidates are a 0.05 grid. With ``max_fpr`` (a share, e.g.
+    0.02) they are a 0.01 grid, and a label's threshold must keep its false-positive rate
+    on the ``negatives`` rows (a boolean mask; default: the rows that carry no label at
+    all) at or below ``max_fpr`` — within each group of ``groups`` (one name per row,
+    e.g. the source of each sentence) when given, so no group pays for another. Among the
+    thresholds that keep the cap the F1-best wins; when none does, the strictest
+    candidate."""
+    probs = np.asarray(probs, dtype=float)
+    Y = np.asarray(Y).astype(bool)
+    if max_fpr is None:
+        grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+        ok = np.ones((probs.shape[1], len(grid)), dtype=bool)
+    else:
+        if not 0.0 <= max_fpr <= 1.0:
+            raise ValueError(f"max_fpr must be a share between 0 and 1, not {max_fpr!r}")
+        grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+        ok = fpr_within_cap(probs, grid, ~Y.any(axis=1) if negatives is None
+                            else np.asarray(negatives, dtype=bool), max_fpr, groups)
     out = np.full(probs.shape[1], 0.5)
     for j in range(probs.shape[1]):
-        y = Y[:, j].astype(bool)
+        y = Y[:, j]
         if not y.any():
             continue
+        allowed = np.flatnonzero(ok[j])
+        if not len(allowed):
+            out[j] = grid[-1]
+            continue
         best_f = -1.0
-        for t in grid:
+        for t in grid[allowed]:
             p = probs[:, j] >= t
             tp = (p & y).sum()
             f = 2 * tp / max(p.sum() + y.sum(), 1)
             if f > best_f + 1e-12:
                 best_f, out[j] = f, t
     return out
+
+
+def fpr_within_cap(probs: np.ndarray, grid: np.ndarray, negatives: np.ndarray,
+                   max_fpr: float, groups: Sequence[str] | np.ndarray | None = None
+                   ) -> np.ndarray:
+    """``(labels, len(grid))`` booleans: whether flagging ``probs >= t`` keeps each
+    label's false-positive rate on the ``negatives`` rows at or below ``max_fpr``, in
+    every group of ``groups`` (all rows one group when None). A group without negative
+    rows constrains nothing."""
+    probs = np.asarray(probs, dtype=float)
+    neg = np.asarray(negatives, dtype=bool)
+    if neg.shape != (probs.shape[0],):
+        raise ValueError(f"negatives must hold one boolean per row ({probs.shape[0]}), "
+                         f"not shape {neg.shape}")
+    g = np.zeros(len(probs), dtype=int) if groups is None else np.unique(
+        np.asarray(groups, dtype=str), return_inverse=True)[1]
+    if len(g) != len(probs):
+        raise ValueError(f"groups must name one group per row ({len(probs)}), not {len(g)}")
+    ok = np.ones((probs.shape[1], len(grid)), dtype=bool)
+    for k in np.unique(g):
+        rows = neg & (g == k)
+        if not rows.any():
+            continue
+        flagged = probs[rows][:, :, None] >= np.asarray(grid)[None, None, :]
+        ok &= flagged.mean(axis=0) <= max_fpr + 1e-12
+    return ok
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float, seed: int, max_iter: int = 3000,
@@ -119,12 +170,14 @@ def platt_affine(raw_scores: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.
     return a, c
 
 
-def calibrate_and_threshold(raw_scores: np.ndarray, Y: np.ndarray
+def calibrate_and_threshold(raw_scores: np.ndarray, Y: np.ndarray, **threshold_options
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The second half of the recipe on held-out raw scores ``(n, k)``: returns the Platt
-    parameters ``(a, c)`` and the F1-maximising thresholds of the calibrated probabilities."""
+    parameters ``(a, c)`` and the F1-maximising thresholds of the calibrated probabilities
+    (``threshold_options``: :func:`fit_thresholds`' false-positive cap)."""
     a, c = platt_affine(raw_scores, Y)
-    thresholds = fit_thresholds(sigmoid(a * raw_scores + c), np.asarray(Y).astype(bool))
+    thresholds = fit_thresholds(sigmoid(a * raw_scores + c), np.asarray(Y).astype(bool),
+                                **threshold_options)
     return a, c, thresholds
 
 

@@ -81,6 +81,14 @@ class Analyzer:
         A directory of cue heads trained with ``framing train cues`` (or a
         :class:`~framing.heads.cues.heads.CueHeads`) for ``catalogue``; when ``catalogue`` is
         not given, the copy of the catalogue saved with the heads is used.
+    cue_operating_point:
+        Which thresholds decide that a cue is present, among those the trained heads
+        offer: the shipped heads have ``"balanced"`` (their default: the F1-best threshold
+        per cue on the real dev sentences) and ``"strict"`` (the F1-best threshold that
+        flags at most 2% of the cue-free dev sentences of each source group: far fewer
+        false positives, lower recall). ``None``: the heads' default. It is recorded in
+        :meth:`config` (and a scores manifest), and ``compare_outlets`` then corrects
+        prevalences with that point's error rates.
     frames:
         Article-level frame schemes: ``"narrative"`` (conflict, economic, human interest,
         morality, resolution from the shipped trained heads; the default ``"auto"`` uses
@@ -143,6 +151,7 @@ class Analyzer:
         cues: bool | str = True,
         catalogue: str | os.PathLike | Catalogue | None = None,
         cue_heads: Any = None,
+        cue_operating_point: str | None = None,
         frames: Any = "auto",
         allow_network: bool = False,
         batch_size: int = 64,
@@ -190,9 +199,16 @@ class Analyzer:
                 if catalogue is None and saved is not None and saved.is_file():
                     catalogue = saved
             cue_detector = CueDetector(catalogue, self.encoder, heads=heads,
-                                       tone_model=self.tone_scorer)
+                                       tone_model=self.tone_scorer,
+                                       operating_point=cue_operating_point)
         elif cue_detector is not None:  # one branch pass for tone and cues when they share it
+            if cue_operating_point is not None:
+                raise ValueError("cue_operating_point goes with the analyzer's own cue "
+                                 "detector; give a CueDetector its operating_point instead")
             cue_detector.use_tone_model(self.tone_scorer)
+        elif cue_operating_point is not None:
+            raise ValueError(f"cue_operating_point={cue_operating_point!r} needs cues, "
+                             "but cues are off")
         self.cue_detector = cue_detector
         self.frame_scorers = make_frame_scorers(frames, self.encoder, tone_model=self.tone_scorer)
         self.batch_size = int(batch_size)
@@ -274,6 +290,7 @@ class Analyzer:
             "max_length": self.encoder.max_length,
             "tone_scorer": self.tone_name,
             "cue_detector": self.cue_detector.name if self.cue_detector else None,
+            "cue_operating_point": getattr(self.cue_detector, "operating_point", None),
             "catalogue": cat.name if cat else None,
             "catalogue_version": cat.version if cat else None,
             "catalogue_sha256": cat.sha256 if cat else None,

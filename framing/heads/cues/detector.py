@@ -72,6 +72,11 @@ class CueDetector:
         The analyzer's trained tone model: heads that read a tone branch's sentence
         states use it when its weights are the ones they were trained on (one branch
         pass for both); otherwise the shipped tone model is loaded for them.
+    operating_point:
+        Which of the heads' named threshold sets decides presence (e.g. ``"balanced"``,
+        the F1-best thresholds, or ``"strict"``, few false positives on cue-free
+        sentences); None: the heads' default. Raises :class:`ValueError` when the heads
+        do not offer it, or when no trained heads are in use.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class CueDetector:
         top_k: int = 3,
         heads: Any = None,
         tone_model: Any = None,
+        operating_point: str | None = None,
     ) -> None:
         self.catalogue = load_catalogue(catalogue)
         self.encoder = encoder
@@ -98,6 +104,12 @@ class CueDetector:
         self._tone_model = tone_model
         self.heads = self._resolve_heads(heads) if use_similarity else None
         self._tone_model = None
+        if operating_point is not None:
+            if self.heads is None:
+                raise ValueError(f"cue operating point {operating_point!r} needs trained cue "
+                                 f"heads; this detector works {self.name} (catalogue "
+                                 f"{self.catalogue.name!r})")
+            self.heads = self.heads.at_operating_point(operating_point)
         self.fitted = self.heads is not None
 
     def _resolve_heads(self, heads: Any):
@@ -149,6 +161,11 @@ class CueDetector:
         if self.heads is not None:
             return np.asarray(self.heads.thresholds, dtype=float)
         return np.array([c.threshold for c in self.catalogue.cues], dtype=float)
+
+    @property
+    def operating_point(self) -> str | None:
+        """The name of the heads' threshold set in use (None without named sets)."""
+        return getattr(self.heads, "operating_point", None)
 
     @property
     def name(self) -> str:

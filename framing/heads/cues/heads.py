@@ -13,7 +13,7 @@ name and hash, cue ids, thresholds, the encoder's fingerprint), ``model.safetens
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -29,10 +29,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
     from framing.text.catalogue import Catalogue
 
-__all__ = ["CueHeads", "fit_cue_heads", "fit_pattern_weights", "lift", "PATTERN_WEIGHT_GRID", "load_cue_heads", "is_cue_heads_dir",
-           "shipped_cue_heads_path", "FORMAT", "SHIPPED"]
+__all__ = ["CueHeads", "fit_cue_heads", "fit_pattern_weights", "fit_operating_point", "lift",
+           "PATTERN_WEIGHT_GRID", "load_cue_heads", "is_cue_heads_dir", "shipped_cue_heads_path",
+           "FORMAT", "SHIPPED", "BALANCED", "STRICT"]
 
 FORMAT = "framing-cues"
+#: the operating point of F1-maximising thresholds
+BALANCED = "balanced"
+#: the shipped heads' low-false-positive operating point
+STRICT = "strict"
 SHIPPED = SHIPPED_CUE_HEADS
 
 
@@ -57,6 +62,12 @@ class CueHeads(LogisticHeads):
     #: per cue, the probability a phrase-pattern match alone gives (fitted on dev with
     #: :func:`fit_pattern_weights`); ``None``: the detector's single ``pattern_weight``
     pattern_weights: list[float] | None = None
+    #: named threshold sets the heads offer (see :func:`fit_operating_point`):
+    #: ``{name: {"thresholds": [one per cue], "rule": how they were chosen}}``; None: only
+    #: ``thresholds``
+    operating_points: dict[str, dict[str, Any]] | None = None
+    #: the name of the set ``thresholds`` holds (None for heads without named sets)
+    operating_point: str | None = None
 
     FORMAT = FORMAT
     KIND = "cue heads"
@@ -66,6 +77,12 @@ class CueHeads(LogisticHeads):
         cfg: dict[str, Any] = {"catalogue_sha256": self.catalogue_sha256}
         if self.pattern_weights is not None:
             cfg["pattern_weights"] = [float(w) for w in self.pattern_weights]
+        if self.operating_points:
+            cfg["operating_points"] = {
+                name: {"thresholds": [float(t) for t in point["thresholds"]],
+                       "rule": str(point.get("rule", ""))}
+                for name, point in self.operating_points.items()}
+            cfg["operating_point"] = self.operating_point
         return cfg
 
     @classmethod
@@ -78,8 +95,23 @@ class CueHeads(LogisticHeads):
                 raise ModelLoadError(f"{path / 'config.json'}: pattern_weights must be one "
                                      "number in [0, 1] per cue")
             weights = [float(w) for w in weights]
+        points, current = _operating_points_from(cfg, path, len(cfg.get(cls.LABELS_KEY) or []))
         return {"catalogue_sha256": str(cfg.get("catalogue_sha256", "")),
-                "pattern_weights": weights}
+                "pattern_weights": weights, "operating_points": points,
+                "operating_point": current}
+
+    def at_operating_point(self, name: str | None) -> "CueHeads":
+        """These heads with the thresholds of operating point ``name`` (a copy; ``None``:
+        these heads as they are). Raises :class:`ValueError` naming the points there are."""
+        if name is None or name == self.operating_point:
+            return self
+        points = self.operating_points or {}
+        if name not in points:
+            offered = ", ".join(sorted(points)) or "none: they hold one set of thresholds"
+            raise ValueError(f"cue heads {self.path or self.name} have no operating point "
+                             f"{name!r} (they offer {offered})")
+        return replace(self, thresholds=np.asarray(points[name]["thresholds"], dtype=float),
+                       operating_point=name)
 
     def check(self, catalogue: "Catalogue", encoder: "Encoder | None") -> None:
         """Raise :class:`ModelLoadError` unless the heads fit this catalogue and encoder."""
@@ -87,6 +119,35 @@ class CueHeads(LogisticHeads):
             raise ModelLoadError(f"Cue heads {self.path or self.name} were trained for cues "
                                  f"{self.ids}, not for catalogue {catalogue.name!r} ({catalogue.ids})")
         self.check_encoder(encoder)
+
+
+def _operating_points_from(cfg: dict[str, Any], path: Path, k: int
+                           ) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
+    """The checked ``operating_points`` and ``operating_point`` of a config; raise
+    :class:`ModelLoadError` naming the file when they are malformed."""
+    points = cfg.get("operating_points")
+    if points is None:
+        return None, None
+    where = path / "config.json"
+    if not isinstance(points, dict) or not points:
+        raise ModelLoadError(f"{where}: operating_points must map names to threshold sets")
+    out = {}
+    for name, point in points.items():
+        thresholds = point.get("thresholds") if isinstance(point, dict) else None
+        if not (isinstance(thresholds, list) and len(thresholds) == k and all(
+                isinstance(t, (int, float)) and 0.0 <= t <= 1.0 for t in thresholds)):
+            raise ModelLoadError(f"{where}: operating point {name!r} must give one threshold "
+                                 "in [0, 1] per cue")
+        out[str(name)] = {"thresholds": [float(t) for t in thresholds],
+                          "rule": str(point.get("rule", ""))}
+    current = cfg.get("operating_point")
+    if current not in out:
+        raise ModelLoadError(f"{where}: operating_point {current!r} is not one of "
+                             f"{', '.join(sorted(out))}")
+    if not np.allclose(out[current]["thresholds"], cfg.get("thresholds", [])):
+        raise ModelLoadError(f"{where}: thresholds differ from those of operating point "
+                             f"{current!r}")
+    return out, current
 
 
 def is_cue_heads_dir(path: str | os.PathLike) -> bool:
@@ -210,4 +271,43 @@ def fit_pattern_weights(heads: CueHeads, dev_probs: np.ndarray, dev_matched: np.
         thresholds.append(best[2])
     heads.pattern_weights = weights
     heads.thresholds = np.array(thresholds)
+    return heads
+
+
+def fit_operating_point(heads: CueHeads, dev_probs: np.ndarray, dev_matched: np.ndarray,
+                        Y_dev: np.ndarray, name: str, *, max_fpr: float | None,
+                        groups: Sequence[str] | np.ndarray | None = None,
+                        default: bool = False) -> CueHeads:
+    """Add operating point ``name`` to ``heads`` (in place; returned): per cue, the
+    F1-best threshold on the dev rows at the heads' pattern weights, with each cue's
+    false-positive rate on the cue-free dev rows (no cue at all) at most ``max_fpr``
+    within each of ``groups`` when a cap is given (see
+    :func:`~framing.heads.calibration.fit_thresholds`), and never below the threshold the
+    heads hold (a capped point flags a subset of what the default flags).
+
+    The thresholds the heads hold already become operating point :data:`BALANCED` when
+    they have no named sets yet. With ``default`` the new point becomes the heads'
+    ``thresholds`` (what an analyzer uses unless told otherwise)."""
+    Y = np.asarray(Y_dev).astype(bool)
+    weights = heads.pattern_weights if heads.pattern_weights is not None else 0.0
+    probs = lift(np.asarray(dev_probs, dtype=float), np.asarray(dev_matched, dtype=bool),
+                 np.asarray(weights, dtype=float))
+    thresholds = fit_thresholds(probs, Y, max_fpr=max_fpr, negatives=~Y.any(axis=1),
+                                groups=groups)
+    if max_fpr is not None:  # a capped point never flags more than the heads' default
+        thresholds = np.maximum(thresholds, np.asarray(heads.thresholds, dtype=float))
+    if not heads.operating_points:
+        heads.operating_points = {BALANCED: {
+            "thresholds": [float(t) for t in heads.thresholds],
+            "rule": "per cue, the F1-best threshold on the dev sentences"}}
+        heads.operating_point = BALANCED
+    rule = ("per cue, the F1-best threshold on the dev sentences" if max_fpr is None else
+            f"per cue, the F1-best threshold on the dev sentences that flags at most "
+            f"{max_fpr:.1%} of the cue-free ones"
+            + (" in each source group" if groups is not None else "")
+            + f", and at least the {heads.operating_point or 'default'} threshold")
+    heads.operating_points[name] = {"thresholds": [float(t) for t in thresholds], "rule": rule}
+    if default:
+        heads.thresholds = np.asarray(thresholds, dtype=float)
+        heads.operating_point = name
     return heads

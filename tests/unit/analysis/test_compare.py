@@ -273,6 +273,35 @@ def test_shipped_error_rates_follow_the_tier_that_scored(tmp_path, monkeypatch):
         assert cmp.error_rates["win_win"][0] == (0.6 if want == "cues-mpnet" else 0.9)
 
 
+def test_shipped_error_rates_follow_the_cue_operating_point(tmp_path, monkeypatch):
+    """Scores made at the strict operating point are corrected with the strict point's
+    rates; with no file measured at that point, not at all (never with another point's)."""
+    df = make_scores({"A": 20, "B": 20}, seed=5)
+    heads = tmp_path / "cues-builtin"
+    heads.mkdir()
+    (heads / C.ERROR_RATES_FILE).write_text(json.dumps(
+        {"operating_point": "balanced", "cues": {"win_win": [0.9, 0.2]}}))
+    monkeypatch.setattr(C, "shipped_model_path", lambda name: heads)
+    shards = tmp_path / "scores"
+    shards.mkdir()
+    df.to_parquet(shards / "part-00000.parquet")
+
+    def compare(point):
+        (shards / "manifest.json").write_text(json.dumps(
+            {"analyzer": {"encoder": "all-MiniLM-L6-v2", "cue_operating_point": point}}))
+        return C.compare_outlets(shards, **FAST)
+
+    assert compare("balanced").error_rates["win_win"] == (0.9, 0.2)
+    strict = compare("strict")
+    assert strict.error_rates_source is None
+    assert strict.cues["prevalence_adj"].isna().all()
+    (heads / "error_rates-strict.json").write_text(json.dumps(
+        {"operating_point": "strict", "cues": {"win_win": [0.5, 0.02]}}))
+    strict = compare("strict")
+    assert strict.error_rates_source == str(heads / "error_rates-strict.json")
+    assert strict.error_rates["win_win"] == (0.5, 0.02)
+
+
 def test_one_group_does_not_crash():
     df = make_scores({"Solo": 30}, seed=4)
     cmp = C.compare_outlets(df, **FAST)

@@ -13,6 +13,7 @@ import framing.evaluation.suite as suite_module
 from framing.core.resources import TIERS, shipped_model_path
 from framing.errors import ModelNotFoundError
 from framing.evaluation.suite import SuiteError, load_suite, run_suite
+from framing.heads.cues.heads import load_cue_heads
 
 MPNET = TIERS["accurate"].encoder
 
@@ -241,3 +242,25 @@ def test_the_default_suite_pairs_each_trained_scorer_with_its_accurate_twin():
         assert ("cue-trained" in names) == ("cue-accurate" in names), run
         # the reference is a baseline of the default tier, so a missing tier skips no run
         assert specs[run["reference"]].get("profile", "default") == "default"
+
+
+def test_a_scorer_may_name_the_cue_heads_operating_point(tmp_path):
+    path = _write(tmp_path, "  balanced: {tone: null, cues: trained}\n"
+                            "  strict: {tone: null, cues: trained, operating_point: strict}\n",
+                  "  - {dataset: cues, scorers: [balanced, strict], reference: balanced}\n")
+    run_suite(path, n_boot=20)
+    summary, _ = _summary(tmp_path)
+    (report,) = (tmp_path / "out").glob("cues*.json")
+    results = json.loads(report.read_text(encoding="utf-8"))["results"]
+    shipped = load_cue_heads(shipped_model_path(TIERS["default"].cue_heads))
+    for name in ("balanced", "strict"):
+        assert results[name]["thresholds"]["mutual_respect"] == pytest.approx(
+            shipped.at_operating_point(name).thresholds[1])
+    assert summary
+
+
+def test_an_operating_point_without_trained_heads_is_refused(tmp_path):
+    path = _write(tmp_path, "  p: {tone: null, cues: patterns, operating_point: strict}\n",
+                  "  - {dataset: cues, scorers: [p], reference: p}\n")
+    with pytest.raises(SuiteError, match="operating_point goes with cues: trained"):
+        load_suite(path)
