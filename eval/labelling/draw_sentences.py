@@ -13,7 +13,9 @@ across three ways of drawing:
 - ``keyword`` / ``hard_negative``: sentences that match the cue lexicon below; those the
   model scores high or low respectively (trigger words that may or may not make the move).
 
-At most ``--per-doc`` sentences come from one document in a batch, no sentence is drawn
+Sentences of test-split documents (``splits.py``) are not drawn unless ``--include-test``:
+the test split is frozen, and a later batch would otherwise grow it. At most
+``--per-doc`` sentences come from one document in a batch, no sentence is drawn
 twice (also across earlier batches in ``eval/labelling/draws/``), and sentences of 6-80
 words only. The output row holds a pointer (file, doc, start, end, sha256 into the corpus
 under ``--data``), the group, source, method and the batch; never the text. The text, with
@@ -34,6 +36,7 @@ import numpy as np
 
 import framing
 from framing.core.pointers import TextPointer, iter_documents, text_sha256
+from splits import split_of
 
 HERE = Path(__file__).resolve().parent
 FILES = {"ungd": "ungd.jsonl.gz", "xi_speech": "xi_speech.jsonl.gz",
@@ -104,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(HERE.parents[1].parent / "shared" / "data" / "real"))
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--text-out", required=True)
+    ap.add_argument("--include-test", action="store_true",
+                    help="also draw from test-split documents (only before the split froze)")
     args = ap.parse_args(argv)
     data, draws = Path(args.data), HERE / "draws"
     draws.mkdir(exist_ok=True)
@@ -115,7 +120,8 @@ def main(argv=None) -> int:
     seen = earlier_hashes(draws)
     by_group: dict[str, list[tuple]] = {g: [] for g in GROUPS}
     for row in sentences(data):
-        by_group[row[0]].append(row)
+        if args.include_test or split_of(row[2], row[3]) != "test":
+            by_group[row[0]].append(row)
     print({g: len(v) for g, v in by_group.items()}, file=sys.stderr)
 
     an = framing.Analyzer(frames=None)
