@@ -10,10 +10,12 @@ import pytest
 
 import framing
 from framing.analysis.compare import error_rates_file
-from framing.errors import ModelLoadError
+from framing.cli.app import build_parser
+from framing.errors import ModelLoadError, ResumeError
 from framing.heads.calibration import fit_thresholds, fpr_within_cap
 from framing.heads.cues.heads import (BALANCED, STRICT, CueHeads, fit_operating_point,
                                       load_cue_heads)
+from framing.io.shards import check_manifest
 
 
 def _scores(n=600, seed=0):
@@ -188,8 +190,17 @@ def test_error_rates_are_looked_up_for_the_operating_point(tmp_path):
 
 
 def test_the_score_command_takes_the_operating_point():
-    from framing.cli.app import build_parser
-
     args = build_parser().parse_args(["score", "in.jsonl", "-o", "out", "--cue-operating-point",
                                       STRICT])
     assert args.cue_operating_point == STRICT
+
+
+def test_a_resumed_run_refuses_another_operating_point(default_analyzer):
+    strict = framing.Analyzer(cue_operating_point=STRICT, frames=None,
+                              encoder=default_analyzer.encoder)
+    old = {"analyzer": default_analyzer.config()}
+    new = {"analyzer": dict(default_analyzer.config(), **{
+        "cue_operating_point": strict.config()["cue_operating_point"]})}
+    check_manifest("scores", old, dict(old), with_analyzer=True)  # the same point resumes
+    with pytest.raises(ResumeError, match="cue_operating_point: 'balanced' then, 'strict' now"):
+        check_manifest("scores", old, new, with_analyzer=True)
