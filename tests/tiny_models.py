@@ -28,3 +28,28 @@ def with_working_tokenizer(src: Path, dst: Path) -> Path:
     check = transformers.AutoTokenizer.from_pretrained(dst)
     assert check.is_fast and "[UNK]" not in check.tokenize("the people did good work")
     return dst
+
+
+def tiny_tone_branch(encoder, dest: Path, *, seed: int = 3, card: str = "# a tiny test branch\n"
+                     ) -> Path:
+    """A one-layer tone branch on layer 1 of the tiny BERT behind ``encoder`` (its layer
+    copied, a random marker and head, seeded), saved as a tone model in ``dest``."""
+    import torch
+
+    from framing.encoding.fingerprints import encoder_fingerprint
+    from framing.heads.tone.model import branch_classes, save_tone_model
+
+    BertStyleLayer, ToneBranch = branch_classes()
+    cfg = encoder.model.config
+    torch.manual_seed(seed)
+    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, 1,
+                        cfg.layer_norm_eps)
+    module.layers[0] = BertStyleLayer.from_bert_layer(encoder.model.encoder.layer[1], cfg)
+    with torch.no_grad():
+        module.marker.normal_(0, 0.1)
+        module.head.weight.normal_(0, 0.5)
+    config = {"layer": 1, "n_layers": 1, "hidden": cfg.hidden_size,
+              "heads": cfg.num_attention_heads, "intermediate": cfg.intermediate_size,
+              "eps": cfg.layer_norm_eps, "temperature": 1.0, "name": "tiny-branch",
+              "encoder": encoder_fingerprint(encoder)}
+    return save_tone_model(dest, module.eval(), config, card)

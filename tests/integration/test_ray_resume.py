@@ -30,6 +30,7 @@ from framing.errors import ResumeError
 from framing.io.corpus import score_corpus
 from framing.io.distributed import score_corpus_ray
 from framing.io.shards import read_scores
+from ray_helpers import start_local_ray
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
@@ -146,22 +147,6 @@ def _scored_texts(log: Path) -> int:
     return sum(int(line) for p in log.glob("*.log") for line in p.read_text().split())
 
 
-def _start_ray(ray, num_cpus: int, tries: int = 3) -> None:
-    """Start a local Ray instance (no dashboard, no worker logs, no progress bars), trying
-    again when its node misses Ray's fixed 30 s registration window, as it may on a
-    loaded machine ("timed out during startup")."""
-    for attempt in range(tries):
-        try:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     ignore_reinit_error=True)
-            break
-        except Exception as exc:  # Ray raises a bare Exception for this one
-            ray.shutdown()
-            if "timed out during startup" not in str(exc) or attempt == tries - 1:
-                raise
-    ray.data.DataContext.get_current().enable_progress_bars = False
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A local Ray instance for the module (4 CPUs, so that a killed driver's actors may
@@ -173,7 +158,7 @@ def cluster(tmp_path_factory):
     ray.cloudpickle.register_pickle_by_value(stub)
     # the factories defined below reach the actors by value too (tests is no package)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    _start_ray(ray, num_cpus=4)
+    start_local_ray(ray, num_cpus=4)
     yield {"address": ray.get_runtime_context().gcs_address, "here": here, "stub": stub}
     ray.shutdown()
     sys.path.remove(str(here))

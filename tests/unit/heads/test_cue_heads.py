@@ -171,3 +171,12 @@ def test_detector_uses_the_heads_pattern_weights():
     probs, matches = det.predict(["The two sides called the deal a win-win arrangement."])
     assert matches[0] and matches[0][0].cue == det.catalogue.ids[0]
     assert probs[0, 0] == pytest.approx(0.6)
+
+
+def test_pattern_matrix_marks_each_sentence_and_cue():
+    det = framing.CueDetector(None, None, use_similarity=False)
+    texts = ["The two sides called the deal a win-win arrangement.", "The ferry leaves at noon."]
+    m = det.pattern_matrix(texts)
+    assert m.shape == (2, len(det.catalogue.ids)) and m.dtype == bool
+    assert m[0, det.catalogue.ids.index("win_win")] and not m[1].any()
+    assert (m == det.matched([det.match_patterns(t) for t in texts])).all()

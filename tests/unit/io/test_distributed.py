@@ -28,6 +28,7 @@ from framing.io.shards import UriShardDir, analyzer_fingerprint
 from framing.pipeline.schema import output_columns
 from framing.errors import (ColumnError, FramingError, InputFormatError, MissingExtraError,
                             ResumeError)
+from ray_helpers import start_local_ray
 
 SENTENCES = [
     "The new water plan will help every farmer in the valley.",
@@ -210,27 +211,11 @@ def test_both_engines_check_their_options_alike(tmp_path, bad, name):
 
 
 # -- with Ray: a local instance, once for the module ---------------------------------------
-def _start_ray(ray, num_cpus: int, tries: int = 3) -> None:
-    """Start a local Ray instance (no dashboard, no worker logs, no progress bars), trying
-    again when its node misses Ray's fixed 30 s registration window, as it may on a
-    loaded machine ("timed out during startup")."""
-    for attempt in range(tries):
-        try:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     ignore_reinit_error=True)
-            break
-        except Exception as exc:  # Ray raises a bare Exception for this one
-            ray.shutdown()
-            if "timed out during startup" not in str(exc) or attempt == tries - 1:
-                raise
-    ray.data.DataContext.get_current().enable_progress_bars = False
-
-
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
-    _start_ray(ray, num_cpus=2)
+    start_local_ray(ray, num_cpus=2)
     yield ray
     ray.shutdown()
 

@@ -21,41 +21,21 @@ import framing
 from framing.cli import main
 from framing.cli.app import build_parser
 from framing.cli.common import BACKEND_CHOICES
-from framing.encoding.fingerprints import encoder_fingerprint
 from framing.errors import ModelLoadError, ResumeError
-from framing.heads.tone.model import branch_classes, save_tone_model, weights_digest
+from framing.heads.tone.model import weights_digest
 from framing.io.corpus import score_corpus
 from framing.pipeline import onnx_backend
 from framing.pipeline.onnx_backend import record_path, resolve_backend
+from tiny_models import tiny_tone_branch
 
 ARTICLES = ["The union said talks had collapsed and the strike would go on. Patients waited "
             "at home.", "Both sides praised the deal, which brings work and water to the region."]
 
 
-def _tiny_branch(model_dir: Path, dest: Path) -> Path:
-    """A one-layer tone branch on layer 1 of the tiny BERT, saved as a tone model."""
-    import torch
-
-    enc = framing.Encoder(model_dir)
-    BertStyleLayer, ToneBranch = branch_classes()
-    cfg = enc.model.config
-    torch.manual_seed(3)
-    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, 1,
-                        cfg.layer_norm_eps)
-    module.layers[0] = BertStyleLayer.from_bert_layer(enc.model.encoder.layer[1], cfg)
-    with torch.no_grad():
-        module.marker.normal_(0, 0.1)
-        module.head.weight.normal_(0, 0.5)
-    config = {"layer": 1, "n_layers": 1, "hidden": cfg.hidden_size,
-              "heads": cfg.num_attention_heads, "intermediate": cfg.intermediate_size,
-              "eps": cfg.layer_norm_eps, "temperature": 1.0, "name": "tiny-branch",
-              "encoder": encoder_fingerprint(enc)}
-    return save_tone_model(dest, module.eval(), config, "# a tiny test branch\n")
-
-
 @pytest.fixture(scope="module")
 def tiny(tiny_model_dir, tmp_path_factory) -> SimpleNamespace:
-    branch = _tiny_branch(tiny_model_dir, tmp_path_factory.mktemp("tiny-branch"))
+    branch = tiny_tone_branch(framing.Encoder(tiny_model_dir),
+                              tmp_path_factory.mktemp("tiny-branch"))
     return SimpleNamespace(model=str(tiny_model_dir), tone=str(branch),
                            digest=weights_digest(branch / "model.safetensors"))
 

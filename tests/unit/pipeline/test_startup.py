@@ -26,9 +26,10 @@ from framing.encoding.fingerprints import encoder_fingerprint
 from framing.errors import ModelLoadError
 from framing.heads.cues.heads import CueHeads
 from framing.heads.frames.heads import FrameHeads
-from framing.heads.tone.model import branch_classes, load_tone_model, save_tone_model
+from framing.heads.tone.model import load_tone_model
 from framing.pipeline.onnx_backend import record_path, tokenizers_agree
 from framing.text.catalogue import load_catalogue
+from tiny_models import tiny_tone_branch
 
 ARTICLES = [
     "The union said talks had collapsed and the strike would go on. Hospital managers said "
@@ -93,24 +94,10 @@ def test_import_framing_imports_neither_torch_nor_transformers(tmp_path):
 def tiny(tiny_model_dir, tmp_path_factory) -> SimpleNamespace:
     """A tiny BERT with a one-layer tone branch, cue heads and frame heads on the branch's
     states, all saved as directories (a fresh process loads them from there)."""
-    import torch
-
     enc = framing.Encoder(tiny_model_dir)
-    BertStyleLayer, ToneBranch = branch_classes()
-    cfg = enc.model.config
-    torch.manual_seed(5)
-    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, 1,
-                        cfg.layer_norm_eps)
-    module.layers[0] = BertStyleLayer.from_bert_layer(enc.model.encoder.layer[1], cfg)
-    with torch.no_grad():
-        module.marker.normal_(0, 0.1)
-        module.head.weight.normal_(0, 0.5)
     root = tmp_path_factory.mktemp("tiny-startup")
     fp = encoder_fingerprint(enc)
-    branch = save_tone_model(root / "tone", module.eval(), {
-        "layer": 1, "n_layers": 1, "hidden": cfg.hidden_size, "heads": cfg.num_attention_heads,
-        "intermediate": cfg.intermediate_size, "eps": cfg.layer_norm_eps, "temperature": 1.0,
-        "name": "tiny-branch", "encoder": fp}, "# a tiny test branch\n")
+    branch = tiny_tone_branch(enc, root / "tone", seed=5)
     digest = load_tone_model(branch).digest
     cat = load_catalogue(None)
     rng = np.random.default_rng(1)

@@ -21,7 +21,8 @@ from framing.encoding.encoder import Tap
 from framing.errors import ModelLoadError
 from framing.heads.frames.heads import FrameHeads, load_frame_heads
 from framing.encoding.fingerprints import encoder_fingerprint
-from framing.heads.tone.model import branch_classes, load_tone_model, save_tone_model
+from framing.heads.tone.model import load_tone_model
+from tiny_models import tiny_tone_branch
 
 TEXTS = ["The union said talks had collapsed and the strike would go on.",
          "Hospital managers said the pay offer was final.",
@@ -77,23 +78,7 @@ def test_stop_layer_refuses_a_tap_above_it(encoder):
 # -- a tiny tone branch, and cue and frame heads on its states ------------------------
 @pytest.fixture(scope="module")
 def branch_dir(encoder, tmp_path_factory):
-    import torch
-
-    BertStyleLayer, ToneBranch = branch_classes()
-    cfg = encoder.model.config
-    torch.manual_seed(3)
-    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, 1,
-                        cfg.layer_norm_eps)
-    module.layers[0] = BertStyleLayer.from_bert_layer(encoder.model.encoder.layer[1], cfg)
-    with torch.no_grad():
-        module.marker.normal_(0, 0.1)
-        module.head.weight.normal_(0, 0.5)
-    config = {"layer": 1, "n_layers": 1, "hidden": cfg.hidden_size,
-              "heads": cfg.num_attention_heads, "intermediate": cfg.intermediate_size,
-              "eps": cfg.layer_norm_eps, "temperature": 1.0, "name": "tiny-branch",
-              "encoder": encoder_fingerprint(encoder)}
-    return save_tone_model(tmp_path_factory.mktemp("tiny-branch"), module.eval(), config,
-                           "# card\n")
+    return tiny_tone_branch(encoder, tmp_path_factory.mktemp("tiny-branch"), card="# card\n")
 
 
 @pytest.fixture(scope="module")
