@@ -89,8 +89,7 @@ def main(argv=None) -> int:
     feats = tone.sentence_features(encoder, texts,
                                    with_layer=heads.feature_source == "layer+tone-branch")
     probs = heads.predict_proba(feats)
-    patterns = CueDetector(catalogue, None, use_similarity=False)
-    matched = patterns.matched([patterns.match_patterns(t) for t in texts])
+    matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(texts)
     Y = np.array([[c in r["final"]["cues"] for c in ids] for r in rows], dtype=bool)
     groups = np.array([r["group"] for r in rows])
     docs = np.array([f"{r['file']}:{r['doc']}" for r in rows])

@@ -59,8 +59,7 @@ def main() -> None:
     feats = tone.sentence_features(encoder, texts,
                                    with_layer=heads.feature_source == "layer+tone-branch")
     probs = heads.predict_proba(feats)
-    patterns = CueDetector(catalogue, None, use_similarity=False)
-    matched = patterns.matched([patterns.match_patterns(t) for t in texts])
+    matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(texts)
     groups = np.array([r["group"] for r in dev.rows])
     fit_operating_point(heads, probs, matched, Y, args.name, max_fpr=args.max_fpr,
                         groups=groups, default=args.default)

@@ -98,8 +98,7 @@ def finish_heads(heads, catalogue, encoder, tone, features: str, dv_texts, emb_d
     the dev macro-F1 of heads plus patterns as the analyzer combines them. With
     ``dev_groups`` (the source group of each dev sentence) the heads also get the
     ``strict`` operating point beside the default ``balanced`` one."""
-    patterns = CueDetector(catalogue, None, use_similarity=False)
-    matched = patterns.matched([patterns.match_patterns(t) for t in dv_texts])
+    matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(dv_texts)
     heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
     if dev_groups is not None:
         fit_operating_point(heads, heads.predict_proba(emb_dev), matched, Y_dev, STRICT,

@@ -313,6 +313,10 @@ class CueDetector:
             return np.asarray(self.heads.pattern_weights, dtype=float)
         return np.full(len(self.catalogue.ids), self.pattern_weight)
 
+    def pattern_matrix(self, sentences: Sequence[str]) -> np.ndarray:
+        """``(n, n_cues)`` bool: whether a pattern of each cue matches each cleaned sentence."""
+        return self.matched([self.match_patterns(s) for s in sentences])
+
     def matched(self, matches: Sequence[Sequence[PatternMatch]]) -> np.ndarray:
         """``(n, n_cues)`` bool: whether a pattern of each cue matched each sentence."""
         col = {cid: i for i, cid in enumerate(self.catalogue.ids)}
