@@ -202,12 +202,12 @@ def tone_phase(args, rows, meta, encoder, log=print) -> None:
         raise SystemExit(f"{len(leaked)} NewsMTSC dev sentences are among the teacher's rows "
                          "(the teacher used another dev split)")
     real, real_examples = real_tone_examples(args.real)
-    train = train + real_examples
+    train = train + real_examples * args.real_repeat
     cue_texts, cue_labels, ids = cue_training_data(args.cues, real)
     if list(meta["cue_ids"]) != list(ids):
         raise SystemExit(f"the teacher's cues {meta['cue_ids']} are not the catalogue's {ids}")
-    log(f"gold: NewsMTSC train {len(train) - len(real_examples)}, real tone examples "
-        f"{len(real_examples)}, dev {len(dev)}; {len(cue_texts)} cue sentences "
+    log(f"gold: NewsMTSC train {len(train) - len(real_examples) * args.real_repeat}, real "
+        f"tone examples {len(real_examples)} x {args.real_repeat}, dev {len(dev)}; {len(cue_texts)} cue sentences "
         f"({time.perf_counter() - t0:.0f} s)")
     if (out / "checkpoint" / "state.json").is_file() and not args.resume:
         log(f"tone: {out / 'checkpoint'} holds an unfinished run; starting afresh "
@@ -242,7 +242,8 @@ def tone_phase(args, rows, meta, encoder, log=print) -> None:
     result.save(out)
     write_dev_split(out, dev, args.seed, DEV_FRACTION)
     m = dict(m, wall_seconds=wall, history=result.history, command=command_line(args))
-    m["real"] = {"sentences": len(real.rows), "examples": len(real_examples), "repeat": 1}
+    m["real"] = {"sentences": len(real.rows), "examples": len(real_examples),
+                 "repeat": args.real_repeat}
     kd = result.config["distillation"]
     m["distillation"] = dict(kd, real_rows=rows.kinds.count("real"),
                              newsmtsc_rows=rows.kinds.count("newsmtsc"),
@@ -354,7 +355,8 @@ def command_line(args) -> str:
             f"--kd-temperature {args.kd_temperature} --kd-weight {args.kd_weight} "
             f"--soft-batch-size {args.soft_batch_size} "
             f"--soft-per-epoch {args.soft_per_epoch or 0} --cue-weight {args.cue_weight} "
-            f"--cue-batch-size {args.cue_batch_size} --seed {args.seed} "
+            + (f"--real-repeat {args.real_repeat} " if args.real_repeat != 1 else "")
+            + f"--cue-batch-size {args.cue_batch_size} --seed {args.seed} "
             f"--features {args.features} --proj-weight {args.proj_weight} --C {args.C} "
             + (f"--cue-soft-weight {args.cue_soft_weight} " if args.cue_soft_weight else "")
             + (f"--model {args.model} " if args.model else "")
@@ -385,6 +387,8 @@ def main() -> None:
     ap.add_argument("--soft-per-epoch", type=int, default=30000, metavar="N",
                     help="soft rows an epoch trains on, a different seeded subset each epoch "
                          "(0: all of them; capped to the soft rows there are)")
+    ap.add_argument("--real-repeat", type=int, default=1,
+                    help="times each labelled real train sentence enters the gold tone data")
     ap.add_argument("--cue-weight", type=float, default=1.0)
     ap.add_argument("--cue-batch-size", type=int, default=24)
     ap.add_argument("--seed", type=int, default=13)

@@ -2,7 +2,7 @@
 disagreement (the idea behind confident learning), for a review pass.
 
     python eval/labelling/suspect_labels.py [--data ../shared/data/real] [--folds 5]
-        [--out /tmp/labelling/suspects.jsonl] [--max 300]
+        [--out /tmp/labelling/suspects.jsonl] [--max 300] [--batch 5 --batch 6]
 
 Only train and dev rows are examined: reviewing test labels with a model's hints would
 pull the test split toward what models find. Each sentence is encoded once (the default
@@ -11,7 +11,10 @@ encoder's sentence embedding); per cue a class-balanced logistic regression is f
 out-of-fold probability contradicts it confidently: labelled present with p < 0.1, or
 absent with p > 0.9 (and the cue has at least 10 positives). Writes the suspects (with
 text, for the reviewer; outside the repository) and prints counts per cue and the share
-of rows with any suspect; ``results/suspects_batch<N>.json`` keeps the counts only.
+of rows with any suspect; ``results/suspects.json`` keeps the counts only. ``--batch``
+(repeatable) lists only the suspects of those batches, for a review of newly labelled
+rows; the classifiers still learn from every train and dev row, and the counts go to
+``results/suspects_batch<N>[-<M>...].json``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="/tmp/labelling/suspects.jsonl")
     ap.add_argument("--max", type=int, default=300)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--batch", type=int, action="append", default=None,
+                    help="list suspects of this batch only (repeatable; default: every batch)")
     args = ap.parse_args(argv)
     rows = []
     for path in sorted((HERE / "labels").glob("batch*.jsonl")):
@@ -60,8 +65,9 @@ def main(argv=None) -> int:
             lr = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
             lr.fit(X[tr], Y[tr, j])
             oof[te, j] = lr.predict_proba(X[te])[:, 1]
-    missed = (Y == 1) & (oof < 0.1)
-    extra = (Y == 0) & (oof > 0.9)
+    listed = np.array([args.batch is None or r.get("batch") in args.batch for r in rows])
+    missed = (Y == 1) & (oof < 0.1) & listed[:, None]
+    extra = (Y == 0) & (oof > 0.9) & listed[:, None]
     score = np.nan_to_num(np.where(missed, 1 - oof, 0) + np.where(extra, oof, 0))
     order = np.argsort(-score.max(axis=1))
     out = []
@@ -78,10 +84,13 @@ def main(argv=None) -> int:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     counts = {c: {"missed": int(missed[:, j].sum()), "extra": int(extra[:, j].sum())}
               for j, c in enumerate(CUES)}
-    summary = {"rows_examined": len(rows), "rows_with_a_suspect": int((missed | extra).any(axis=1).sum()),
+    summary = {"rows_examined": int(listed.sum()), "rows_fitted": len(rows),
+               "rows_with_a_suspect": int((missed | extra).any(axis=1).sum()),
                "per_cue": counts, "written": len(out)}
     print(json.dumps(summary, indent=2))
-    (HERE / "results" / "suspects.json").write_text(json.dumps(summary, indent=2) + "\n")
+    name = ("suspects_batch" + "-".join(str(b) for b in sorted(args.batch)) if args.batch
+            else "suspects")
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
 
