@@ -45,6 +45,7 @@ outside the repository.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import time
@@ -271,6 +272,26 @@ def tone_phase(args, rows, meta, encoder, log=print) -> None:
 
 
 # -- phase 3: the student cue heads ---------------------------------------------------
+def soft_features(cache, tone, encoder, texts, with_layer) -> np.ndarray:
+    """The branch features of the soft rows, read from ``cache`` (a folder) when an
+    earlier run of the same branch stored them for the same texts; computed (and stored
+    there) otherwise. Encoding the 100,000 soft rows is most of a cue phase's time."""
+    if cache is None:
+        return tone.sentence_features(encoder, texts, with_layer=with_layer)
+    h = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    path = Path(cache) / f"{tone.digest}-{'layer+branch' if with_layer else 'branch'}-{h}.npy"
+    if path.is_file():
+        feats = np.load(path)
+        if feats.shape[0] == len(texts):
+            return feats
+    feats = tone.sentence_features(encoder, texts, with_layer=with_layer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, feats)
+    tmp.replace(path)
+    return feats
+
+
 def cue_phase(args, rows, meta, encoder, log=print) -> None:
     out = Path(args.out_cues)
     if (out / "metrics.json").is_file():
@@ -297,7 +318,7 @@ def cue_phase(args, rows, meta, encoder, log=print) -> None:
     t1 = time.perf_counter()
     emb = tone.sentence_features(encoder, texts, with_layer=with_layer)
     emb_dev = tone.sentence_features(encoder, dv_texts, with_layer=with_layer)
-    soft_X = tone.sentence_features(encoder, soft_texts, with_layer=with_layer)
+    soft_X = soft_features(args.features_cache, tone, encoder, soft_texts, with_layer)
     log(f"cues: features of {len(texts)} gold, {len(dv_texts)} dev and {len(soft_texts)} soft "
         f"sentences in {time.perf_counter() - t1:.0f} s")
     # by default the soft rows together weigh as much as the gold rows
@@ -405,6 +426,9 @@ def main() -> None:
     ap.add_argument("--cue-soft-weight", type=float, default=None,
                     help="weight w of a soft cue row (default: the soft rows together weigh "
                          "as much as the gold rows)")
+    ap.add_argument("--features-cache", default=None, metavar="DIR",
+                    help="keep the soft rows' branch features here and reuse them when the "
+                         "same branch refits its cue heads (nothing else changes)")
     ap.add_argument("--cues-name", default="cues-builtin")
     ap.add_argument("--eval", default=str(HERE.parent / "eval" / "samples" / "cues.jsonl"),
                     help="independent cue samples to measure the saved heads on ('' to skip)")

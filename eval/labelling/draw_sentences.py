@@ -13,6 +13,13 @@ across three ways of drawing:
 - ``keyword`` / ``hard_negative``: sentences that match the cue lexicon below; those the
   model scores high or low respectively (trigger words that may or may not make the move).
 
+``--focus CUE`` (repeatable) draws a batch aimed at rare cues instead: per group a third
+at random and two thirds ``focus`` (from the scored pool, sentences where the current
+model gives one of the focus cues a probability of at least 0.2: enough to hold many of
+the cue's positives and many near misses); ``--train-only`` keeps such a batch out of the
+dev split too, so that the dev rows, on which thresholds and calibration are fitted, keep
+the mix of the other batches.
+
 Sentences of test-split documents (``splits.py``) are not drawn unless ``--include-test``:
 the test split is frozen, and a later batch would otherwise grow it. At most
 ``--per-doc`` sentences come from one document in a batch, no sentence is drawn
@@ -107,6 +114,10 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(HERE.parents[1].parent / "shared" / "data" / "real"))
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--text-out", required=True)
+    ap.add_argument("--focus", action="append", default=None, metavar="CUE",
+                    help="draw two thirds where the model gives this cue p >= 0.2 (repeatable)")
+    ap.add_argument("--train-only", action="store_true",
+                    help="draw from train-split documents only (no dev rows)")
     ap.add_argument("--include-test", action="store_true",
                     help="also draw from test-split documents (only before the split froze)")
     args = ap.parse_args(argv)
@@ -119,13 +130,20 @@ def main(argv=None) -> int:
     rng = random.Random(args.seed * 1000 + args.batch)
     seen = earlier_hashes(draws)
     by_group: dict[str, list[tuple]] = {g: [] for g in GROUPS}
+    if args.train_only and args.include_test:
+        ap.error("--train-only and --include-test exclude each other")
     for row in sentences(data):
-        if args.include_test or split_of(row[2], row[3]) != "test":
+        split = split_of(row[2], row[3])
+        if (split == "train" if args.train_only else args.include_test or split != "test"):
             by_group[row[0]].append(row)
     print({g: len(v) for g, v in by_group.items()}, file=sys.stderr)
 
     an = framing.Analyzer(frames=None)
     ids, thresholds = an.cue_ids, np.asarray(an.cue_detector.thresholds)
+    unknown = sorted(set(args.focus or ()) - set(ids))
+    if unknown:
+        ap.error(f"unknown focus cue(s) {unknown}; the catalogue has {ids}")
+    focus = [ids.index(c) for c in args.focus or ()]
     chosen: list[tuple[tuple, str]] = []
     per_doc: dict[str, int] = {}
     taken: set[str] = set()
@@ -144,8 +162,9 @@ def main(argv=None) -> int:
         rows = by_group[g][:]
         rng.shuffle(rows)
         n = 0
+        n_random = args.per_group - 2 * third
         for row in rows:  # random
-            if n >= args.per_group - 2 * third:
+            if n >= n_random:
                 break
             n += take(row, "random")
         pool = rows[-args.pool:]
@@ -154,11 +173,16 @@ def main(argv=None) -> int:
         flagged = (probs >= thresholds[None, :]).any(axis=1)
         top = probs.max(axis=1)
         lex = np.array([bool(LEXICON.search(r[6])) for r in pool])
-        plans = [("model_positive", np.flatnonzero(flagged), third // 2),
-                 ("model_uncertain", np.flatnonzero(~flagged & (top >= 0.25) & (top < 0.75)),
-                  third - third // 2),
-                 ("keyword", np.flatnonzero(lex & flagged), third // 2),
-                 ("hard_negative", np.flatnonzero(lex & ~flagged & (top < 0.25)), third - third // 2)]
+        if focus:
+            plans = [("focus", np.flatnonzero(probs[:, focus].max(axis=1) >= 0.2),
+                      args.per_group - n_random)]
+        else:
+            plans = [("model_positive", np.flatnonzero(flagged), third // 2),
+                     ("model_uncertain", np.flatnonzero(~flagged & (top >= 0.25) & (top < 0.75)),
+                      third - third // 2),
+                     ("keyword", np.flatnonzero(lex & flagged), third // 2),
+                     ("hard_negative", np.flatnonzero(lex & ~flagged & (top < 0.25)),
+                      third - third // 2)]
         for method, cand, quota in plans:
             cand = list(cand)
             rng.shuffle(cand)
