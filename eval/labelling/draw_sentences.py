@@ -170,13 +170,13 @@ def main(argv=None) -> int:
         pool = rows[-args.pool:]
         res = an.score_many([r[6] for r in pool], batch_size=128)
         probs = np.array([[r.cues[c].probability for c in ids] for r in res])
-        flagged = (probs >= thresholds[None, :]).any(axis=1)
-        top = probs.max(axis=1)
-        lex = np.array([bool(LEXICON.search(r[6])) for r in pool])
         if focus:
             plans = [("focus", np.flatnonzero(probs[:, focus].max(axis=1) >= 0.2),
                       args.per_group - n_random)]
         else:
+            flagged = (probs >= thresholds[None, :]).any(axis=1)
+            top = probs.max(axis=1)
+            lex = np.array([bool(LEXICON.search(r[6])) for r in pool])
             plans = [("model_positive", np.flatnonzero(flagged), third // 2),
                      ("model_uncertain", np.flatnonzero(~flagged & (top >= 0.25) & (top < 0.75)),
                       third - third // 2),

@@ -38,6 +38,7 @@ FORMAT = "framing-cues"
 BALANCED = "balanced"
 #: the shipped heads' low-false-positive operating point
 STRICT = "strict"
+_F1_BEST_RULE = "per cue, the F1-best threshold on the dev sentences"
 SHIPPED = SHIPPED_CUE_HEADS
 
 
@@ -299,10 +300,10 @@ def fit_operating_point(heads: CueHeads, dev_probs: np.ndarray, dev_matched: np.
     if not heads.operating_points:
         heads.operating_points = {BALANCED: {
             "thresholds": [float(t) for t in heads.thresholds],
-            "rule": "per cue, the F1-best threshold on the dev sentences"}}
+            "rule": _F1_BEST_RULE}}
         heads.operating_point = BALANCED
-    rule = ("per cue, the F1-best threshold on the dev sentences" if max_fpr is None else
-            f"per cue, the F1-best threshold on the dev sentences that flags at most "
+    rule = (_F1_BEST_RULE if max_fpr is None else
+            f"{_F1_BEST_RULE} that flags at most "
             f"{max_fpr:.1%} of the cue-free ones"
             + (" in each source group" if groups is not None else "")
             + f", and at least the {heads.operating_point or 'default'} threshold")
