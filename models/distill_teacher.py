@@ -110,21 +110,33 @@ def teacher_outputs(texts: list[str], spans: list, encoder, tone, heads,
                     runner=None) -> dict[str, np.ndarray]:
     """Raw tone logits ``(n, 3)`` toward each span (None: the sentence) and calibrated cue
     probabilities ``(n, k)`` of the sentence, from one encoder pass (through ``runner``,
-    an ONNX graph of the same layers, when given)."""
-    requests = {i: [sp] for i, sp in enumerate(spans)}
-    tap = tone.make_tap(requests)
-    tap.keep_features = True
-    tap.keep_layer_states = heads.feature_source == "layer+tone-branch"
+    an ONNX graph of the same layers, when given), as the analyzer computes them: a tone
+    model with a sentence branch gives whole sentences' tone from it, and the cue heads
+    read the branch whose digest they pin (the tone model's, or its sentence branch's)."""
+    sentence = tone.sentence_model or tone
+    want = heads.feature_model.get("digest")
+    feature = next((m for m in (tone, sentence) if m.digest == want), None)
+    if feature is None:
+        raise ValueError(f"the cue heads read branch {want}, which tone model {tone.path} "
+                         "does not carry")
+    tap = tone.make_tap({i: [sp] for i, sp in enumerate(spans) if sp is not None})
+    other = sentence.make_tap({}) if sentence is not tone else None
+    ftap = tap if feature is tone else other
+    ftap.keep_features = True
+    ftap.keep_layer_states = heads.feature_source == "layer+tone-branch"
+    extra = [other] if other is not None else []
     if runner is not None:
-        runner.run(texts, tap)
+        runner.run(texts, tap, extra_taps=extra)
     else:
-        encoder.encode(texts, taps=[tap], stop_layer=tone.layer)
-    # the tap stores calibrated probabilities: back to logits (up to a constant per row)
-    probs = np.stack([tap.out[(i, sp)] for i, sp in enumerate(spans)])
-    logits = np.log(np.clip(probs, 1e-12, 1.0)) * tone.temperature
-    feats = np.stack([tap.features[i] for i in range(len(texts))])
-    if tap.keep_layer_states:
-        feats = np.concatenate([np.stack([tap.layer_states[i] for i in range(len(texts))]),
+        encoder.encode(texts, taps=[tap, *extra], stop_layer=tone.layer)
+    # the taps store calibrated probabilities: back to logits (up to a constant per row)
+    whole = other or tap
+    probs = np.stack([(whole if sp is None else tap).out[(i, sp)] for i, sp in enumerate(spans)])
+    temps = np.array([(sentence if sp is None else tone).temperature for sp in spans])
+    logits = np.log(np.clip(probs, 1e-12, 1.0)) * temps[:, None]
+    feats = np.stack([ftap.features[i] for i in range(len(texts))])
+    if ftap.keep_layer_states:
+        feats = np.concatenate([np.stack([ftap.layer_states[i] for i in range(len(texts))]),
                                 feats], axis=1)
     return {"tone_logits": logits.astype(np.float32),
             "cue_probs": heads.predict_proba(feats).astype(np.float32)}
@@ -183,7 +195,8 @@ def main() -> None:
     if args.backend == "onnx" or args.check:
         from framing.pipeline.onnx_backend import OnnxBranchRunner
 
-        runner = OnnxBranchRunner(encoder, tone)
+        runner = OnnxBranchRunner(encoder, tone, extra=[tone.sentence_model]
+                                  if tone.sentence_model is not None else [])
     if args.check:
         a = teacher_outputs(texts[:args.check], spans[:args.check], encoder, tone, heads)
         b = teacher_outputs(texts[:args.check], spans[:args.check], encoder, tone, heads, runner)

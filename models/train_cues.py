@@ -32,15 +32,31 @@ from real_data import real_sentences
 
 HERE = Path(__file__).resolve().parent
 
+JOINT_TEXT = """the tone
+model's branch (`{feature_name}`, weights digest {feature_digest}), which was fine-tuned
+jointly on tone and on cue labels (multi-task): the analyzer's one truncated pass serves
+tone, cues and frames."""
+
+SENTENCE_TEXT = """the
+real-text branch (`{feature_name}`, weights digest {feature_digest}) that the tier's tone
+model carries for the tone of whole sentences (`sentence/` of the tone model; trained on the
+real labelled sentences' tone and, weighted 3 to 1, on the ten cues by
+`models/train_cue_branch.py`). It reads the same shared layer as the tone branch, so the
+analyzer's one truncated encoder pass feeds both branches."""
+
+BUNDLED_TEXT = """a cue
+branch (`{feature_name}`, weights digest {feature_digest}; a copy in `branch/`): copies of
+the encoder's top layers fine-tuned for cues on real and project sentences
+(`models/train_cue_branch.py`; its card is `branch/README.md`). It reads the same shared
+layer as the tone branch, so the analyzer's one truncated encoder pass feeds both branches;
+the cue branch costs its own top layers once more per sentence."""
+
 CARD = """# {name}: trained heads for the ten built-in cues ({encoder_name})
 
 One logistic head per cue of `framing/catalogues/builtin.yaml` (catalogue v2), Platt-calibrated,
 with a per-cue threshold and a per-cue weight for phrase-pattern evidence (a pattern match
 lifts the probability to at least that weight; 0 means the cue's patterns are ignored
-because they did not help on real dev sentences). The heads read {reads} of the tone
-model's branch (`{feature_name}`, weights digest {feature_digest}), which was fine-tuned
-jointly on tone and on cue labels (multi-task): the analyzer's one truncated pass serves
-tone, cues and frames.
+because they did not help on real dev sentences). The heads read {reads} of {branch_text}
 
 ## Data
 - {n_real} real sentences from the train split of `eval/labelling` (UN General Debate
@@ -147,6 +163,15 @@ def main() -> None:
                          "reads followed by them")
     ap.add_argument("--tone-model", default=str(HERE / "tone-newsmtsc"),
                     help="tone model whose branch the heads read")
+    ap.add_argument("--sentence-branch", action="store_true",
+                    help="the branch of --tone-model is the real-text branch that the tier's "
+                         "tone model carries for the tone of whole sentences "
+                         "(framing.heads.tone.model.attach_sentence_branch): the heads pin it "
+                         "and the analyzer's one pass serves it")
+    ap.add_argument("--bundle-branch", action="store_true",
+                    help="the branch of --tone-model is a cue branch (train_cue_branch.py), "
+                         "not the tier's tone model: the heads carry a copy of it "
+                         "(OUT/branch) and the analyzer runs it beside the tone branch")
     ap.add_argument("--eval", default=str(HERE.parent / "eval" / "samples" / "cues.jsonl"),
                     help="independent labelled sentences to measure the saved heads on ('' to skip)")
     ap.add_argument("--model", default=None,
@@ -181,20 +206,26 @@ def main() -> None:
                f"--C {args.C} --seed {args.seed} --features {args.features} "
                + (f"--model {args.model} --tone-model {args.tone_model} --name {args.name} "
                   if args.model else "")
+               + ("--bundle-branch " if args.bundle_branch else "")
+               + ("--sentence-branch " if args.sentence_branch else "")
                + f"--out {args.out}")
     per_cue = ", ".join(f"{c} {int(Y[:, j].sum())}" for j, c in enumerate(ids))
     card = CARD.format(
         name=args.name, encoder_name=encoder_fingerprint(encoder)["name"],
         reads=(f"the pooled shared states after encoder layer {tone.layer} (the branch's input) "
                "and the pooled sentence states" if with_layer else "the pooled sentence states"),
-        feature_name=tone.config.name, feature_digest=tone.digest, n_real=len(real_tr.texts),
+        branch_text=(BUNDLED_TEXT if args.bundle_branch else SENTENCE_TEXT
+                     if args.sentence_branch else JOINT_TEXT).format(
+            feature_name=tone.config.name, feature_digest=tone.digest),
+        n_real=len(real_tr.texts),
         n_proj=len(proj_texts), proj_weight=args.proj_weight, per_cue=per_cue,
         n_dev=len(dv_texts), macro=m["macro_f1"].value, macro_lo=m["macro_f1"].low,
         macro_hi=m["macro_f1"].high, micro=m["micro_f1"].value,
         thresholds=", ".join(f"{c} {t:.2f}" for c, t in zip(ids, heads.thresholds)),
         pattern_weights=", ".join(f"{c} {w:.1f}" for c, w in zip(ids, heads.pattern_weights)),
         command=command, seconds=seconds) + operating_points_card(heads)
-    out = heads.save(args.out, card, extra={
+    out = heads.save(args.out, card, branch=args.tone_model if args.bundle_branch else None,
+                     extra={
         "catalogue": catalogue.name,
         "training": {"real_rows": len(real_tr.texts), "project_rows": len(proj_texts),
                      "project_weight": args.proj_weight, "real_dev_rows": len(dv_texts),

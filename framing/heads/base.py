@@ -7,6 +7,11 @@ It is saved as a directory: a format-tagged ``config.json``, the float32 arrays 
 Only safetensors weights are ever loaded. Every head records the encoder it was trained
 on (refused on another) and the features it reads (:data:`FEATURE_SETS`).
 
+Heads that read a tone branch name it by its weights digest (``feature_model``). A branch
+that is not a tone model of its own (a cue branch, trained for the heads' labels) travels
+inside the heads' directory, in the subdirectory :data:`BUNDLED_BRANCH` (``feature_model``
+then says ``"bundled": "branch"``); :meth:`LogisticHeads.save` copies it there.
+
 Subclasses name their ``FORMAT``, ``KIND`` (for messages) and ``LABELS_KEY`` (the
 config key of the label ids), and add their own fields through :meth:`extra_config`,
 :meth:`fields_from_config` and :meth:`check_shapes`.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,11 +37,16 @@ from framing.heads.calibration import sigmoid
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
 
-__all__ = ["LogisticHeads", "PICKLE_NAMES"]
+__all__ = ["LogisticHeads", "PICKLE_NAMES", "BUNDLED_BRANCH", "BRANCH_FILES"]
 
 #: Weight files in pickle formats: named in the error, never loaded.
 PICKLE_NAMES = ("model.bin", "pytorch_model.bin", "model.pkl", "model.pt", "model.joblib")
 _ARRAYS = ("W", "b", "platt_a", "platt_c")
+#: the subdirectory of a heads directory that holds the branch they read, when they
+#: carry their own (see the module docstring)
+BUNDLED_BRANCH = "branch"
+#: the files of a tone-model directory that a bundled branch copies (nothing else)
+BRANCH_FILES = ("config.json", "model.safetensors", "README.md")
 
 
 @dataclass
@@ -71,6 +82,15 @@ class LogisticHeads:
     def reads_branch(self) -> bool:
         """Whether the features come from a trained tone branch's pass."""
         return self.feature_source in BRANCH_FEATURE_SETS
+
+    @property
+    def bundled_branch(self) -> Path | None:
+        """The directory of the branch these heads carry with them (None: they read the
+        embedding, or a tone model found elsewhere)."""
+        fm = self.feature_model if isinstance(self.feature_model, dict) else {}
+        if not fm.get("bundled") or self.path is None:
+            return None
+        return Path(self.path) / str(fm["bundled"])
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``(n, k)`` calibrated probabilities for feature rows ``(n, input_width)`` (one
@@ -112,9 +132,34 @@ class LogisticHeads:
                 "encoder": self.encoder, "features": self.feature_source,
                 "feature_model": self.feature_model}
 
-    def save(self, path: str | os.PathLike, card: str, extra: dict[str, Any] | None = None) -> Path:
+    def save(self, path: str | os.PathLike, card: str, extra: dict[str, Any] | None = None,
+             *, branch: str | os.PathLike | None = None) -> Path:
         """Write config.json (plus ``extra`` keys), model.safetensors and the card
-        README.md into directory ``path``; return it."""
+        README.md into directory ``path``; return it.
+
+        ``branch`` (a tone-model directory): the heads carry it, copied into
+        ``path/branch`` (:data:`BRANCH_FILES` only), and ``feature_model`` says so; the
+        caller fitted the heads on that branch's states. Heads loaded with a bundled branch
+        take it along when saved elsewhere."""
+        path = Path(path)
+        if branch is None and self.bundled_branch is not None:
+            branch = self.bundled_branch
+        if branch is not None:
+            if not self.reads_branch:
+                raise ValueError("only heads that read a tone branch can carry one")
+            src = Path(branch)
+            missing = [n for n in BRANCH_FILES[:2] if not (src / n).is_file()]
+            if missing:
+                raise ValueError(f"{src} is not a tone-model directory "
+                                 f"(no {', '.join(missing)})")
+            dest = path / BUNDLED_BRANCH
+            if not dest.exists() or dest.resolve() != src.resolve():
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir(parents=True)
+                for name in BRANCH_FILES:
+                    if (src / name).is_file():
+                        shutil.copyfile(src / name, dest / name)
+            self.feature_model = {**(self.feature_model or {}), "bundled": BUNDLED_BRANCH}
         arrays = {k: np.asarray(getattr(self, k)).astype(np.float32) for k in _ARRAYS}
         return write_artefact(path, arrays, {**self.config(), **(extra or {})}, card)
 
@@ -190,6 +235,14 @@ class LogisticHeads:
                                        and heads.feature_model.get("digest")):
             raise ModelLoadError(f"{cfg_path}: tone-branch {cls.KIND} must name their "
                                  "feature_model digest")
+        bundled = heads.feature_model.get("bundled") if heads.reads_branch else None
+        if bundled is not None:
+            if bundled != BUNDLED_BRANCH:
+                raise ModelLoadError(f"{cfg_path}: a bundled branch lives in "
+                                     f"{BUNDLED_BRANCH!r}, not {bundled!r}")
+            if not (path / BUNDLED_BRANCH / "model.safetensors").is_file():
+                raise ModelLoadError(f"{path / BUNDLED_BRANCH}: the branch these "
+                                     f"{cls.KIND} read is missing")
         if not heads.check_shapes():
             raise ModelLoadError(f"{weights}: weights do not fit {heads.shape_message()} "
                                  f"in {cfg_path}")

@@ -228,7 +228,8 @@ class Analyzer:
         self._onnx = None
         if self.backend in onnx_backend.ONNX_BACKENDS:
             self._onnx = OnnxBranchRunner(self.encoder, self.tone_scorer,
-                                          quantize=self.backend == "onnx")
+                                          quantize=self.backend == "onnx",
+                                          extra=self._extra_branches())
         self.warm_up()
 
     def _choose_backend(self, requested: str, device: str) -> str:
@@ -241,9 +242,16 @@ class Analyzer:
             raise ValueError(f"backend={requested!r} serves the trained tone branch; this "
                              f"analyzer's tone scorer is {self.tone_name!r}")
         serves = branch and not needs.embedding and \
-            all(m is tone for m in needs.branches + needs.layer_branches)
+            all(m is tone or m.layer == tone.layer for m in needs.branches + needs.layer_branches)
         return onnx_backend.resolve_backend(requested, tone=tone, graph_serves=serves,
                                             device=str(getattr(self.encoder, "device", device)))
+
+    def _extra_branches(self) -> list:
+        """The branches other than the tone model's that heads read at the tone branch's
+        layer (a cue branch): the ONNX graph runs them in the same pass."""
+        tone = self.tone_scorer
+        return [m for m in self.needs.branches
+                if m is not tone and m.layer == getattr(tone, "layer", None)]
 
     def warm_up(self) -> "Analyzer":
         """Fit what the components fit lazily (exemplar and prototype embeddings) now, so
@@ -289,6 +297,8 @@ class Analyzer:
             "encoder_location": self.encoder.location,
             "max_length": self.encoder.max_length,
             "tone_scorer": self.tone_name,
+            **({"tone_sentence_branch": self.tone_scorer.sentence_model.name}
+               if getattr(self.tone_scorer, "sentence_model", None) is not None else {}),
             "cue_detector": self.cue_detector.name if self.cue_detector else None,
             "cue_operating_point": getattr(self.cue_detector, "operating_point", None),
             "catalogue": cat.name if cat else None,
@@ -305,7 +315,8 @@ class Analyzer:
 
     def artefact_paths(self) -> dict[str, str]:
         """Where each loaded model artefact lives (a local directory, or a hub id): the
-        encoder, the tone model, the cue heads and each scheme's frame heads. A resumed
+        encoder, the tone model (and its sentence branch), the cue heads (and the branch
+        they carry, if any) and each scheme's frame heads. A resumed
         corpus run hashes these to notice a changed model."""
         tone = self.tone_scorer
         places = {
@@ -313,6 +324,12 @@ class Analyzer:
             "tone": getattr(tone, "path", None) or getattr(tone, "location", None),
             "cue_heads": getattr(getattr(self.cue_detector, "heads", None), "path", None),
         }
+        sentence = getattr(tone, "sentence_model", None)
+        if sentence is not None:
+            places["tone_sentence"] = sentence.path
+        branch = getattr(self.cue_detector, "feature_model", None)
+        if branch is not None and branch is not tone and branch is not sentence:
+            places["cue_branch"] = getattr(branch, "path", None)  # heads with their own branch
         for f in self.frame_scorers:
             places[f"frames:{f.scheme}"] = f.artefact_path
         return {k: str(v) for k, v in places.items() if v is not None}
@@ -476,9 +493,12 @@ class Analyzer:
         branch states per branch."""
         cleans = batch.cleans
         emb = None
-        if self._onnx is not None and plan.stop_layer is not None and plan.taps == [plan.tone_tap]:
-            # one graph: the encoder up to the branch, the branch and its head
-            self._onnx.run(cleans, plan.tone_tap, batch_size)
+        if self._onnx is not None and plan.stop_layer is not None and plan.taps and \
+                plan.taps[0] is plan.tone_tap and \
+                all(any(t.model is m for m in self._onnx.extra) for t in plan.taps[1:]):
+            # one graph: the encoder up to the branch, the branch and its head (and the
+            # other branches that heads read)
+            self._onnx.run(cleans, plan.tone_tap, batch_size, extra_taps=plan.taps[1:])
         elif (plan.need_embedding or plan.taps) and cleans:
             emb = self.encoder.encode(cleans, batch_size, taps=plan.taps,
                                       stop_layer=plan.stop_layer)
@@ -518,7 +538,8 @@ class Analyzer:
         tap = plan.tone_tap
         emb = encoded.embeddings if tone.uses_embeddings else None
         if tap is not None:
-            out.tone_probs = np.stack([tap.out[(pos, None)] for pos in range(n)])
+            whole = plan.feature_taps.get(id(needs.sentence_branch), tap)  # whole sentences
+            out.tone_probs = np.stack([whole.out[(pos, None)] for pos in range(n)])
             for pos, spans in batch.target_spans.items():
                 out.target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
         elif needs.tone_gives_probabilities:
@@ -743,6 +764,8 @@ class PassNeeds:
     layer_branches: list[Any] = field(default_factory=list)
     #: whether some component reads the encoder's final-layer sentence embedding
     embedding: bool = False
+    #: the tone model's sentence branch (tone of whole sentences), when it has one
+    sentence_branch: Any = None
 
     @classmethod
     def of(cls, tone: Any, cues: Any, frames: Sequence[Any]) -> "PassNeeds":
@@ -752,6 +775,9 @@ class PassNeeds:
             needs.tone_gives_probabilities = hasattr(tone, "sentence_probabilities")
             needs.tone_label_by_argmax = bool(getattr(tone, "label_by_argmax", False))
             needs.embedding = bool(tone.uses_embeddings)
+            needs.sentence_branch = getattr(tone, "sentence_model", None)
+            if needs.sentence_branch is not None and needs.tone_reads_states:
+                needs.branches.append(needs.sentence_branch)
         if cues is not None and cues.use_similarity:
             if cues.needs_branch_features:
                 needs.cue_branch = cues.feature_model

@@ -139,8 +139,10 @@ def onnx_cache_dir() -> Path:
     return cache_root() / "onnx"
 
 
-def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
-    """A plain torch module: embeddings + encoder layers 1..k + the tone branch.
+def _graph_module(encoder: "Encoder", tone: "TrainedTone", extra: Sequence["TrainedTone"] = ()):
+    """A plain torch module: embeddings + encoder layers 1..k + the tone branch, and any
+    ``extra`` branches reading the same layer (a cue branch; of those, only the rows of
+    whole-sentence jobs are used).
 
     BERT-style encoders (absolute positions, token types) and MPNet (positions counted
     from the padding index, a relative-position attention bias shared by every layer)."""
@@ -167,6 +169,7 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
             self.layers = nn.ModuleList(
                 [BertStyleLayer.from_bert_layer(layers[i], cfg) for i in range(tone.layer)])
             self.branch = tone.module
+            self.extra = nn.ModuleList([m.module for m in extra])
             self.hidden = tone.config.hidden
             rel = getattr(encoder.model.encoder, "relative_attention_bias", None) if mpnet \
                 else None
@@ -198,7 +201,11 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone"):
             feats = self.branch.features(x, m, target_mask)
             logits = self.branch.head(feats)
             sent = torch.nn.functional.normalize(feats[:, :self.hidden], p=2, dim=1)
-            return logits, sent, shared
+            outs = [logits, sent, shared]
+            for b in self.extra:  # only their whole-sentence jobs are read (see run)
+                f = b.features(x, m, target_mask)
+                outs += [b.head(f), torch.nn.functional.normalize(f[:, :self.hidden], p=2, dim=1)]
+            return tuple(outs)
 
     return Graph().eval()
 
@@ -250,12 +257,15 @@ def tokenizers_agree(encoder: "Encoder") -> bool:
         light.num_special_tokens_to_add(pair=False)
 
 
-def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool) -> None:
+def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool,
+            extra: Sequence["TrainedTone"] = ()) -> None:
     """Export the graph to ``path`` (loading the encoder's and the tone model's torch
-    weights), then write its record (:func:`record_path`). Both land atomically."""
+    weights, and those of the ``extra`` branches), then write its record
+    (:func:`record_path`). Both land atomically."""
     import torch
 
-    graph = _graph_module(encoder, tone)
+    graph = _graph_module(encoder, tone, extra)
+    names = [f"extra{i}_{k}" for i in range(len(extra)) for k in ("logits", "sentence")]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + f".tmp{os.getpid()}.onnx")
     ids = torch.ones((2, 7), dtype=torch.long)
@@ -268,12 +278,12 @@ def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool)
         torch.onnx.export(
             graph, (ids, mask, tm), str(tmp), dynamo=False, opset_version=17,
             input_names=["input_ids", "attention_mask", "target_mask"],
-            output_names=["logits", "sentence", "shared"],
+            output_names=["logits", "sentence", "shared", *names],
             dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                           "attention_mask": {0: "batch", 1: "tokens"},
                           "target_mask": {0: "batch", 1: "tokens"},
                           "logits": {0: "batch"}, "sentence": {0: "batch"},
-                          "shared": {0: "batch"}})
+                          "shared": {0: "batch"}, **{n: {0: "batch"} for n in names}})
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -356,6 +366,9 @@ class OnnxBranchRunner:
     ----------
     encoder, tone:
         The analyzer's encoder (its tokenizer and weights) and trained tone branch.
+    extra:
+        Other branches that heads read (a cue branch): the graph runs them too, on the
+        states of the tone branch's layer, which must be theirs (else ValueError).
     quantize:
         int8 dynamic quantisation of the weights (default); ``False`` keeps float32.
     threads:
@@ -365,7 +378,8 @@ class OnnxBranchRunner:
     """
 
     def __init__(self, encoder: "Encoder", tone: "TrainedTone", *, quantize: bool = True,
-                 threads: int | None = None, cache_dir: str | os.PathLike | None = None) -> None:
+                 threads: int | None = None, cache_dir: str | os.PathLike | None = None,
+                 extra: Sequence["TrainedTone"] = ()) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -375,11 +389,18 @@ class OnnxBranchRunner:
             raise ModelLoadError("backend='onnx' needs a saved tone model (its weights digest "
                                  "keys the exported graph)")
         self.encoder, self.tone = encoder, tone
+        #: the other branches the graph runs (their outputs follow the tone branch's)
+        self.extra = list(extra)
+        for m in self.extra:
+            if m.layer != tone.layer or not getattr(m, "digest", None):
+                raise ValueError(f"an extra branch of the ONNX graph must be a saved branch "
+                                 f"reading layer {tone.layer}, the tone branch's")
         #: int8 graphs run one text per call (see :meth:`run`)
         self.quantized = bool(quantize)
         key = hashlib.sha256(json.dumps(
             [encoder_fingerprint(encoder), tone.digest, tone.layer, quantize, GRAPH_VERSION,
-             __version__, ort.__version__], sort_keys=True).encode()).hexdigest()[:20]
+             __version__, ort.__version__] + [m.digest for m in self.extra],
+            sort_keys=True).encode()).hexdigest()[:20]
         self.path = Path(cache_dir or onnx_cache_dir()) / \
             f"branch-{'int8' if quantize else 'fp32'}-{key}.onnx"
         #: whether this runner exported the graph (False: it loaded a cached one)
@@ -413,12 +434,14 @@ class OnnxBranchRunner:
     def _export(self, quantize: bool) -> None:
         self.path.unlink(missing_ok=True)
         record_path(self.path).unlink(missing_ok=True)
-        _export(self.encoder, self.tone, self.path, quantize)
+        _export(self.encoder, self.tone, self.path, quantize, self.extra)
         self.exported = True
 
-    def run(self, texts: Sequence[str], tap: Any, batch_size: int = 64) -> np.ndarray:
+    def run(self, texts: Sequence[str], tap: Any, batch_size: int = 64,
+            extra_taps: Sequence[Any] = ()) -> np.ndarray:
         """Score ``texts`` into ``tap`` (a tone tap, as :meth:`Encoder.encode` would) and
-        return the ``(n, dim)`` pooled shared states after the branch's layer.
+        into ``extra_taps`` (taps of the runner's :attr:`extra` branches, in any order),
+        and return the ``(n, dim)`` pooled shared states after the branch's layer.
 
         The same scheduling as the torch pass: each distinct text once, length-sorted
         batches, dynamic padding. An int8 graph quantises its activations with one scale
@@ -430,6 +453,9 @@ class OnnxBranchRunner:
         a fifth less throughput than batches of 64."""
         texts = list(texts)
         enc = self.encoder
+        slot = {id(m): i for i, m in enumerate(self.extra)}
+        if any(id(t.model) not in slot for t in extra_taps):
+            raise ValueError("a tap of a branch that this graph does not hold")
         dim = enc.dim
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
@@ -463,15 +489,18 @@ class OnnxBranchRunner:
             if self.quantized and len(rows) > 1:  # each job alone (a target marks other rows)
                 parts = [self.session.run(None, {k: v[j:j + 1] for k, v in feeds.items()})
                          for j in range(len(rows))]
-                logits, sent, shared = (np.concatenate(x) for x in zip(*parts))
+                logits, sent, shared, *more = (np.concatenate(x) for x in zip(*parts))
             else:
-                logits, sent, shared = self.session.run(None, feeds)
+                logits, sent, shared, *more = self.session.run(None, feeds)
             # shared states do not depend on the target: take each row's first job
             first = {}
             for j, (r, _) in enumerate(jobs):
                 first.setdefault(r, j)
             layer_states = shared[[first[r] for r in range(len(idx))]]
             tap.store(jobs, poss, logits, sent, layer_states)
+            for t in extra_taps:  # each extra branch's untargeted job of every row
+                i = slot[id(t.model)]
+                t.store(jobs, poss, more[2 * i], more[2 * i + 1], layer_states)
             out[idx] = layer_states
         enc.sentences_encoded += len(distinct)
         return out[inverse]

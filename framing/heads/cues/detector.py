@@ -125,9 +125,14 @@ class CueDetector:
                 return None  # another catalogue (or an edited one): few-shot similarity
             try:
                 loaded.check(self.catalogue, self.encoder)
-                self.feature_model = self._load_feature_model(loaded, self._tone_model)
             except ModelLoadError:
                 return None  # another encoder: the heads do not apply, few-shot instead
+            try:
+                self.feature_model = self._load_feature_model(loaded, self._tone_model)
+            except ModelLoadError:
+                if loaded.bundled_branch is not None:
+                    raise  # the shipped heads' own branch is damaged: say so
+                return None
             return loaded
         elif isinstance(heads, CueHeads):
             loaded = heads
@@ -141,7 +146,8 @@ class CueDetector:
         """The trained tone branch whose sentence states ``heads`` read (None for embeddings).
 
         ``tone_model`` (a loaded :class:`~framing.heads.tone.model.TrainedTone`) is used when its
-        weights are the ones the heads pin; otherwise the shipped tone model is tried.
+        weights are the ones the heads pin; otherwise the branch the heads carry, else the
+        shipped tone model is tried.
         Raises :class:`ModelLoadError` when neither matches.
         """
         if not heads.reads_branch:

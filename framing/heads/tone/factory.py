@@ -12,7 +12,8 @@ from framing.core.resources import SHIPPED_TONE_MODEL, TIERS, Tier, shipped_mode
 from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError, ModelNotFoundError
 from framing.heads.tone.hf import load_hf_tone
-from framing.heads.tone.model import is_tone_model_dir, load_tone_model, weights_digest
+from framing.heads.tone.model import (SENTENCE_BRANCH, is_tone_model_dir, load_tone_model,
+                                     weights_digest)
 from framing.heads.tone.scorers import SimilarityToneBaseline, ToneScorer, VaderToneBaseline
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,17 +128,37 @@ def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
     """The trained tone branch whose sentence states ``heads`` read (cue or frame heads
     with ``features="tone-branch"`` and the branch's weights digest in ``feature_model``).
 
-    ``tone_model`` is used when its weights are the pinned ones; otherwise the shipped
-    tone model is tried. Raises :class:`ModelLoadError` when neither matches.
+    ``tone_model`` (or its sentence branch) is used when its weights are the pinned ones;
+    otherwise the branch the heads carry (``heads.bundled_branch``, whose digest must
+    match), else the shipped tone models and their sentence branches are tried. Raises :class:`ModelLoadError` when none matches.
     """
     want = heads.feature_model.get("digest")
     if tone_model is not None and getattr(tone_model, "digest", None) == want:
         return tone_model
+    sentence = getattr(tone_model, "sentence_model", None)
+    if sentence is not None and sentence.digest == want:  # the tone model's sentence branch
+        return sentence
+    bundled = getattr(heads, "bundled_branch", None)
+    if bundled is not None:  # the heads carry their own branch (a cue branch)
+        model = load_tone_model(bundled, lazy=True)  # built on first use (torch path)
+        if model.digest != want:
+            raise ModelLoadError(
+                f"{bundled}: the branch {what.lower()} {heads.path or heads.name} carry has "
+                f"weights digest {model.digest}, not the {want} they were fitted on")
+        if encoder is not None:
+            model.check_encoder(encoder)
+        return model
     for tier in TIERS.values():
         path = shipped_model_path(tier.tone)
-        if is_tone_model_dir(path) and weights_digest(path / "model.safetensors") == want:
+        if not is_tone_model_dir(path):
+            continue
+        sub = path / SENTENCE_BRANCH / "model.safetensors"
+        if weights_digest(path / "model.safetensors") == want or \
+                (sub.is_file() and weights_digest(sub) == want):
             model = load_tone_model(path)
-            if model.digest == want:
+            if model.digest != want:
+                model = model.sentence_model
+            if model is not None and model.digest == want:
                 if encoder is not None:
                     model.check_encoder(encoder)
                 return model

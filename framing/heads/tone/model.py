@@ -17,6 +17,12 @@ Both output probabilities over (critical, neutral, promotional), divided by a
 temperature fitted on dev data before the softmax. Without a target the whole sentence
 is the "target". Weights are safetensors; the config records the base encoder, which
 must match at load time.
+
+A branch model may carry a **sentence branch** (:func:`attach_sentence_branch`): a second
+branch reading the same layer, in the subdirectory :data:`SENTENCE_BRANCH`, that gives the
+tone of whole sentences while the main branch keeps tone toward target mentions (the
+accurate tier: a branch trained on real labelled sentences, beside one trained mostly on
+NewsMTSC's target mentions). The analyzer runs both from its one encoder pass.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -49,9 +56,14 @@ __all__ = [
     "relative_buckets",
     "target_token_mask",
     "weights_digest",
+    "attach_sentence_branch",
+    "SENTENCE_BRANCH",
 ]
 
 FORMAT = "framing-tone"
+#: the subdirectory of a tone model that holds its sentence branch, when it has one
+SENTENCE_BRANCH = "sentence"
+_MODEL_FILES = ("config.json", "model.safetensors", "README.md")
 Span = tuple[int, int] | None
 
 
@@ -274,6 +286,8 @@ class TrainedTone:
         self.neutral_band = config.neutral_band
         self.name = f"trained:{config.name}"
         self.digest: str | None = None  # sha256 prefix of the weights file, once saved
+        #: the branch that gives the tone of whole sentences (None: this model does)
+        self.sentence_model: "TrainedTone | None" = None
 
     @property
     def module(self):
@@ -554,7 +568,62 @@ def load_tone_model(path: str | os.PathLike, *, lazy: bool = False) -> TrainedTo
     else:
         model = TrainedTone(_build_branch(cfg, weights), cfg, str(path))
     model.digest = weights_digest(weights)
+    sub = raw.get("sentence_branch")
+    if sub is not None:
+        model.sentence_model = _load_sentence_branch(path, sub, model, lazy)
     return model
+
+
+def _load_sentence_branch(path: Path, sub: Any, model: TrainedTone, lazy: bool) -> TrainedTone:
+    """The sentence branch named by a tone model's config (see :func:`attach_sentence_branch`)."""
+    if sub != SENTENCE_BRANCH:
+        raise ModelLoadError(f"{path / 'config.json'}: a sentence branch lives in "
+                             f"{SENTENCE_BRANCH!r}, not {sub!r}")
+    where = path / SENTENCE_BRANCH
+    if not (where / "config.json").is_file():
+        raise ModelLoadError(f"{where}: the sentence branch that {path} names is missing")
+    sentence = load_tone_model(where, lazy=lazy)
+    if sentence.sentence_model is not None:
+        raise ModelLoadError(f"{where}: a sentence branch cannot carry one of its own")
+    if sentence.layer != model.layer or sentence.config.encoder != model.config.encoder:
+        raise ModelLoadError(f"{where}: the sentence branch must read layer {model.layer} of "
+                             "the same encoder as the tone model that carries it")
+    return sentence
+
+
+def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.PathLike) -> Path:
+    """Make the branch in ``branch_dir`` the tone model ``tone_dir``'s sentence branch.
+
+    Copies the branch's ``config.json``, ``model.safetensors`` and ``README.md`` into
+    ``tone_dir/sentence`` and names it in the tone model's config; the result is checked by
+    loading it (both must be branches on the same layer of the same encoder). Returns the
+    sentence branch's directory. Raises :class:`ModelLoadError` for a directory that is not
+    a tone model, or a pair that does not fit (then nothing is left changed)."""
+    tone_dir, branch_dir = Path(tone_dir), Path(branch_dir)
+    main, branch = load_tone_model(tone_dir, lazy=True), load_tone_model(branch_dir, lazy=True)
+    if branch.layer != main.layer or branch.config.encoder != main.config.encoder \
+            or branch.sentence_model is not None:
+        raise ModelLoadError(f"{branch_dir} cannot be the sentence branch of {tone_dir}: it "
+                             f"must be a plain branch on layer {main.layer} of the same encoder")
+    cfg_path = tone_dir / "config.json"
+    before = cfg_path.read_text(encoding="utf-8")
+    dest = tone_dir / SENTENCE_BRANCH
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir()
+    for name in _MODEL_FILES:
+        if (branch_dir / name).is_file():
+            shutil.copyfile(branch_dir / name, dest / name)
+    cfg = json.loads(before)
+    cfg["sentence_branch"] = SENTENCE_BRANCH
+    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    try:
+        load_tone_model(tone_dir, lazy=True)
+    except ModelLoadError:
+        cfg_path.write_text(before, encoding="utf-8")
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    return dest
 
 
 def _build_branch(cfg: ToneModelConfig, weights: Path):
