@@ -130,7 +130,8 @@ def resolve_feature_model(heads: Any, encoder: Any, tone_model: Any = None, *,
 
     ``tone_model`` (or its sentence branch) is used when its weights are the pinned ones;
     otherwise the branch the heads carry (``heads.bundled_branch``, whose digest must
-    match), else the shipped tone models and their sentence branches are tried. Raises :class:`ModelLoadError` when none matches.
+    match), else the shipped tone models and their sentence branches are tried. Raises
+    :class:`ModelLoadError` when none matches.
     """
     want = heads.feature_model.get("digest")
     if tone_model is not None and getattr(tone_model, "digest", None) == want:
