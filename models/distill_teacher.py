@@ -213,6 +213,8 @@ def main() -> None:
     meta = {"backend": args.backend, "tone_digest": tone.digest,
             "cue_ids": list(heads.ids), "cue_thresholds": [round(float(t), 6)
                                                              for t in heads.thresholds]}
+    if tone.sentence_model is not None:  # whole sentences' tone comes from it
+        meta["sentence_digest"] = tone.sentence_model.digest
     meta_path = out / "meta.json"
     if meta_path.is_file() and json.loads(meta_path.read_text()) != meta:
         raise SystemExit(f"{out} holds shards from another teacher or backend "
