@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["has_format", "write_artefact", "logistic_arrays"]
+__all__ = ["has_format", "write_artefact", "logistic_arrays", "copy_model_dir",
+           "MODEL_FILES"]
+
+#: the files of a saved model directory: what a copy of one takes, and nothing else
+MODEL_FILES = ("config.json", "model.safetensors", "README.md")
 
 
 def has_format(path: str | os.PathLike, fmt: str) -> bool:
@@ -40,3 +45,14 @@ def write_artefact(path: str | os.PathLike, arrays: dict[str, np.ndarray],
     (path / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (path / "README.md").write_text(card, encoding="utf-8")
     return path
+
+
+def copy_model_dir(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Replace ``dest`` with a copy of the :data:`MODEL_FILES` that ``src`` holds; return it."""
+    src, dest = Path(src), Path(dest)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for name in MODEL_FILES:
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dest / name)
+    return dest

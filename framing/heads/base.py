@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,13 +30,13 @@ import numpy as np
 from framing.core.labels import BRANCH_FEATURE_SETS, FEATURE_SETS
 from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
-from framing.heads.artefact import has_format, write_artefact
+from framing.heads.artefact import MODEL_FILES, copy_model_dir, has_format, write_artefact
 from framing.heads.calibration import sigmoid
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
 
-__all__ = ["LogisticHeads", "PICKLE_NAMES", "BUNDLED_BRANCH", "BRANCH_FILES"]
+__all__ = ["LogisticHeads", "PICKLE_NAMES", "BUNDLED_BRANCH"]
 
 #: Weight files in pickle formats: named in the error, never loaded.
 PICKLE_NAMES = ("model.bin", "pytorch_model.bin", "model.pkl", "model.pt", "model.joblib")
@@ -45,8 +44,6 @@ _ARRAYS = ("W", "b", "platt_a", "platt_c")
 #: the subdirectory of a heads directory that holds the branch they read, when they
 #: carry their own (see the module docstring)
 BUNDLED_BRANCH = "branch"
-#: the files of a tone-model directory that a bundled branch copies (nothing else)
-BRANCH_FILES = ("config.json", "model.safetensors", "README.md")
 
 
 @dataclass
@@ -138,7 +135,7 @@ class LogisticHeads:
         README.md into directory ``path``; return it.
 
         ``branch`` (a tone-model directory): the heads carry it, copied into
-        ``path/branch`` (:data:`BRANCH_FILES` only), and ``feature_model`` says so; the
+        ``path/branch`` (its model files only), and ``feature_model`` says so; the
         caller fitted the heads on that branch's states. Heads loaded with a bundled branch
         take it along when saved elsewhere."""
         path = Path(path)
@@ -148,17 +145,13 @@ class LogisticHeads:
             if not self.reads_branch:
                 raise ValueError("only heads that read a tone branch can carry one")
             src = Path(branch)
-            missing = [n for n in BRANCH_FILES[:2] if not (src / n).is_file()]
+            missing = [n for n in MODEL_FILES[:2] if not (src / n).is_file()]
             if missing:
                 raise ValueError(f"{src} is not a tone-model directory "
                                  f"(no {', '.join(missing)})")
             dest = path / BUNDLED_BRANCH
             if not dest.exists() or dest.resolve() != src.resolve():
-                shutil.rmtree(dest, ignore_errors=True)
-                dest.mkdir(parents=True)
-                for name in BRANCH_FILES:
-                    if (src / name).is_file():
-                        shutil.copyfile(src / name, dest / name)
+                copy_model_dir(src, dest)
             self.feature_model = {**(self.feature_model or {}), "bundled": BUNDLED_BRANCH}
         arrays = {k: np.asarray(getattr(self, k)).astype(np.float32) for k in _ARRAYS}
         return write_artefact(path, arrays, {**self.config(), **(extra or {})}, card)

@@ -40,7 +40,7 @@ import numpy as np
 
 from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
-from framing.heads.artefact import has_format
+from framing.heads.artefact import copy_model_dir, has_format
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -63,7 +63,6 @@ __all__ = [
 FORMAT = "framing-tone"
 #: the subdirectory of a tone model that holds its sentence branch, when it has one
 SENTENCE_BRANCH = "sentence"
-_MODEL_FILES = ("config.json", "model.safetensors", "README.md")
 Span = tuple[int, int] | None
 
 
@@ -607,13 +606,7 @@ def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.Pat
                              f"must be a plain branch on layer {main.layer} of the same encoder")
     cfg_path = tone_dir / "config.json"
     before = cfg_path.read_text(encoding="utf-8")
-    dest = tone_dir / SENTENCE_BRANCH
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir()
-    for name in _MODEL_FILES:
-        if (branch_dir / name).is_file():
-            shutil.copyfile(branch_dir / name, dest / name)
+    dest = copy_model_dir(branch_dir, tone_dir / SENTENCE_BRANCH)
     cfg = json.loads(before)
     cfg["sentence_branch"] = SENTENCE_BRANCH
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
