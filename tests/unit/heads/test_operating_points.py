@@ -155,8 +155,10 @@ def test_the_shipped_heads_offer_both_points_and_the_analyzer_records_its_choice
     text = ("The two governments praised the win-win partnership and vowed to deepen "
             "cooperation. Critics said the project had stalled for years.")
     loose, tight = default_analyzer.score(text), strict.score(text)
-    for cue in loose.cues:  # same probabilities, a higher bar
-        assert tight.cues[cue].probability == pytest.approx(loose.cues[cue].probability)
+    for cue in loose.cues:  # same probabilities, a higher bar (two separate forward passes:
+        # float sums may differ in the last bits when torch splits the work differently)
+        assert tight.cues[cue].probability == pytest.approx(loose.cues[cue].probability,
+                                                            abs=1e-6)
         assert tight.cues[cue].present <= loose.cues[cue].present
     with pytest.raises(ValueError, match="offer"):
         framing.Analyzer(cue_operating_point="lenient", frames=None,
