@@ -584,10 +584,15 @@ def _load_sentence_branch(path: Path, sub: Any, model: TrainedTone, lazy: bool) 
     sentence = load_tone_model(where, lazy=lazy)
     if sentence.sentence_model is not None:
         raise ModelLoadError(f"{where}: a sentence branch cannot carry one of its own")
-    if sentence.layer != model.layer or sentence.config.encoder != model.config.encoder:
+    if not _reads_the_same_states(model, sentence):
         raise ModelLoadError(f"{where}: the sentence branch must read layer {model.layer} of "
                              "the same encoder as the tone model that carries it")
     return sentence
+
+
+def _reads_the_same_states(main: TrainedTone, branch: TrainedTone) -> bool:
+    """Whether ``branch`` reads the layer of the encoder that ``main`` reads."""
+    return branch.layer == main.layer and branch.config.encoder == main.config.encoder
 
 
 def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.PathLike) -> Path:
@@ -600,8 +605,7 @@ def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.Pat
     a tone model, or a pair that does not fit (then nothing is left changed)."""
     tone_dir, branch_dir = Path(tone_dir), Path(branch_dir)
     main, branch = load_tone_model(tone_dir, lazy=True), load_tone_model(branch_dir, lazy=True)
-    if branch.layer != main.layer or branch.config.encoder != main.config.encoder \
-            or branch.sentence_model is not None:
+    if not _reads_the_same_states(main, branch) or branch.sentence_model is not None:
         raise ModelLoadError(f"{branch_dir} cannot be the sentence branch of {tone_dir}: it "
                              f"must be a plain branch on layer {main.layer} of the same encoder")
     cfg_path = tone_dir / "config.json"
