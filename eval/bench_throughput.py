@@ -2,7 +2,7 @@
 
     python eval/bench_throughput.py [--articles 96] [--naive-articles 4] [--repeat 2]
                                     [--backends torch,onnx] [--profiles default,accurate]
-                                    [--boilerplate] [--json OUT]
+                                    [--boilerplate] [--cue-heads DIR] [--json OUT]
 
 Generates a corpus of news-like articles (400-900 words each, from templates written for
 this script and a seeded random generator; nothing is copied from anywhere), segments it
@@ -14,6 +14,9 @@ the measurement's own:
   ``score_corpus`` calls it; once per backend in ``--backends`` (``onnx``: the ONNX
   Runtime int8 graph, measured when onnxruntime is installed); and once per profile in
   ``--profiles`` (``accurate``: the all-mpnet-base-v2 tier, ``Analyzer(profile="accurate")``);
+- with ``--cue-heads DIR``: the default torch pipeline once more with the cue heads in
+  ``DIR`` in place of the shipped ones (ratio ``pipeline-cue-heads/pipeline``: what other
+  heads, e.g. heads with or without lexical evidence, cost);
 - ``encoder``: the bare encoder forward pass (:meth:`framing.Encoder.encode`: length-sorted
   batches, dynamic padding) over the same sentences, nothing else;
 - ``naive``: one tokenizer + model call per sentence per task, as a chain of Hugging Face
@@ -139,12 +142,14 @@ def make_corpus(n: int, seed: int, boilerplate: bool) -> list[str]:
 
 
 # -- the measurements (each in a child process) ------------------------------------------
-def _analyzer(backend: str, profile: str = "default"):
+def _analyzer(backend: str, profile: str = "default", cue_heads: str | None = None):
     import framing
 
     kwargs = {"backend": backend}  # torch named explicitly: the default is "auto"
     if profile != "default":
         kwargs["profile"] = profile
+    if cue_heads:
+        kwargs["cue_heads"] = cue_heads
     return framing.Analyzer(**kwargs)
 
 
@@ -158,7 +163,7 @@ def _best(fn, repeat: int) -> float:
 
 
 def measure_pipeline(texts: list[str], args) -> dict:
-    an = _analyzer(args.backend, args.profile)
+    an = _analyzer(args.backend, args.profile, args.cue_heads)
     an.score_many(texts[:2])  # warm-up
 
     def run():
@@ -231,7 +236,7 @@ def measure_naive(texts: list[str], args) -> dict:
                     out, mask, offs = forward(s)
                     feats = branch(cues.feature_model, out, mask, offs).features[0] \
                         if cues.needs_branch_features else pooled(out, mask)
-                    prob = cues.heads.predict_proba(feats[None, :])[0, ci]
+                    prob = cues.heads.predict_proba(feats[None, :], [s])[0, ci]
                     if any(m.cue == cid for m in matches):
                         prob = 1.0 - (1.0 - prob) * (1.0 - cues.pattern_weight)
                     row.append(float(prob))
@@ -278,7 +283,8 @@ def run_child(kind: str, corpus: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--corpus", corpus,
            "--repeat", str(args.repeat), "--chunk", str(args.chunk),
            "--naive-articles", str(args.naive_articles), "--backend", args.backend,
-           "--profile", args.profile]
+           "--profile", args.profile] + (["--cue-heads", args.cue_heads]
+                                         if args.cue_heads else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not line:
@@ -320,6 +326,9 @@ def main() -> None:
     ap.add_argument("--backend", default="torch", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--profile", default="default", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--cue-heads", default=None,
+                    help="also measure the default torch pipeline with these cue heads in "
+                         "place of the shipped ones (ratio against the shipped pipeline)")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -364,6 +373,9 @@ def main() -> None:
                     ("" if b == "torch" else f"-{b}")
                 res[key] = run_child("pipeline", corpus, args)
         args.backend, args.profile = "torch", "default"
+        if args.cue_heads:
+            res["pipeline-cue-heads"] = run_child("pipeline", corpus, args)
+            variant, args.cue_heads = args.cue_heads, None
         res["encoder"] = run_child("encoder", corpus, args)
         if not args.skip_naive:
             res["naive"] = run_child("naive", corpus, args)
@@ -386,6 +398,7 @@ def main() -> None:
               **{f"pipeline-{p}": f"{p} tier, full pipeline" for p in profiles},
               **{f"pipeline-{p}-{b}": f"{p} tier, backend={b}"
                  for p in profiles for b in backends},
+              "pipeline-cue-heads": "full pipeline, --cue-heads",
               "encoder": "bare encoder forward pass",
               "naive": f"naive per-sentence per-task ({n_naive} articles)"}
     for k, (a, s) in rate.items():
@@ -400,6 +413,9 @@ def main() -> None:
         for b in backends[1:]:
             ratios[f"pipeline-{p}-{b}/pipeline-{p}"] = \
                 rate[f"pipeline-{p}-{b}"][1] / rate[f"pipeline-{p}"][1]
+    if "pipeline-cue-heads" in res:
+        ratios["pipeline-cue-heads/pipeline"] = rate["pipeline-cue-heads"][1] / rate["pipeline"][1]
+        print(f"--cue-heads: {variant}")
     if "naive" in res:
         ratios["pipeline/naive"] = rate["pipeline"][1] / rate["naive"][1]
         diff = _max_diff(res["pipeline"]["reference"], res["naive"]["outputs"])

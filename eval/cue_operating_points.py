@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     encoder = framing.Encoder()
     feats = tone.sentence_features(encoder, texts,
                                    with_layer=heads.feature_source == "layer+tone-branch")
-    probs = heads.predict_proba(feats)
+    probs = heads.predict_proba(feats, texts)
     matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(texts)
     Y = np.array([[c in r["final"]["cues"] for c in ids] for r in rows], dtype=bool)
     groups = np.array([r["group"] for r in rows])

@@ -58,7 +58,7 @@ def main() -> None:
     Y = dev.cue_matrix(catalogue.ids)
     feats = tone.sentence_features(encoder, texts,
                                    with_layer=heads.feature_source == "layer+tone-branch")
-    probs = heads.predict_proba(feats)
+    probs = heads.predict_proba(feats, texts)
     matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(texts)
     groups = np.array([r["group"] for r in dev.rows])
     fit_operating_point(heads, probs, matched, Y, args.name, max_fpr=args.max_fpr,

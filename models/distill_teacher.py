@@ -139,7 +139,7 @@ def teacher_outputs(texts: list[str], spans: list, encoder, tone, heads,
         feats = np.concatenate([np.stack([ftap.layer_states[i] for i in range(len(texts))]),
                                 feats], axis=1)
     return {"tone_logits": logits.astype(np.float32),
-            "cue_probs": heads.predict_proba(feats).astype(np.float32)}
+            "cue_probs": heads.predict_proba(feats, texts).astype(np.float32)}
 
 
 def main() -> None:

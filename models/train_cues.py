@@ -115,15 +115,16 @@ def finish_heads(heads, catalogue, encoder, tone, features: str, dv_texts, emb_d
     ``dev_groups`` (the source group of each dev sentence) the heads also get the
     ``strict`` operating point beside the default ``balanced`` one."""
     matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(dv_texts)
-    heads = fit_pattern_weights(heads, heads.predict_proba(emb_dev), matched, Y_dev)
+    dev_probs = heads.predict_proba(emb_dev, dv_texts)
+    heads = fit_pattern_weights(heads, dev_probs, matched, Y_dev)
     if dev_groups is not None:
-        fit_operating_point(heads, heads.predict_proba(emb_dev), matched, Y_dev, STRICT,
+        fit_operating_point(heads, dev_probs, matched, Y_dev, STRICT,
                             max_fpr=STRICT_MAX_FPR, groups=dev_groups)
     heads.catalogue_sha256 = catalogue.sha256
     heads.encoder = encoder_fingerprint(encoder)
     heads.feature_source = features
     heads.feature_model = {"name": tone.config.name, "digest": tone.digest}
-    probs = lift(heads.predict_proba(emb_dev), matched, np.asarray(heads.pattern_weights))
+    probs = lift(dev_probs, matched, np.asarray(heads.pattern_weights))
     m = multilabel_metrics(Y_dev, probs >= heads.thresholds[None, :], catalogue.ids,
                            n_boot=1000, seed=seed)
     return heads, m

@@ -92,11 +92,18 @@ class LogisticHeads:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``(n, k)`` calibrated probabilities for feature rows ``(n, input_width)`` (one
         1-D row gives ``(1, k)``). Raises :class:`ValueError` on a width mismatch."""
+        return self.calibrated(self.raw_scores(x))
+
+    def raw_scores(self, x: np.ndarray) -> np.ndarray:
+        """``(n, k)`` logits of the heads before calibration (see :meth:`predict_proba`)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[1] != self.input_width:
             raise ValueError(f"{self.KIND} {self.path or self.name} expect {self.input_width} "
                              f"features{self.width_note()}, not {x.shape[1]}")
-        z = x @ self.W.T + self.b[None, :]
+        return x @ self.W.T + self.b[None, :]
+
+    def calibrated(self, z: np.ndarray) -> np.ndarray:
+        """Probabilities from raw scores ``z`` ``(n, k)``: the Platt map of each label."""
         return sigmoid(self.platt_a[None, :] * z + self.platt_c[None, :])
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -257,13 +257,16 @@ class CueDetector:
                         hits.append(PatternMatch(cue.id, m.start(), m.end(), rx.pattern))
         return hits
 
-    def similarity_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(n_sentences, n_cues)`` probabilities from exemplar similarity alone."""
+    def similarity_probabilities(self, embeddings: np.ndarray,
+                                 sentences: Sequence[str] | None = None) -> np.ndarray:
+        """``(n_sentences, n_cues)`` probabilities from exemplar similarity alone (from
+        the trained heads when there are some; heads with lexical evidence also read the
+        cleaned ``sentences``)."""
         n, k = embeddings.shape[0], len(self.catalogue.cues)
         if not self.use_similarity or n == 0:
             return np.zeros((n, k))
         if self.heads is not None:
-            return self.heads.predict_proba(embeddings)
+            return self.heads.predict_proba(embeddings, sentences)
         if not self.fitted:
             self.fit()
         out = np.zeros((n, k))
@@ -301,11 +304,12 @@ class CueDetector:
                 features = self.feature_model.sentence_features(
                     self.encoder, list(sentences),
                     with_layer=self.heads.feature_source == "layer+tone-branch")
-            probs = self.heads.predict_proba(features) if n else np.zeros((0, len(self.ids)))
+            probs = self.heads.predict_proba(features, list(sentences)) if n \
+                else np.zeros((0, len(self.ids)))
         elif self.use_similarity:
             if embeddings is None:
                 embeddings = self.encoder.encode(sentences)
-            probs = self.similarity_probabilities(embeddings)
+            probs = self.similarity_probabilities(embeddings, list(sentences))
         else:
             probs = np.zeros((n, len(self.catalogue.cues)))
         matches = [self.match_patterns(s) for s in sentences]

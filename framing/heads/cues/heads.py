@@ -24,12 +24,13 @@ from framing.errors import ModelLoadError
 from framing.heads.base import LogisticHeads
 from framing.heads.calibration import (calibrate_and_threshold, check_binary_labels,
                                       fit_logistic, fit_thresholds)
+from framing.heads.cues.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
     from framing.text.catalogue import Catalogue
 
-__all__ = ["CueHeads", "fit_cue_heads", "fit_pattern_weights", "fit_operating_point", "lift",
+__all__ = ["CueHeads", "fit_cue_heads", "with_lexical", "fit_pattern_weights", "fit_operating_point", "lift",
            "PATTERN_WEIGHT_GRID", "load_cue_heads", "is_cue_heads_dir", "shipped_cue_heads_path",
            "FORMAT", "SHIPPED", "BALANCED", "STRICT"]
 
@@ -69,13 +70,48 @@ class CueHeads(LogisticHeads):
     operating_points: dict[str, dict[str, Any]] | None = None
     #: the name of the set ``thresholds`` holds (None for heads without named sets)
     operating_point: str | None = None
+    #: per-cue models on the sentence's words whose logits add to the heads' own before
+    #: calibration (see :func:`with_lexical`); None: the heads read their features only
+    lexical: LexicalEvidence | None = None
 
     FORMAT = FORMAT
     KIND = "cue heads"
     LABELS_KEY = "cues"
 
+    def predict_proba(self, x: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """``(n, k)`` calibrated probabilities for feature rows ``x``; heads with lexical
+        evidence also read the cleaned sentences ``texts`` (one per row) and raise
+        :class:`ValueError` without them."""
+        z = self.raw_scores(x)
+        if self.lexical is not None:
+            if texts is None or len(texts) != len(z):
+                raise ValueError(f"cue heads {self.path or self.name} read the sentences' "
+                                 f"words too: give one text per feature row "
+                                 f"({len(z)} rows, "
+                                 f"{'no texts' if texts is None else len(texts)})")
+            z = z + self.lexical.logits(texts)
+        return self.calibrated(z)
+
+    def predict(self, x: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """``(n, k)`` booleans: each cue present at its threshold."""
+        return self.predict_proba(x, texts) >= self.thresholds[None, :]
+
+    def save(self, path: str | os.PathLike, card: str, extra: dict[str, Any] | None = None,
+             *, branch: str | os.PathLike | None = None) -> Path:
+        """As :meth:`LogisticHeads.save`, plus the lexical evidence's two files when the
+        heads have it (and stale ones removed when they have none)."""
+        out = super().save(path, card, extra, branch=branch)
+        if self.lexical is not None:
+            self.lexical.save(out)
+        else:
+            for name in (LEXICAL_CONFIG, LEXICAL_WEIGHTS):
+                (out / name).unlink(missing_ok=True)
+        return out
+
     def extra_config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {"catalogue_sha256": self.catalogue_sha256}
+        if self.lexical is not None:
+            cfg["lexical"] = self.lexical.summary()
         if self.pattern_weights is not None:
             cfg["pattern_weights"] = [float(w) for w in self.pattern_weights]
         if self.operating_points:
@@ -97,9 +133,12 @@ class CueHeads(LogisticHeads):
                                      "number in [0, 1] per cue")
             weights = [float(w) for w in weights]
         points, current = _operating_points_from(cfg, path, len(cfg.get(cls.LABELS_KEY) or []))
+        lexical = None
+        if cfg.get("lexical") is not None:
+            lexical = LexicalEvidence.load(path, len(cfg.get(cls.LABELS_KEY) or []))
         return {"catalogue_sha256": str(cfg.get("catalogue_sha256", "")),
                 "pattern_weights": weights, "operating_points": points,
-                "operating_point": current}
+                "operating_point": current, "lexical": lexical}
 
     def at_operating_point(self, name: str | None) -> "CueHeads":
         """These heads with the thresholds of operating point ``name`` (a copy; ``None``:
@@ -209,6 +248,24 @@ def fit_cue_heads(
                                       sample_weight=weight[keep])
     a, c, thresholds = calibrate_and_threshold(dev_emb @ W.T + b, Y_dev)
     return CueHeads(ids, W, b, a, c, thresholds, name=name)
+
+
+def with_lexical(heads: CueHeads, lexical: LexicalEvidence | None, dev_x: np.ndarray,
+                 dev_texts: Sequence[str], Y_dev: np.ndarray) -> CueHeads:
+    """A copy of ``heads`` whose raw scores add ``lexical``'s logits (None: take them
+    away), with Platt scaling and thresholds refitted on the dev rows (features ``dev_x``,
+    cleaned sentences ``dev_texts``, labels ``Y_dev``). The dense weights stay; pattern
+    weights and named operating points are dropped, since they were fitted to the old
+    scores: refit them (:func:`fit_pattern_weights`, :func:`fit_operating_point`)."""
+    if lexical is not None and lexical.n_labels != len(heads.ids):
+        raise ValueError(f"the lexical evidence scores {lexical.n_labels} cues, the heads "
+                         f"{len(heads.ids)}")
+    z = heads.raw_scores(dev_x)
+    if lexical is not None:
+        z = z + lexical.logits(dev_texts)
+    a, c, thresholds = calibrate_and_threshold(z, np.asarray(Y_dev))
+    return replace(heads, platt_a=a, platt_c=c, thresholds=thresholds, lexical=lexical,
+                   pattern_weights=None, operating_points=None, operating_point=None)
 
 
 def _soft_rows(train_emb: np.ndarray, k: int, soft_X, soft_P, soft_weight
