@@ -163,7 +163,7 @@ def _best(fn, repeat: int) -> float:
 
 
 def measure_pipeline(texts: list[str], args) -> dict:
-    an = _analyzer(args.backend, args.profile, args.cue_heads)
+    an = _analyzer(args.backend, args.profile, args.child_cue_heads)
     an.score_many(texts[:2])  # warm-up
 
     def run():
@@ -179,7 +179,8 @@ def measure_pipeline(texts: list[str], args) -> dict:
                   "frames": {sch: {f: v.probability for f, v in fr.items()}
                              for sch, fr in r.frames.items()}} for r in res]
     return {"seconds": t, "reference": reference,
-            "encoder_sentences": an.encoder.sentences_encoded}
+            "encoder_sentences": an.encoder.sentences_encoded,
+            "cue_heads": an.artefact_paths().get("cue_heads")}
 
 
 def measure_encoder(sentences: list[str], args) -> dict:
@@ -228,17 +229,23 @@ def measure_naive(texts: list[str], args) -> dict:
             tones, cue_rows, frame_rows = [], [], {f.scheme: [] for f in an.frame_scorers}
             for s in sents:
                 out, mask, offs = forward(s)  # task 1: tone
-                p = branch(tone, out, mask, offs).out[(0, None)]
+                p = tone.with_words(branch(tone, out, mask, offs).out[(0, None)][None, :],
+                                    [s])[0]
                 tones.append(float(np.clip(p[2] - p[0], -1, 1)))
                 row = []
                 matches = cues.match_patterns(s)
+                with_layer = cues.heads.feature_source == "layer+tone-branch"
                 for ci, cid in enumerate(cue_ids):  # one task per cue head
                     out, mask, offs = forward(s)
-                    feats = branch(cues.feature_model, out, mask, offs).features[0] \
-                        if cues.needs_branch_features else pooled(out, mask)
+                    if not cues.needs_branch_features:
+                        feats = pooled(out, mask)
+                    else:
+                        t = branch(cues.feature_model, out, mask, offs, with_layer=with_layer)
+                        feats = np.concatenate([t.layer_states[0], t.features[0]]) \
+                            if with_layer else t.features[0]
                     prob = cues.heads.predict_proba(feats[None, :], [s])[0, ci]
                     if any(m.cue == cid for m in matches):
-                        prob = 1.0 - (1.0 - prob) * (1.0 - cues.pattern_weight)
+                        prob = 1.0 - (1.0 - prob) * (1.0 - cues.pattern_weights[ci])
                     row.append(float(prob))
                 cue_rows.append(row)
                 for f in an.frame_scorers:  # frames: one more encoding per sentence
@@ -279,12 +286,13 @@ def child(args) -> None:
     print("RESULT " + json.dumps(out))
 
 
-def run_child(kind: str, corpus: str, args) -> dict:
+def run_child(kind: str, corpus: str, args, cue_heads: str | None = None) -> dict:
+    """One measurement in a child process (``cue_heads``: a pipeline with those heads)."""
     cmd = [sys.executable, __file__, "--child", kind, "--corpus", corpus,
            "--repeat", str(args.repeat), "--chunk", str(args.chunk),
            "--naive-articles", str(args.naive_articles), "--backend", args.backend,
-           "--profile", args.profile] + (["--cue-heads", args.cue_heads]
-                                         if args.cue_heads else [])
+           "--profile", args.profile] + (["--child-cue-heads", cue_heads]
+                                         if cue_heads else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not line:
@@ -326,6 +334,7 @@ def main() -> None:
     ap.add_argument("--backend", default="torch", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--profile", default="default", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--child-cue-heads", default=None, help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--cue-heads", default=None,
                     help="also measure the default torch pipeline with these cue heads in "
                          "place of the shipped ones (ratio against the shipped pipeline)")
@@ -374,8 +383,7 @@ def main() -> None:
                 res[key] = run_child("pipeline", corpus, args)
         args.backend, args.profile = "torch", "default"
         if args.cue_heads:
-            res["pipeline-cue-heads"] = run_child("pipeline", corpus, args)
-            variant, args.cue_heads = args.cue_heads, None
+            res["pipeline-cue-heads"] = run_child("pipeline", corpus, args, args.cue_heads)
         res["encoder"] = run_child("encoder", corpus, args)
         if not args.skip_naive:
             res["naive"] = run_child("naive", corpus, args)
@@ -415,7 +423,8 @@ def main() -> None:
                 rate[f"pipeline-{p}-{b}"][1] / rate[f"pipeline-{p}"][1]
     if "pipeline-cue-heads" in res:
         ratios["pipeline-cue-heads/pipeline"] = rate["pipeline-cue-heads"][1] / rate["pipeline"][1]
-        print(f"--cue-heads: {variant}")
+        print(f"cue heads: full pipeline {res['pipeline']['cue_heads']}; --cue-heads "
+              f"{res['pipeline-cue-heads']['cue_heads']}")
     if "naive" in res:
         ratios["pipeline/naive"] = rate["pipeline"][1] / rate["naive"][1]
         diff = _max_diff(res["pipeline"]["reference"], res["naive"]["outputs"])

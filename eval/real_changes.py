@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     ap.add_argument("--split", default="test", choices=["test", "dev", "train", "all"])
     ap.add_argument("--n", type=int, default=5)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--out", default=None,
+                    help="where to write the table (default: results/real_changes_SPLIT.md)")
     args = ap.parse_args(argv)
     rows = {r["uid"]: r for r in labelled_rows(args.split)}
     before, after = _read(args.before), _read(args.after)
@@ -63,7 +65,9 @@ def main(argv=None) -> int:
                 picks.append(rng.choice(pool))
     lines = [f"# Real sentences, split `{args.split}`: what changed between two models", "",
              f"Written by `python eval/real_changes.py {args.before} {args.after} --split "
-             f"{args.split} --n {args.n} --seed {args.seed}`; right = cue set and sentence tone "
+             f"{args.split} --n {args.n} --seed {args.seed}"
+             + (f" --out {args.out}" if args.out else "")
+             + "`; right = cue set and sentence tone "
              "both equal the final labels.", "",
              f"- {len(rows)} sentences; right before {sum(right(before[u], r) for u, r in rows.items())}, "
              f"after {sum(right(after[u], r) for u, r in rows.items())}",
@@ -78,7 +82,8 @@ def main(argv=None) -> int:
                      f"{r['final']['tone']} | {', '.join(b['cues']) or '-'}; {b['tone']} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    (HERE / "results" / f"real_changes_{args.split}.md").write_text(text, encoding="utf-8")
+    out = Path(args.out) if args.out else HERE / "results" / f"real_changes_{args.split}.md"
+    out.write_text(text, encoding="utf-8")
     return 0
 
 

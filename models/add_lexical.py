@@ -3,7 +3,7 @@
     python models/add_lexical.py --cue-heads models/cues-builtin \\
         --tone-model models/tone-newsmtsc --out OUT [--C 3.0] [--min-df 2] [--real DIR]
 
-The heads' dense weights stay as they are. A :class:`framing.heads.cues.lexical.LexicalEvidence`
+The heads' dense weights stay as they are. A :class:`framing.heads.lexical.LexicalEvidence`
 (TF-IDF weighted word unigrams and bigrams, a class-balanced logistic model per cue) is
 fitted on the rows the shipped heads were fitted on with gold labels: the project's cue
 sentences (``models/training/cues``) and the train split of the labelled real sentences.
@@ -29,7 +29,7 @@ import framing
 from framing.heads.cues.detector import CueDetector
 from framing.heads.cues.heads import (STRICT, fit_operating_point, fit_pattern_weights, lift,
                                       load_cue_heads, with_lexical)
-from framing.heads.cues.lexical import fit_lexical
+from framing.heads.lexical import fit_lexical
 from framing.heads.tone.factory import resolve_feature_model
 from framing.heads.tone.model import load_tone_model
 from framing.stats.metrics import (bootstrap_indices, multilabel_macro_f1_resampler,

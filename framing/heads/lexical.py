@@ -1,12 +1,15 @@
-"""Lexical evidence for cue heads: a logistic model per cue on the words of the sentence.
+"""Lexical evidence: logistic models on the words of a sentence, added to a head's logits.
 
 Dense sentence states blur the wording that several cues live on ("win-win", "mutual
 respect", "hegemonism"). :class:`LexicalEvidence` looks at the words themselves: lower-cased
 word tokens (two or more letters or digits), their unigrams and bigrams (up to ``max_n``)
 from a fixed vocabulary, weighted by sublinear term frequency times a smoothed inverse
-document frequency, each row scaled to unit length; per cue a logistic model gives a logit
-that trained cue heads add to their own before calibration
-(:meth:`framing.heads.cues.heads.CueHeads.predict_proba`). It needs no encoder work.
+document frequency, each row scaled to unit length; a linear map gives one logit per label.
+Trained cue heads add them to their own before calibration
+(:meth:`framing.heads.cues.heads.CueHeads.predict_proba`; one binary model per cue,
+:func:`fit_lexical`); a tone model adds them to the log-probabilities of a whole sentence's
+tone (one multinomial model over the tone classes, :func:`fit_lexical_classes`). It needs
+no encoder work.
 
 It is stored beside the heads' own files: ``lexical.json`` (the vocabulary in column order
 and how it was built) and ``lexical.safetensors`` (``idf`` ``(V,)``, ``W`` ``(k, V)``, ``b``
@@ -30,7 +33,7 @@ import numpy as np
 from framing.errors import ModelLoadError
 from framing.heads.calibration import fit_logistic
 
-__all__ = ["LexicalEvidence", "fit_lexical", "ngrams", "LEXICAL_FORMAT", "LEXICAL_CONFIG",
+__all__ = ["LexicalEvidence", "fit_lexical", "fit_lexical_classes", "ngrams", "LEXICAL_FORMAT", "LEXICAL_CONFIG",
            "LEXICAL_WEIGHTS"]
 
 LEXICAL_FORMAT = "framing-cue-lexical"
@@ -180,6 +183,19 @@ class LexicalEvidence:
         return out
 
 
+def _vocabulary_model(texts: Sequence[str], k: int, min_df: int, max_n: int,
+                      training: dict[str, Any]) -> LexicalEvidence:
+    """Evidence with the vocabulary and idf of ``texts`` and zero weights for ``k`` labels."""
+    df = Counter(g for text in texts for g in set(ngrams(text, max_n)))
+    vocab = sorted(g for g, c in df.items() if c >= min_df)
+    if not vocab:
+        raise ValueError(f"no n-gram occurs in {min_df} or more of the {len(texts)} texts")
+    n = len(texts)
+    idf = np.array([math.log((1 + n) / (1 + df[g])) + 1.0 for g in vocab])
+    return LexicalEvidence(vocab, idf, np.zeros((k, len(vocab))), np.zeros(k), max_n=max_n,
+                           training=training)
+
+
 def fit_lexical(texts: Sequence[str], Y: np.ndarray, *, C: float = 3.0, min_df: int = 2,
                 max_n: int = 2, seed: int = 13, sample_weight: np.ndarray | None = None
                 ) -> LexicalEvidence:
@@ -192,17 +208,36 @@ def fit_lexical(texts: Sequence[str], Y: np.ndarray, *, C: float = 3.0, min_df: 
     Y = np.asarray(Y)
     if Y.ndim != 2 or len(Y) != len(texts):
         raise ValueError(f"one row of labels per text: {len(texts)} texts, labels {Y.shape}")
-    df = Counter(g for text in texts for g in set(ngrams(text, max_n)))
-    vocab = sorted(g for g, c in df.items() if c >= min_df)
-    if not vocab:
-        raise ValueError(f"no n-gram occurs in {min_df} or more of the {len(texts)} texts")
-    n = len(texts)
-    idf = np.array([math.log((1 + n) / (1 + df[g])) + 1.0 for g in vocab])
     k = Y.shape[1]
-    model = LexicalEvidence(vocab, idf, np.zeros((k, len(vocab))), np.zeros(k), max_n=max_n,
-                            training={"rows": n, "min_df": min_df, "C": C, "seed": seed})
+    model = _vocabulary_model(texts, k, min_df, max_n,
+                              {"rows": len(texts), "min_df": min_df, "C": C, "seed": seed})
     X = model.features(texts)
     for j in range(k):
         model.W[j], model.b[j] = fit_logistic(X, Y[:, j].astype(int), C=C, seed=seed,
                                               sample_weight=sample_weight)
+    return model
+
+
+def fit_lexical_classes(texts: Sequence[str], y: np.ndarray, n_classes: int, *, C: float = 3.0,
+                        min_df: int = 2, max_n: int = 2, seed: int = 13) -> LexicalEvidence:
+    """Fit :class:`LexicalEvidence` for one choice among ``n_classes`` exclusive classes
+    (``y``: each text's class index): a class-balanced multinomial logistic regression on
+    the same features as :func:`fit_lexical`, whose logits (one per class) add to a
+    model's log-probabilities. Raises :class:`ValueError` as :func:`fit_lexical` does, and
+    when a class has no text."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y, dtype=int)
+    if y.ndim != 1 or len(y) != len(texts):
+        raise ValueError(f"one class per text: {len(texts)} texts, classes {y.shape}")
+    missing = sorted(set(range(n_classes)) - set(y.tolist()))
+    if missing or y.min(initial=0) < 0 or y.max(initial=0) >= n_classes:
+        raise ValueError(f"every class of 0..{n_classes - 1} needs a text, and only those "
+                         f"(missing: {missing})")
+    model = _vocabulary_model(texts, n_classes, min_df, max_n,
+                              {"rows": len(texts), "min_df": min_df, "C": C, "seed": seed,
+                               "kind": "classes"})
+    lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
+    lr.fit(model.features(texts), y)
+    model.W[:], model.b[:] = lr.coef_, lr.intercept_
     return model

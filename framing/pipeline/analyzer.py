@@ -540,6 +540,8 @@ class Analyzer:
         if tap is not None:
             whole = plan.feature_taps.get(id(needs.sentence_branch), tap)  # whole sentences
             out.tone_probs = np.stack([whole.out[(pos, None)] for pos in range(n)])
+            if getattr(tone, "lexical", None) is not None:  # the words of whole sentences
+                out.tone_probs = tone.with_words(out.tone_probs, cleans)
             for pos, spans in batch.target_spans.items():
                 out.target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
         elif needs.tone_gives_probabilities:

@@ -24,7 +24,7 @@ from framing.errors import ModelLoadError
 from framing.heads.base import LogisticHeads
 from framing.heads.calibration import (calibrate_and_threshold, check_binary_labels,
                                       fit_logistic, fit_thresholds)
-from framing.heads.cues.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence
+from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder

@@ -40,7 +40,9 @@ import numpy as np
 
 from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
+from framing.core.labels import TONE_LABELS
 from framing.heads.artefact import copy_model_dir, has_format
+from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -57,6 +59,7 @@ __all__ = [
     "target_token_mask",
     "weights_digest",
     "attach_sentence_branch",
+    "attach_lexical",
     "SENTENCE_BRANCH",
 ]
 
@@ -287,6 +290,22 @@ class TrainedTone:
         self.digest: str | None = None  # sha256 prefix of the weights file, once saved
         #: the branch that gives the tone of whole sentences (None: this model does)
         self.sentence_model: "TrainedTone | None" = None
+        #: evidence from a whole sentence's words, added to the log-probabilities of its
+        #: tone (:meth:`with_words`; see :func:`attach_lexical`); None: none
+        self.lexical: LexicalEvidence | None = None
+
+    def with_words(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The tone probabilities ``probs`` ``(n, 3)`` of whole sentences ``texts`` after
+        the model's lexical evidence: ``softmax(log p + logits(text))`` per sentence
+        (``probs`` unchanged when the model has none). Tone toward a target never goes
+        through here: the words of a sentence say little about one party in it."""
+        if self.lexical is None or not len(texts):
+            return probs
+        z = np.log(np.clip(np.asarray(probs, dtype=float), 1e-12, 1.0)) \
+            + self.lexical.logits(texts)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
 
     @property
     def module(self):
@@ -570,7 +589,44 @@ def load_tone_model(path: str | os.PathLike, *, lazy: bool = False) -> TrainedTo
     sub = raw.get("sentence_branch")
     if sub is not None:
         model.sentence_model = _load_sentence_branch(path, sub, model, lazy)
+    if raw.get("lexical") is not None:
+        model.lexical = LexicalEvidence.load(path, len(TONE_LABELS))
     return model
+
+
+def attach_lexical(tone_dir: str | os.PathLike, lexical: LexicalEvidence | None) -> Path:
+    """Give the tone model in ``tone_dir`` lexical evidence for whole sentences (its files
+    beside the model's, named in its config), or take it away (``None``); the weights and
+    their digest stay as they are. The result is checked by loading it; on a
+    :class:`ModelLoadError` the directory is left as it was. Returns ``tone_dir``."""
+    tone_dir = Path(tone_dir)
+    load_tone_model(tone_dir, lazy=True)  # a tone model to begin with
+    if lexical is not None and lexical.n_labels != len(TONE_LABELS):
+        raise ValueError(f"tone evidence needs one logit per tone class ({len(TONE_LABELS)}), "
+                         f"not {lexical.n_labels}")
+    cfg_path = tone_dir / "config.json"
+    before = cfg_path.read_text(encoding="utf-8")
+    files = [tone_dir / LEXICAL_CONFIG, tone_dir / LEXICAL_WEIGHTS]
+    saved = {f: f.read_bytes() for f in files if f.is_file()}
+    cfg = json.loads(before)
+    if lexical is None:
+        cfg.pop("lexical", None)
+        for f in files:
+            f.unlink(missing_ok=True)
+    else:
+        lexical.save(tone_dir)
+        cfg["lexical"] = lexical.summary()
+    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    try:
+        load_tone_model(tone_dir, lazy=True)
+    except ModelLoadError:
+        cfg_path.write_text(before, encoding="utf-8")
+        for f in files:
+            f.unlink(missing_ok=True)
+        for f, data in saved.items():
+            f.write_bytes(data)
+        raise
+    return tone_dir
 
 
 def _load_sentence_branch(path: Path, sub: Any, model: TrainedTone, lazy: bool) -> TrainedTone:

@@ -12,7 +12,7 @@ import framing
 from framing.encoding.fingerprints import encoder_fingerprint
 from framing.errors import ModelLoadError
 from framing.heads.cues.heads import CueHeads, load_cue_heads, with_lexical
-from framing.heads.cues.lexical import (LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence,
+from framing.heads.lexical import (LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence,
                                        fit_lexical, ngrams)
 
 # a toy task where only the words tell: cue 0 is "twin gains" wording, cue 1 "old grudges"

@@ -1,0 +1,176 @@
+"""Give a tone model lexical evidence for the tone of whole sentences.
+
+    python models/add_tone_lexical.py --tone-model models/tone-newsmtsc --out OUT
+        [--profile default|accurate] [--C 3.0] [--min-df 2] [--real DIR] [--report FILE]
+
+Fits :func:`framing.heads.lexical.fit_lexical_classes` (TF-IDF weighted word unigrams and
+bigrams, one class-balanced multinomial logistic model over the three tone classes) on the
+whole-sentence tone labels of the real train split, and writes the tone model to ``OUT``
+(a copy, or the model itself when ``OUT`` is its directory) with the evidence attached
+(:func:`framing.heads.tone.model.attach_lexical`): the analyzer adds its logits to the
+log-probabilities of each whole sentence's tone. The weights, and tone toward targets, stay
+as they are. The real test split is never read.
+
+Then measures the model with and without the evidence, through the analyzer of
+``--profile``: real dev sentence tone (paired bootstrap), the project-written
+``eval/samples/tone.jsonl`` sentences and the labelled real dev articles; prints the
+comparison and, with ``--report``, writes it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import framing
+from framing.core.labels import TONE_LABELS
+from framing.core.pointers import TextPointer, resolve_pointers
+from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, fit_lexical_classes
+from framing.heads.tone.model import attach_lexical, load_tone_model
+from framing.stats.metrics import bootstrap_indices, classification_metrics, paired_bootstrap
+from real_data import DEFAULT_CORPUS, real_sentences
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "eval" / "labelling"))
+from splits import split_of  # noqa: E402
+
+SECTION = "\n## Lexical evidence for whole sentences\n"
+
+CARD = """{section}
+The tone of a whole sentence also reads the sentence's words: a multinomial logistic model
+over the three tone classes on TF-IDF weighted word n-grams (1 to {max_n}; {n_features:,}
+n-grams seen in at least {min_df} training sentences; C = {C}), fitted on the whole-sentence
+tone labels of {rows:,} real train sentences, whose logits add to the log-probabilities of
+the model's prediction (`lexical.json`, `lexical.safetensors`; not recalibrated). Tone
+toward a target does not use it. Command:
+
+    {command}
+
+Real dev split ({n_dev:,} sentences): sentence tone macro-F1 {after:.3f} [{after_lo:.3f},
+{after_hi:.3f}] against {before:.3f} without it (difference {diff:+.3f} [{diff_lo:+.3f},
+{diff_hi:+.3f}], paired bootstrap p = {p:.3f}).
+"""
+
+
+def macro_f1_resampler(y: np.ndarray, p: np.ndarray, k: int):
+    """Macro-F1 of predicted classes ``p`` against ``y`` on each bootstrap row set."""
+    def fn(rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows))
+        for i, r in enumerate(rows):
+            f1s = []
+            for c in range(k):
+                tp = np.sum((y[r] == c) & (p[r] == c))
+                den = np.sum(y[r] == c) + np.sum(p[r] == c)
+                if den:
+                    f1s.append(2 * tp / den)
+            out[i] = np.mean(f1s) if f1s else np.nan
+        return out
+    return fn
+
+
+def predicted(analyzer, texts: list[str]) -> np.ndarray:
+    """Index into TONE_LABELS of each text's tone label (neutral when it has none)."""
+    return np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
+                     for x in analyzer.score_many(texts)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--tone-model", default=str(HERE / "tone-newsmtsc"))
+    ap.add_argument("--profile", default="default", help="the tier whose analyzer measures")
+    ap.add_argument("--real", default=str(DEFAULT_CORPUS))
+    ap.add_argument("--C", type=float, default=3.0)
+    ap.add_argument("--min-df", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--samples", default=str(HERE.parent / "eval" / "samples" / "tone.jsonl"))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--report", default=None, help="also write the comparison (JSON) here")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    src, out = Path(args.tone_model), Path(args.out)
+    load_tone_model(src, lazy=True)  # a tone model to begin with
+    real_tr, real_dv = real_sentences("train", args.real), real_sentences("dev", args.real)
+    lexical = fit_lexical_classes(real_tr.texts, real_tr.tone(), len(TONE_LABELS), C=args.C,
+                                  min_df=args.min_df, seed=args.seed)
+    scratch = Path(tempfile.mkdtemp(prefix="framing-tone-"))
+    base = scratch / "without-words"  # the model as it was, for the comparison
+    shutil.copytree(src, base, ignore=shutil.ignore_patterns(LEXICAL_CONFIG, LEXICAL_WEIGHTS))
+    attach_lexical(base, None)
+    if out.resolve() != src.resolve():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(base, out)
+    attach_lexical(out, lexical)
+    fit_seconds = time.perf_counter() - t0
+
+    def analyzer(tone_dir: Path):
+        return framing.Analyzer(frames=None, cues=None, profile=args.profile,
+                                tone=str(tone_dir))
+
+    before_an, after_an = analyzer(base), analyzer(out)
+    y = real_dv.tone()
+    pb, pa = predicted(before_an, real_dv.texts), predicted(after_an, real_dv.texts)
+    k = len(TONE_LABELS)
+    mb = classification_metrics(y, pb, TONE_LABELS, n_boot=1000, seed=args.seed)
+    ma = classification_metrics(y, pa, TONE_LABELS, n_boot=1000, seed=args.seed)
+    test = paired_bootstrap(macro_f1_resampler(y, pa, k),
+                            bootstrap_indices(len(y), 1000, args.seed),
+                            ma["macro_f1"].value, mb["macro_f1"].value,
+                            macro_f1_resampler(y, pb, k))
+
+    samples = [json.loads(x) for x in Path(args.samples).read_text(encoding="utf-8")
+               .splitlines() if x.strip()]
+    ys = np.array([TONE_LABELS.index(r["label"]) for r in samples])
+    st = [r["text"] for r in samples]
+    sb = classification_metrics(ys, predicted(before_an, st), TONE_LABELS, n_boot=1)
+    sa = classification_metrics(ys, predicted(after_an, st), TONE_LABELS, n_boot=1)
+
+    rows = [json.loads(x) for x in (HERE.parent / "eval" / "labelling" / "labels" /
+                                    "articles.jsonl").read_text(encoding="utf-8").splitlines()
+            if x.strip()]
+    rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == "dev"]
+    at = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.real)
+    ya = np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows])
+    ab = classification_metrics(ya, predicted(before_an, at), TONE_LABELS, n_boot=1)
+    aa = classification_metrics(ya, predicted(after_an, at), TONE_LABELS, n_boot=1)
+    seconds = time.perf_counter() - t0
+
+    command = (f"python models/add_tone_lexical.py --tone-model {args.tone_model} --profile "
+               f"{args.profile} --real {args.real} --C {args.C} --min-df {args.min_df} "
+               f"--seed {args.seed} --out {args.out}")
+    d = test["difference"]
+    card_path = out / "README.md"
+    card = card_path.read_text(encoding="utf-8").split(SECTION)[0].rstrip("\n")
+    card_path.write_text(card + "\n\n" + CARD.format(
+        section=SECTION.strip("\n"), max_n=lexical.max_n, n_features=len(lexical.vocabulary),
+        min_df=args.min_df, C=args.C, rows=len(real_tr.texts), command=command,
+        n_dev=len(y), after=ma["macro_f1"].value, after_lo=ma["macro_f1"].low,
+        after_hi=ma["macro_f1"].high, before=mb["macro_f1"].value, diff=d.value,
+        diff_lo=d.low, diff_hi=d.high, p=test["p_value"]), encoding="utf-8")
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    report = {
+        "real_dev_sentence_tone": {"without": mb["macro_f1"].to_dict(),
+                                   "with": ma["macro_f1"].to_dict(),
+                                   "difference": d.to_dict(), "p_value": test["p_value"],
+                                   "rows": len(y)},
+        "samples_sentence_tone": {"without": sb["macro_f1"].value,
+                                  "with": sa["macro_f1"].value, "rows": len(ys)},
+        "real_dev_article_tone": {"without": ab["macro_f1"].value,
+                                  "with": aa["macro_f1"].value, "rows": len(ya)},
+        "n_features": len(lexical.vocabulary), "fit_seconds": fit_seconds,
+        "seconds": seconds, "command": command}
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
