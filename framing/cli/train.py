@@ -61,6 +61,9 @@ def _add_cues_parser(what: Any) -> None:
     p.add_argument("--no-exemplars", action="store_true",
                    help="do not add the catalogue's exemplars to the training data")
     p.add_argument("--C", type=float, default=4.0, help="inverse L2 strength of the heads")
+    p.add_argument("--lexical", action="store_true",
+                   help="the heads also read the sentence's words (per cue a logistic model "
+                        "on TF-IDF word 1-2-grams, its logit added to the head's)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--model", default=None, help="encoder (default: all-MiniLM-L6-v2)")
     p.add_argument("--name", default=None, help="heads name (default: cues-<catalogue>)")
@@ -104,7 +107,7 @@ def run_cues(args: argparse.Namespace) -> int:
     result = train_cue_heads(args.catalogue, args.data, encoder=Encoder(args.model),
                              dev=args.dev, dev_fraction=args.dev_fraction, text=args.text,
                              label=args.label, use_exemplars=not args.no_exemplars, C=args.C,
-                             seed=args.seed, name=args.name)
+                             seed=args.seed, name=args.name, lexical=args.lexical)
     result.save(args.out)
     metrics = result.metrics
     f1 = metrics["dev_macro_f1"]

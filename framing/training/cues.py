@@ -21,7 +21,8 @@ import numpy as np
 from framing.core.samples import load_samples
 from framing.encoding.encoder import Encoder
 from framing.encoding.fingerprints import encoder_fingerprint
-from framing.heads.cues.heads import CueHeads, fit_cue_heads
+from framing.heads.cues.heads import CueHeads, fit_cue_heads, with_lexical
+from framing.heads.lexical import fit_lexical
 from framing.stats.metrics import multilabel_metrics
 from framing.text.catalogue import Catalogue, load_catalogue
 from framing.text.prepare import normalise
@@ -72,6 +73,12 @@ class CueTrainingArgs:
     C: float = 4.0
     seed: int = 13
     name: str | None = None
+    #: also fit lexical evidence (per cue a logistic model on the sentence's TF-IDF word
+    #: 1-2-grams, :func:`framing.heads.lexical.fit_lexical`) on the training part, its
+    #: logit added to the head's, calibration and thresholds refitted on the dev part
+    lexical: bool = False
+    #: inverse L2 strength of the lexical models
+    lexical_C: float = 3.0
 
 
 def _split_parts(data: Any, dev: Any, cat: Catalogue, a: CueTrainingArgs):
@@ -124,12 +131,13 @@ def _check_cue_support(ids: list[str], Y_tr: np.ndarray, Y_dev: np.ndarray) -> N
                          "a larger dev_fraction, or a dev file")
 
 
-def _cue_metrics(heads: CueHeads, emb_dv: np.ndarray, Y_dev: np.ndarray, Y_tr: np.ndarray,
-                 ids: list[str], seed: int, n_data_train: int) -> dict[str, Any]:
+def _cue_metrics(heads: CueHeads, emb_dv: np.ndarray, dv_texts: list[str], Y_dev: np.ndarray,
+                 Y_tr: np.ndarray, ids: list[str], seed: int, n_data_train: int
+                 ) -> dict[str, Any]:
     """Return the metrics dict of ``heads`` (without the timing): dev macro/micro and
     per-cue F1 at their thresholds with bootstrap intervals, the thresholds, the sizes of
     both parts and the training positives per cue."""
-    pred = heads.predict_proba(emb_dv) >= heads.thresholds[None, :]
+    pred = heads.predict_proba(emb_dv, dv_texts) >= heads.thresholds[None, :]
     m = multilabel_metrics(Y_dev, pred, ids, n_boot=1000, seed=seed)
     return {
         "dev_macro_f1": m["macro_f1"].to_dict(), "dev_micro_f1": m["micro_f1"].to_dict(),
@@ -181,13 +189,17 @@ def train_cue_heads(
     emb_dv = encoder.encode(dv_texts)
     heads = fit_cue_heads(emb_tr, Y_tr, emb_dv, Y_dev, ids, C=a.C, seed=a.seed,
                           name=a.name or f"cues-{cat.name}")
+    if a.lexical:
+        lexical = fit_lexical(tr_texts, Y_tr, C=a.lexical_C, seed=a.seed)
+        heads = with_lexical(heads, lexical, emb_dv, dv_texts, Y_dev)
     heads.catalogue_sha256 = cat.sha256
     heads.encoder = encoder_fingerprint(encoder)
-    metrics = _cue_metrics(heads, emb_dv, Y_dev, Y_tr, ids, a.seed, n_data_train)
+    metrics = _cue_metrics(heads, emb_dv, dv_texts, Y_dev, Y_tr, ids, a.seed, n_data_train)
     metrics["seconds"] = time.perf_counter() - t0
     config = {"C": a.C, "seed": a.seed,
               "dev_fraction": None if dev is not None else a.dev_fraction,
-              "use_exemplars": a.use_exemplars, "text": a.text, "label": a.label}
+              "use_exemplars": a.use_exemplars, "text": a.text, "label": a.label,
+              "lexical": a.lexical, "lexical_C": a.lexical_C if a.lexical else None}
     return CueTrainingResult(heads, cat, metrics, config)
 
 
@@ -196,12 +208,18 @@ def _card(result: CueTrainingResult) -> str:
     f1 = m["dev_macro_f1"]
     rows = "\n".join(f"| `{c}` | {m['train_positives'][c]} | {v['value']:.3f} | "
                      f"{m['thresholds'][c]:.2f} |" for c, v in m["per_cue_f1"].items())
+    lex = result.heads.lexical
+    words = "" if lex is None else (
+        f" The heads also read the sentence's words: per cue a logistic model on TF-IDF "
+        f"weighted word n-grams ({len(lex.vocabulary):,} n-grams from the training part), "
+        f"whose logit adds to the head's before calibration (`lexical.json`, "
+        f"`lexical.safetensors`).")
     return f"""# {result.heads.name}: trained cue heads for catalogue `{cat.name}`
 
 One logistic head per cue on the encoder's pooled sentence embedding
 ({(result.heads.encoder or {}).get('name', 'encoder')}), Platt-calibrated on a dev part,
 with an F1-maximising threshold per cue; the catalogue's phrase patterns still add
-evidence. Trained with `framing train cues` (framing's `train_cue_heads`).
+evidence.{words} Trained with `framing train cues` (framing's `train_cue_heads`).
 
 ## Data
 {m['train_n']} training sentences ({m['train_from_data']} from the labelled data

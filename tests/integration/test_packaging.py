@@ -42,6 +42,8 @@ def test_wheel_carries_the_shipped_models_and_data(wheel):
         "framing/models/tone-newsmtsc/README.md",
         "framing/models/cues-builtin/config.json",
         "framing/models/cues-builtin/model.safetensors",
+        "framing/models/cues-builtin/lexical.json",  # the default heads' lexical evidence
+        "framing/models/cues-builtin/lexical.safetensors",
         "framing/models/tone-mpnet/config.json",
         "framing/models/tone-mpnet/sentence/config.json",  # the accurate tier's sentence branch
         "framing/models/tone-mpnet/sentence/model.safetensors",

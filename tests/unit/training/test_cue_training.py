@@ -120,6 +120,34 @@ def test_train_cue_heads_for_a_custom_catalogue(files, encoder, tmp_path):
     assert 0.0 <= r.cues["work"].probability <= 1.0
 
 
+def test_heads_trained_with_lexical_evidence_read_the_words(files, encoder, vocab_dir, tmp_path,
+                                                           capsys):
+    result = train_cue_heads(str(files / "cat.yaml"), files / "data.jsonl", encoder=encoder,
+                             dev_fraction=0.3, seed=3, lexical=True)
+    heads = result.heads
+    assert heads.lexical is not None and "water" in heads.lexical.vocabulary
+    assert result.config["lexical"] is True
+    out = result.save(tmp_path / "heads")
+    assert (out / "lexical.json").is_file() and "read the sentence's words" in (
+        out / "README.md").read_text()
+    an = framing.Analyzer(tone=None, cue_heads=str(out), encoder=encoder)
+    assert an.cue_detector.heads.lexical is not None
+    # "work" has no phrase pattern: what lifts it here is the heads' own reading
+    busy, idle = an.score("They did the work for the people."), an.score("Boris came home late.")
+    assert busy.cues["work"].probability > idle.cues["work"].probability
+    no_words = load_cue_heads(out)
+    no_words.lexical = None  # the same heads blind to the words score it otherwise
+    x = encoder.encode(["They did the work for the people."])
+    assert heads.predict_proba(x, ["They did the work for the people."])[0, 1] != \
+        pytest.approx(no_words.predict_proba(x)[0, 1], abs=1e-6)
+    # the CLI flag
+    rc = main(["train", "cues", "--catalogue", str(files / "cat.yaml"), "--data",
+               str(files / "data.jsonl"), "--out", str(tmp_path / "cli"), "--model",
+               str(vocab_dir), "--dev-fraction", "0.3", "--lexical"])
+    assert rc == 0 and load_cue_heads(tmp_path / "cli").lexical is not None
+    capsys.readouterr()
+
+
 def test_training_refuses_unknown_labels_and_thin_cues(files, encoder, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"text": "the water", "cues": ["fire"]}) + "\n")
