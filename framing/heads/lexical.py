@@ -33,10 +33,10 @@ import numpy as np
 from framing.errors import ModelLoadError
 from framing.heads.calibration import fit_logistic
 
-__all__ = ["LexicalEvidence", "fit_lexical", "fit_lexical_classes", "ngrams", "LEXICAL_FORMAT", "LEXICAL_CONFIG",
-           "LEXICAL_WEIGHTS"]
+__all__ = ["LexicalEvidence", "fit_lexical", "fit_lexical_classes", "ngrams", "LEXICAL_FORMAT",
+           "LEXICAL_CONFIG", "LEXICAL_WEIGHTS"]
 
-LEXICAL_FORMAT = "framing-cue-lexical"
+LEXICAL_FORMAT = "framing-lexical"
 LEXICAL_CONFIG = "lexical.json"
 LEXICAL_WEIGHTS = "lexical.safetensors"
 
@@ -115,14 +115,14 @@ class LexicalEvidence:
         return sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary)))
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """``(n, k)`` raw scores of the per-cue models for ``texts``."""
+        """``(n, k)`` raw scores of the models, one per label, for ``texts``."""
         if not len(texts):
             return np.zeros((0, self.n_labels))
         return np.asarray(self.features(texts) @ self.W.T) + self.b[None, :]
 
     # -- saving and loading -----------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """What the heads' config.json says about this evidence."""
+        """What the config.json of the model carrying this evidence says about it."""
         return {"config": LEXICAL_CONFIG, "weights": LEXICAL_WEIGHTS,
                 "n_features": len(self.vocabulary), "max_n": self.max_n,
                 "training": self.training or {}}
@@ -143,7 +143,7 @@ class LexicalEvidence:
     @classmethod
     def load(cls, path: str | os.PathLike, n_labels: int | None = None) -> "LexicalEvidence":
         """Load the evidence stored in directory ``path``; ``n_labels``: the number of
-        cues it must score. Raises :class:`ModelLoadError` naming the file at fault."""
+        labels (cues, tone classes) it must score. Raises :class:`ModelLoadError` naming the file at fault."""
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
@@ -152,7 +152,7 @@ class LexicalEvidence:
         try:
             cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ModelLoadError(f"{cfg_path}: missing (the heads' config names lexical "
+            raise ModelLoadError(f"{cfg_path}: missing (the model's config names lexical "
                                  "evidence)") from None
         except (ValueError, UnicodeDecodeError, OSError) as exc:
             raise ModelLoadError(f"{cfg_path}: corrupt lexical evidence ({exc})") from None
@@ -176,7 +176,7 @@ class LexicalEvidence:
                   training=training if isinstance(training, dict) else None)
         problems = out.problems()
         if n_labels is not None and out.W.shape[0] != n_labels:
-            problems.append(f"it scores {out.W.shape[0]} cues, the heads {n_labels}")
+            problems.append(f"it scores {out.W.shape[0]} labels, the model {n_labels}")
         if problems:
             raise ModelLoadError(f"{weights}: lexical evidence does not fit "
                                  f"{cfg_path.name} ({'; '.join(problems)})")
