@@ -189,6 +189,18 @@ def checkpoint_epoch(directory: Path) -> int:
     return int(dict((k, v) for k, v in state)["epoch"])
 
 
+def soft_rows(rows, newsmtsc_repeat: int = 1) -> tuple[list, list, np.ndarray, np.ndarray]:
+    """``(texts, spans, tone logits, cue probabilities)`` of the soft rows, the teacher's
+    NewsMTSC rows repeated ``newsmtsc_repeat`` times (to weigh tone toward targets up
+    against the real sentences); refuses a repeat below 1."""
+    if newsmtsc_repeat < 1:
+        raise SystemExit("--newsmtsc-soft-repeat must be 1 or more")
+    idx = list(range(len(rows.texts))) + [i for i, k in enumerate(rows.kinds)
+                                           if k == "newsmtsc"] * (newsmtsc_repeat - 1)
+    return ([rows.texts[i] for i in idx], [rows.spans[i] for i in idx],
+            rows.tone_logits[idx], rows.cue_probs[idx])
+
+
 def tone_phase(args, rows, meta, encoder, log=print) -> None:
     out = Path(args.out_tone)
     if (out / "metrics.json").is_file() and \
@@ -214,7 +226,7 @@ def tone_phase(args, rows, meta, encoder, log=print) -> None:
         log(f"tone: {out / 'checkpoint'} holds an unfinished run; starting afresh "
             "(--resume goes on from it)")
     done = checkpoint_epoch(out / "checkpoint") if args.resume else 0
-    soft = SoftTargets(rows.texts, rows.spans, rows.tone_logits, rows.cue_probs,
+    soft = SoftTargets(*soft_rows(rows, args.newsmtsc_soft_repeat),
                        teacher=f"{Path(meta['tone']).name} ({meta['tone_digest']})")
     per_epoch = soft_per_epoch(args.soft_per_epoch, len(soft))
     epoch_n = per_epoch or len(soft)
@@ -377,6 +389,8 @@ def command_line(args) -> str:
             f"--soft-batch-size {args.soft_batch_size} "
             f"--soft-per-epoch {args.soft_per_epoch or 0} --cue-weight {args.cue_weight} "
             + (f"--real-repeat {args.real_repeat} " if args.real_repeat != 1 else "")
+            + (f"--newsmtsc-soft-repeat {args.newsmtsc_soft_repeat} "
+               if args.newsmtsc_soft_repeat != 1 else "")
             + f"--cue-batch-size {args.cue_batch_size} --seed {args.seed} "
             f"--features {args.features} --proj-weight {args.proj_weight} --C {args.C} "
             + (f"--cue-soft-weight {args.cue_soft_weight} " if args.cue_soft_weight else "")
@@ -408,6 +422,8 @@ def main() -> None:
     ap.add_argument("--soft-per-epoch", type=int, default=30000, metavar="N",
                     help="soft rows an epoch trains on, a different seeded subset each epoch "
                          "(0: all of them; capped to the soft rows there are)")
+    ap.add_argument("--newsmtsc-soft-repeat", type=int, default=1, metavar="K",
+                    help="repeat the teacher's NewsMTSC rows K times among the soft rows")
     ap.add_argument("--real-repeat", type=int, default=1,
                     help="times each labelled real train sentence enters the gold tone data")
     ap.add_argument("--cue-weight", type=float, default=1.0)
