@@ -234,12 +234,12 @@ def measure_naive(texts: list[str], args) -> dict:
                 tones.append(float(np.clip(p[2] - p[0], -1, 1)))
                 row = []
                 matches = cues.match_patterns(s)
-                with_layer = cues.heads.feature_source == "layer+tone-branch"
                 for ci, cid in enumerate(cue_ids):  # one task per cue head
                     out, mask, offs = forward(s)
                     if not cues.needs_branch_features:
                         feats = pooled(out, mask)
-                    else:
+                    else:  # heads on a branch's states (and its input layer's, if they read it)
+                        with_layer = cues.heads.feature_source == "layer+tone-branch"
                         t = branch(cues.feature_model, out, mask, offs, with_layer=with_layer)
                         feats = np.concatenate([t.layer_states[0], t.features[0]]) \
                             if with_layer else t.features[0]

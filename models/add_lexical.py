@@ -66,6 +66,17 @@ def flagged_by_group(P: np.ndarray, Y: np.ndarray, groups: np.ndarray) -> dict[s
     return {g: float(P[free & (groups == g)].any(axis=1).mean()) for g in sorted(set(groups))}
 
 
+def add_fit_options(ap: argparse.ArgumentParser) -> None:
+    """The options this script and ``add_tone_lexical.py`` share: the real corpus, the
+    lexical model's C, min_df and seed, the output directory and the JSON report."""
+    ap.add_argument("--real", default=str(DEFAULT_CORPUS))
+    ap.add_argument("--C", type=float, default=3.0)
+    ap.add_argument("--min-df", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--report", default=None, help="also write the dev comparison (JSON) here")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cue-heads", required=True)
@@ -73,14 +84,8 @@ def main() -> None:
                     help="a tone model whose branch (or sentence branch) the heads read")
     ap.add_argument("--model", default=None, help="the encoder (default: the bundled one)")
     ap.add_argument("--data", default=str(HERE / "training" / "cues"))
-    ap.add_argument("--real", default=str(DEFAULT_CORPUS))
-    ap.add_argument("--C", type=float, default=3.0)
-    ap.add_argument("--min-df", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=13)
+    add_fit_options(ap)
     ap.add_argument("--eval", default=str(HERE.parent / "eval" / "samples" / "cues.jsonl"))
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--report", default=None,
-                    help="also write the dev comparison (JSON) here")
     args = ap.parse_args()
 
     t0 = time.perf_counter()

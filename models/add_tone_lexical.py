@@ -34,8 +34,10 @@ from framing.core.labels import TONE_LABELS
 from framing.core.pointers import TextPointer, resolve_pointers
 from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, fit_lexical_classes
 from framing.heads.tone.model import attach_lexical, load_tone_model
-from framing.stats.metrics import bootstrap_indices, classification_metrics, paired_bootstrap
-from real_data import DEFAULT_CORPUS, real_sentences
+from framing.stats.metrics import (bootstrap_indices, classification_metrics, confusion,
+                                   macro_f1_from_confusion, paired_bootstrap)
+from add_lexical import add_fit_options
+from real_data import real_sentences
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "eval" / "labelling"))
@@ -59,22 +61,6 @@ Real dev split ({n_dev:,} sentences): sentence tone macro-F1 {after:.3f} [{after
 """
 
 
-def macro_f1_resampler(y: np.ndarray, p: np.ndarray, k: int):
-    """Macro-F1 of predicted classes ``p`` against ``y`` on each bootstrap row set."""
-    def fn(rows: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(rows))
-        for i, r in enumerate(rows):
-            f1s = []
-            for c in range(k):
-                tp = np.sum((y[r] == c) & (p[r] == c))
-                den = np.sum(y[r] == c) + np.sum(p[r] == c)
-                if den:
-                    f1s.append(2 * tp / den)
-            out[i] = np.mean(f1s) if f1s else np.nan
-        return out
-    return fn
-
-
 def predicted(analyzer, texts: list[str]) -> np.ndarray:
     """Index into TONE_LABELS of each text's tone label (neutral when it has none)."""
     return np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
@@ -85,13 +71,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--tone-model", default=str(HERE / "tone-newsmtsc"))
     ap.add_argument("--profile", default="default", help="the tier whose analyzer measures")
-    ap.add_argument("--real", default=str(DEFAULT_CORPUS))
-    ap.add_argument("--C", type=float, default=3.0)
-    ap.add_argument("--min-df", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=13)
+    add_fit_options(ap)
     ap.add_argument("--samples", default=str(HERE.parent / "eval" / "samples" / "tone.jsonl"))
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--report", default=None, help="also write the comparison (JSON) here")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -120,10 +101,10 @@ def main() -> None:
     k = len(TONE_LABELS)
     mb = classification_metrics(y, pb, TONE_LABELS, n_boot=1000, seed=args.seed)
     ma = classification_metrics(y, pa, TONE_LABELS, n_boot=1000, seed=args.seed)
-    test = paired_bootstrap(macro_f1_resampler(y, pa, k),
+    test = paired_bootstrap(lambda rows: macro_f1_from_confusion(confusion(y, pa, k, rows)),
                             bootstrap_indices(len(y), 1000, args.seed),
                             ma["macro_f1"].value, mb["macro_f1"].value,
-                            macro_f1_resampler(y, pb, k))
+                            lambda rows: macro_f1_from_confusion(confusion(y, pb, k, rows)))
 
     samples = [json.loads(x) for x in Path(args.samples).read_text(encoding="utf-8")
                .splitlines() if x.strip()]

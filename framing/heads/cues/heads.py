@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
     from framing.text.catalogue import Catalogue
 
-__all__ = ["CueHeads", "fit_cue_heads", "with_lexical", "fit_pattern_weights", "fit_operating_point", "lift",
-           "PATTERN_WEIGHT_GRID", "load_cue_heads", "is_cue_heads_dir", "shipped_cue_heads_path",
+__all__ = ["CueHeads", "fit_cue_heads", "with_lexical", "fit_pattern_weights",
+           "fit_operating_point", "lift", "PATTERN_WEIGHT_GRID", "load_cue_heads", "is_cue_heads_dir", "shipped_cue_heads_path",
            "FORMAT", "SHIPPED", "BALANCED", "STRICT"]
 
 FORMAT = "framing-cues"

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from framing.core.labels import TONE_LABELS
 from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
-from framing.core.labels import TONE_LABELS
 from framing.heads.artefact import copy_model_dir, has_format
 from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence
 
