@@ -2,7 +2,8 @@
 
     python eval/bench_throughput.py [--articles 96] [--naive-articles 4] [--repeat 2]
                                     [--backends torch,onnx] [--profiles default,accurate]
-                                    [--boilerplate] [--cue-heads DIR] [--json OUT]
+                                    [--boilerplate] [--cue-heads DIR] [--tone-model DIR]
+                                    [--frames DIR] [--json OUT]
 
 Generates a corpus of news-like articles (400-900 words each, from templates written for
 this script and a seeded random generator; nothing is copied from anywhere), segments it
@@ -14,9 +15,10 @@ the measurement's own:
   ``score_corpus`` calls it; once per backend in ``--backends`` (``onnx``: the ONNX
   Runtime int8 graph, measured when onnxruntime is installed); and once per profile in
   ``--profiles`` (``accurate``: the all-mpnet-base-v2 tier, ``Analyzer(profile="accurate")``);
-- with ``--cue-heads DIR``: the default torch pipeline once more with the cue heads in
-  ``DIR`` in place of the shipped ones (ratio ``pipeline-cue-heads/pipeline``: what other
-  heads, e.g. heads with or without lexical evidence, cost);
+- with ``--cue-heads DIR``, ``--tone-model DIR`` and/or ``--frames DIR``: the default torch
+  pipeline once more with those models in place of the shipped ones (ratio
+  ``pipeline-variant/pipeline``: what other models cost, e.g. heads with or without lexical
+  evidence, or a tone branch of another shape with the heads that read it);
 - ``encoder``: the bare encoder forward pass (:meth:`framing.Encoder.encode`: length-sorted
   batches, dynamic padding) over the same sentences, nothing else;
 - ``naive``: one tokenizer + model call per sentence per task, as a chain of Hugging Face
@@ -142,15 +144,21 @@ def make_corpus(n: int, seed: int, boilerplate: bool) -> list[str]:
 
 
 # -- the measurements (each in a child process) ------------------------------------------
-def _analyzer(backend: str, profile: str = "default", cue_heads: str | None = None):
+def _analyzer(backend: str, profile: str = "default", variant: dict | None = None):
+    """The analyzer measured; ``variant`` names models in place of the shipped ones
+    (keys ``cue_heads``, ``tone_model``, ``frames``)."""
     import framing
 
     kwargs = {"backend": backend}  # torch named explicitly: the default is "auto"
     if profile != "default":
         kwargs["profile"] = profile
-    if cue_heads:
-        kwargs["cue_heads"] = cue_heads
+    kwargs.update({k: v for k, v in (variant or {}).items() if v})
     return framing.Analyzer(**kwargs)
+
+
+def _child_variant(args) -> dict:
+    return {"cue_heads": args.child_cue_heads, "tone_model": args.child_tone_model,
+            "frames": args.child_frames}
 
 
 def _best(fn, repeat: int) -> float:
@@ -163,7 +171,7 @@ def _best(fn, repeat: int) -> float:
 
 
 def measure_pipeline(texts: list[str], args) -> dict:
-    an = _analyzer(args.backend, args.profile, args.child_cue_heads)
+    an = _analyzer(args.backend, args.profile, _child_variant(args))
     an.score_many(texts[:2])  # warm-up
 
     def run():
@@ -180,7 +188,8 @@ def measure_pipeline(texts: list[str], args) -> dict:
                              for sch, fr in r.frames.items()}} for r in res]
     return {"seconds": t, "reference": reference,
             "encoder_sentences": an.encoder.sentences_encoded,
-            "cue_heads": an.artefact_paths().get("cue_heads")}
+            "models": {k: v for k, v in an.artefact_paths().items()
+                       if k in ("tone", "cue_heads") or k.startswith("frames")}}
 
 
 def measure_encoder(sentences: list[str], args) -> dict:
@@ -286,13 +295,15 @@ def child(args) -> None:
     print("RESULT " + json.dumps(out))
 
 
-def run_child(kind: str, corpus: str, args, cue_heads: str | None = None) -> dict:
-    """One measurement in a child process (``cue_heads``: a pipeline with those heads)."""
+def run_child(kind: str, corpus: str, args, variant: dict | None = None) -> dict:
+    """One measurement in a child process (``variant``: a pipeline with those models)."""
     cmd = [sys.executable, __file__, "--child", kind, "--corpus", corpus,
            "--repeat", str(args.repeat), "--chunk", str(args.chunk),
            "--naive-articles", str(args.naive_articles), "--backend", args.backend,
-           "--profile", args.profile] + (["--child-cue-heads", cue_heads]
-                                         if cue_heads else [])
+           "--profile", args.profile]
+    for key, value in (variant or {}).items():
+        if value:
+            cmd += ["--child-" + key.replace("_", "-"), value]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not line:
@@ -334,10 +345,15 @@ def main() -> None:
     ap.add_argument("--backend", default="torch", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--profile", default="default", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--skip-naive", action="store_true")
-    ap.add_argument("--child-cue-heads", default=None, help=argparse.SUPPRESS)  # for a child
+    for name in ("cue-heads", "tone-model", "frames"):  # the variant, for a child
+        ap.add_argument(f"--child-{name}", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cue-heads", default=None,
                     help="also measure the default torch pipeline with these cue heads in "
                          "place of the shipped ones (ratio against the shipped pipeline)")
+    ap.add_argument("--tone-model", default=None,
+                    help="the same with this tone model (with --cue-heads and --frames: "
+                         "heads that read its branch)")
+    ap.add_argument("--frames", default=None, help="the same with these frame heads")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -382,8 +398,10 @@ def main() -> None:
                     ("" if b == "torch" else f"-{b}")
                 res[key] = run_child("pipeline", corpus, args)
         args.backend, args.profile = "torch", "default"
-        if args.cue_heads:
-            res["pipeline-cue-heads"] = run_child("pipeline", corpus, args, args.cue_heads)
+        variant = {"cue_heads": args.cue_heads, "tone_model": args.tone_model,
+                   "frames": args.frames}
+        if any(variant.values()):
+            res["pipeline-variant"] = run_child("pipeline", corpus, args, variant)
         res["encoder"] = run_child("encoder", corpus, args)
         if not args.skip_naive:
             res["naive"] = run_child("naive", corpus, args)
@@ -406,7 +424,7 @@ def main() -> None:
               **{f"pipeline-{p}": f"{p} tier, full pipeline" for p in profiles},
               **{f"pipeline-{p}-{b}": f"{p} tier, backend={b}"
                  for p in profiles for b in backends},
-              "pipeline-cue-heads": "full pipeline, --cue-heads",
+              "pipeline-variant": "full pipeline, other models (variant)",
               "encoder": "bare encoder forward pass",
               "naive": f"naive per-sentence per-task ({n_naive} articles)"}
     for k, (a, s) in rate.items():
@@ -421,10 +439,10 @@ def main() -> None:
         for b in backends[1:]:
             ratios[f"pipeline-{p}-{b}/pipeline-{p}"] = \
                 rate[f"pipeline-{p}-{b}"][1] / rate[f"pipeline-{p}"][1]
-    if "pipeline-cue-heads" in res:
-        ratios["pipeline-cue-heads/pipeline"] = rate["pipeline-cue-heads"][1] / rate["pipeline"][1]
-        print(f"cue heads: full pipeline {res['pipeline']['cue_heads']}; --cue-heads "
-              f"{res['pipeline-cue-heads']['cue_heads']}")
+    if "pipeline-variant" in res:
+        ratios["pipeline-variant/pipeline"] = rate["pipeline-variant"][1] / rate["pipeline"][1]
+        print(f"models: full pipeline {res['pipeline']['models']}; variant "
+              f"{res['pipeline-variant']['models']}")
     if "naive" in res:
         ratios["pipeline/naive"] = rate["pipeline"][1] / rate["naive"][1]
         diff = _max_diff(res["pipeline"]["reference"], res["naive"]["outputs"])
