@@ -64,6 +64,7 @@ from framing.training.tone import SoftTargets, train_tone
 from distill_teacher import newsmtsc_rows
 from real_data import real_sentences
 from train_cues import CARD as CUES_CARD
+from train_cues import JOINT_TEXT
 from train_cues import append_evaluation, finish_heads, load_split, operating_points_card
 from train_tone_newsmtsc import (cue_training_data, measure_as_saved, newsmtsc_split,
                                  real_tone_examples, write_card, write_dev_split)
@@ -349,7 +350,9 @@ def cue_phase(args, rows, meta, encoder, log=print) -> None:
         name=args.cues_name, encoder_name=encoder_fingerprint(encoder)["name"],
         reads=(f"the pooled shared states after encoder layer {tone.layer} (the branch's input) "
                "and the pooled sentence states" if with_layer else "the pooled sentence states"),
-        feature_name=tone.config.name, feature_digest=tone.digest, n_real=len(real_tr.texts),
+        branch_text=JOINT_TEXT.format(feature_name=tone.config.name,
+                                      feature_digest=tone.digest),
+        n_real=len(real_tr.texts),
         n_proj=len(proj_texts), proj_weight=args.proj_weight,
         per_cue=", ".join(f"{c} {int(Y[:, j].sum())}" for j, c in enumerate(ids)),
         n_dev=len(dv_texts), macro=m["macro_f1"].value, macro_lo=m["macro_f1"].low,

@@ -1,0 +1,46 @@
+"""The training scripts under ``models/`` fill their model-card templates completely.
+
+A card is formatted at the very end of a long run; a template field that a caller does
+not pass (``KeyError``) loses the run's last phase. This reads the scripts' source, so it
+needs neither data nor models.
+"""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def _template(path: Path, name: str) -> str:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name
+                                                for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path.name} defines no {name}")
+
+
+def _format_calls(path: Path, name: str) -> list[ast.Call]:
+    return [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "format" and getattr(n.func.value, "id", None) == name]
+
+
+def _fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+@pytest.mark.parametrize("script, name", [("train_cues.py", "CARD"),
+                                          ("distill_student.py", "CUES_CARD")])
+def test_cue_card_callers_pass_every_field(script, name):
+    fields = _fields(_template(MODELS / "train_cues.py", "CARD"))
+    assert {"branch_text", "reads", "macro"} <= fields
+    calls = _format_calls(MODELS / script, name)
+    assert calls, f"{script} does not format {name}"
+    for call in calls:
+        missing = fields - {k.arg for k in call.keywords}
+        assert not missing, f"{script}:{call.lineno} leaves {sorted(missing)} unfilled"
