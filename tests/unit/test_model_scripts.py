@@ -44,3 +44,17 @@ def test_cue_card_callers_pass_every_field(script, name):
     for call in calls:
         missing = fields - {k.arg for k in call.keywords}
         assert not missing, f"{script}:{call.lineno} leaves {sorted(missing)} unfilled"
+
+
+def test_learning_curve_draws_whole_documents(monkeypatch):
+    monkeypatch.syspath_prepend(str(MODELS))
+    from cue_learning_curve import document_share
+
+    docs = [f"d{i // 3}" for i in range(30)]  # ten documents of three sentences
+    idx = document_share(docs, 0.5, seed=1)
+    kept = {docs[i] for i in idx}
+    assert len(kept) == 5 and len(idx) == 15  # half the documents, all their sentences
+    assert list(idx) == sorted(idx)
+    assert list(document_share(docs, 0.5, seed=1)) == list(idx)  # seeded
+    assert {docs[i] for i in document_share(docs, 0.5, seed=2)} != kept
+    assert len(document_share(docs, 0.01, seed=1)) == 3  # at least one document
