@@ -132,9 +132,18 @@ def main() -> None:
                          "all-mpnet-base-v2 with the accurate tier's --tone-model)")
     ap.add_argument("--tone-model", default=None,
                     help="tone model whose branch the heads read (default: the shipped one)")
+    ap.add_argument("--pooling", choices=POOLINGS, default=None,
+                    help="pin the article pooling (default: chosen by cross-validation)")
+    ap.add_argument("--C", type=float, default=None,
+                    help="pin the heads' C (default: chosen by cross-validation from "
+                         f"{', '.join(map(str, C_GRID))})")
     ap.add_argument("--name", default="frames-narrative")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if args.C is not None and not args.C > 0:
+        raise SystemExit("--C must be a positive number")
+    poolings = [args.pooling] if args.pooling else list(POOLINGS)
+    c_grid = [args.C] if args.C is not None else list(C_GRID)
 
     t0 = time.perf_counter()
     n_rows = sum(1 for _ in open(args.data, encoding="utf-8")) - 1
@@ -158,9 +167,9 @@ def main() -> None:
     # model choice on training articles only (cross-validated macro-F1)
     grid: dict[str, dict[float, float]] = {}
     best = None
-    for pooling in POOLINGS:
+    for pooling in poolings:
         grid[pooling] = {}
-        for C in C_GRID:
+        for C in c_grid:
             h = fit_frame_heads(feats[pooling], Y, FRAME_IDS, dev_fraction=args.dev_fraction,
                                 seed=args.seed, C=C, folds=args.folds, pooling=pooling,
                                 name=args.name)
@@ -202,12 +211,14 @@ def main() -> None:
     command = (f"python models/train_frames.py --data {args.data} --dev-fraction "
                f"{args.dev_fraction} --seed {args.seed} --folds {args.folds} "
                f"--n-boot {args.n_boot} --features {args.features} "
-               + (f"--model {args.model} --tone-model {args.tone_model} --name {args.name} "
-                  if args.model else "")
+               + (f"--model {args.model} --name {args.name} " if args.model else "")
+               + (f"--tone-model {args.tone_model} " if args.tone_model else "")
+               + (f"--pooling {args.pooling} " if args.pooling else "")
+               + (f"--C {args.C} " if args.C is not None else "")
                + f"--out {args.out}")
     frame_rows = "\n".join(f"| `{i}` | {n} | {t:.2f} |"
                            for i, n, t in zip(heads.ids, heads.names, heads.thresholds))
-    c_header = " | ".join(f"C={c}" for c in C_GRID)
+    c_header = " | ".join(f"C={c}" for c in c_grid)
     grid_rows = "\n".join(f"| {p} | " + " | ".join(
         (f"**{v:.3f}**" if p == heads.pooling and c == heads.split["C"] else f"{v:.3f}")
         for c, v in row.items()) + " |" for p, row in grid.items())
@@ -247,7 +258,7 @@ def main() -> None:
         dev_fraction=args.dev_fraction, seed=args.seed, n_train=len(train), n_dev=len(dev),
         max_sents=int(n_sents.max()), mean_sents=float(n_sents.mean()), pooling=heads.pooling,
         feat_dim=heads.W.shape[1], C=heads.split["C"], folds=args.folds, c_header=c_header,
-        c_rule="---|" * len(C_GRID), grid_rows=grid_rows, n_boot=args.n_boot,
+        c_rule="---|" * len(c_grid), grid_rows=grid_rows, n_boot=args.n_boot,
         frame_header=" | ".join(f"{f} F1" for f in FRAME_IDS),
         frame_rule="---|" * len(FRAME_IDS), metric_rows=metric_rows,
         kw_count=sum(len(v) for v in FRAME_KEYWORDS.values()),
@@ -260,7 +271,7 @@ def main() -> None:
         "data": {"corpus": "narrative_frames (Frermann, Li, Khanehzar & Mikolajczak, ACL 2023)",
                  "file": Path(args.data).name, "licence": "MIT",
                  "columns": NARRATIVE_FRAME_COLUMNS, "articles": len(arts)},
-        "training": {"C_grid": list(C_GRID), "cv_macro_f1": grid,
+        "training": {"C_grid": c_grid, "poolings": poolings, "cv_macro_f1": grid,
                      "sentences": int(n_sents.sum()), "max_sentences_per_article": None},
     }
     out = heads.save(args.out, card, extra=extra)
