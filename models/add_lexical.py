@@ -36,7 +36,7 @@ from framing.stats.metrics import (bootstrap_indices, multilabel_macro_f1_resamp
                                    multilabel_metrics, paired_bootstrap)
 from framing.text.prepare import normalise
 from real_data import DEFAULT_CORPUS, real_sentences
-from train_cues import STRICT_MAX_FPR, _project_rows, append_evaluation, operating_points_card
+from train_cues import STRICT_MAX_FPR, project_rows, append_evaluation, operating_points_card
 
 HERE = Path(__file__).resolve().parent
 SECTION = "\n## Lexical evidence\n"
@@ -98,7 +98,7 @@ def main() -> None:
                                     what="Cue heads")
     with_layer = heads.feature_source == "layer+tone-branch"
 
-    proj_texts, Y_proj = _project_rows(args.data, ids)
+    proj_texts, Y_proj = project_rows(args.data, ids)
     real_tr, real_dv = real_sentences("train", args.real), real_sentences("dev", args.real)
     texts = [normalise(t, html=False)[0] for t in proj_texts + real_tr.texts]
     Y = np.vstack([Y_proj, real_tr.cue_matrix(ids)])

@@ -38,7 +38,7 @@ from framing.text.prepare import normalise
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from real_data import DEFAULT_CORPUS, real_sentences  # noqa: E402
-from train_cues import _project_rows  # noqa: E402
+from train_cues import project_rows  # noqa: E402
 
 
 def document_share(docs: list[str], fraction: float, seed: int) -> np.ndarray:
@@ -72,7 +72,7 @@ def main() -> None:
     tone = load_tone_model(shipped_model_path(tier.tone))
     branch = tone.sentence_model or tone  # the branch the tier's cue heads read
     ids = framing.load_catalogue().ids
-    proj_texts, Y_proj = _project_rows(args.data, ids)
+    proj_texts, Y_proj = project_rows(args.data, ids)
     tr, dv = real_sentences("train", args.real), real_sentences("dev", args.real)
     clean = lambda texts: [normalise(t, html=False)[0] for t in texts]  # noqa: E731
     X_proj = branch.sentence_features(encoder, clean(proj_texts), with_layer=True)

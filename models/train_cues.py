@@ -96,7 +96,9 @@ def load_split(data: str | Path, ids: list[str], dev_fraction: float, seed: int)
     return rows, Y, order[n_dev:], order[:n_dev]
 
 
-def _project_rows(data: str | Path, ids: list[str]):
+def project_rows(data: str | Path, ids: list[str]):
+    """Texts and ``(n, len(ids))`` cue flags of every project-written cue sentence in the
+    ``*.jsonl`` files of ``data``."""
     rows = [json.loads(line) for f in sorted(Path(data).glob("*.jsonl"))
             for line in open(f, encoding="utf-8") if line.strip()]
     return [r["text"] for r in rows], np.array([[c in r["cues"] for c in ids] for r in rows])
@@ -185,7 +187,7 @@ def main() -> None:
     t0 = time.perf_counter()
     catalogue = framing.load_catalogue()
     ids = catalogue.ids
-    proj_texts, Y_proj = _project_rows(args.data, ids)
+    proj_texts, Y_proj = project_rows(args.data, ids)
     real_tr, real_dv = real_sentences("train", args.real), real_sentences("dev", args.real)
     texts = [normalise(t, html=False)[0] for t in proj_texts + real_tr.texts]
     Y = np.vstack([Y_proj, real_tr.cue_matrix(ids)])

@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from framing.text.catalogue import Catalogue
 
 __all__ = ["CueHeads", "fit_cue_heads", "with_lexical", "fit_pattern_weights",
-           "fit_operating_point", "lift", "PATTERN_WEIGHT_GRID", "load_cue_heads", "is_cue_heads_dir", "shipped_cue_heads_path",
-           "FORMAT", "SHIPPED", "BALANCED", "STRICT"]
+           "fit_operating_point", "lift", "PATTERN_WEIGHT_GRID", "load_cue_heads",
+           "is_cue_heads_dir", "shipped_cue_heads_path", "FORMAT", "SHIPPED", "BALANCED",
+           "STRICT"]
 
 FORMAT = "framing-cues"
 #: the operating point of F1-maximising thresholds

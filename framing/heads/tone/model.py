@@ -604,29 +604,42 @@ def attach_lexical(tone_dir: str | os.PathLike, lexical: LexicalEvidence | None)
     if lexical is not None and lexical.n_labels != len(TONE_LABELS):
         raise ValueError(f"tone evidence needs one logit per tone class ({len(TONE_LABELS)}), "
                          f"not {lexical.n_labels}")
-    cfg_path = tone_dir / "config.json"
-    before = cfg_path.read_text(encoding="utf-8")
     files = [tone_dir / LEXICAL_CONFIG, tone_dir / LEXICAL_WEIGHTS]
     saved = {f: f.read_bytes() for f in files if f.is_file()}
-    cfg = json.loads(before)
     if lexical is None:
-        cfg.pop("lexical", None)
         for f in files:
             f.unlink(missing_ok=True)
     else:
         lexical.save(tone_dir)
-        cfg["lexical"] = lexical.summary()
+
+    def undo() -> None:
+        for f in files:
+            f.unlink(missing_ok=True)
+        for f, data in saved.items():
+            f.write_bytes(data)
+
+    _change_config(tone_dir, "lexical", None if lexical is None else lexical.summary(), undo)
+    return tone_dir
+
+
+def _change_config(tone_dir: Path, key: str, value: Any, undo: Callable[[], None]) -> None:
+    """Set ``key`` of the tone model's ``config.json`` to ``value`` (remove it for None)
+    and check the result by loading it; on a :class:`ModelLoadError` put the config back,
+    call ``undo`` (which takes back what the caller wrote beside it) and re-raise."""
+    cfg_path = tone_dir / "config.json"
+    before = cfg_path.read_text(encoding="utf-8")
+    cfg = json.loads(before)
+    if value is None:
+        cfg.pop(key, None)
+    else:
+        cfg[key] = value
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
     try:
         load_tone_model(tone_dir, lazy=True)
     except ModelLoadError:
         cfg_path.write_text(before, encoding="utf-8")
-        for f in files:
-            f.unlink(missing_ok=True)
-        for f, data in saved.items():
-            f.write_bytes(data)
+        undo()
         raise
-    return tone_dir
 
 
 def _load_sentence_branch(path: Path, sub: Any, model: TrainedTone, lazy: bool) -> TrainedTone:
@@ -664,18 +677,9 @@ def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.Pat
     if not _reads_the_same_states(main, branch) or branch.sentence_model is not None:
         raise ModelLoadError(f"{branch_dir} cannot be the sentence branch of {tone_dir}: it "
                              f"must be a plain branch on layer {main.layer} of the same encoder")
-    cfg_path = tone_dir / "config.json"
-    before = cfg_path.read_text(encoding="utf-8")
     dest = copy_model_dir(branch_dir, tone_dir / SENTENCE_BRANCH)
-    cfg = json.loads(before)
-    cfg["sentence_branch"] = SENTENCE_BRANCH
-    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
-    try:
-        load_tone_model(tone_dir, lazy=True)
-    except ModelLoadError:
-        cfg_path.write_text(before, encoding="utf-8")
-        shutil.rmtree(dest, ignore_errors=True)
-        raise
+    _change_config(tone_dir, "sentence_branch", SENTENCE_BRANCH,
+                   lambda: shutil.rmtree(dest, ignore_errors=True))
     return dest
 
 
