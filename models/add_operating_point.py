@@ -3,6 +3,8 @@
     python models/add_operating_point.py --cue-heads models/cues-builtin [--name strict]
         [--max-fpr 0.02] [--tone-model models/tone-newsmtsc] [--real ../shared/data/real]
         [--default]
+    python models/add_operating_point.py --cue-heads DIR --scan 0.15,0.1,0.08,0.05
+
 
 The heads' weights, calibration and pattern weights stay as they are; only a threshold set
 is added (the one they hold becomes ``balanced`` if they had none named): per cue, the
@@ -10,11 +12,16 @@ F1-best threshold on the real dev sentences that flags at most ``--max-fpr`` of 
 cue-free dev sentences of each source group (``models/train_cues.py`` and
 ``models/distill_student.py`` fit the same ``strict`` point when they train heads). The
 test split is never read. With ``--default`` the new point becomes the heads' default.
+
+``--scan CAPS`` writes nothing: for each cap it prints the in-sample dev macro-F1 and the
+share of each source group's cue-free dev sentences flagged with any cue, which is how a
+cap can be chosen against a stated false-positive budget before the point is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -33,6 +40,27 @@ HERE = Path(__file__).resolve().parent
 SECTION = "\n## Operating points\n"
 
 
+def scan_caps(heads, probs: np.ndarray, matched: np.ndarray, Y: np.ndarray,
+              groups: np.ndarray, caps, ids) -> list[dict]:
+    """For each cap (``None``: uncapped), fit a throwaway operating point on a copy of
+    ``heads`` and return its in-sample macro-F1 and, per source group, the share of the
+    cue-free rows flagged with any cue; ``heads`` is left unchanged."""
+    Y = np.asarray(Y).astype(bool)
+    free, groups = ~Y.any(axis=1), np.asarray(groups)
+    rows = []
+    for cap in caps:
+        trial = fit_operating_point(copy.deepcopy(heads), probs, matched, Y, "scan",
+                                    max_fpr=cap, groups=groups, default=True)
+        lifted = lift(probs, matched, np.asarray(trial.pattern_weights if trial.pattern_weights
+                                                 is not None else 0.0, dtype=float))
+        pred = lifted >= np.asarray(trial.thresholds)[None, :]
+        f1 = multilabel_metrics(Y, pred, ids, n_boot=1)["macro_f1"].value
+        flagged = {g: float(pred[free & (groups == g)].any(axis=1).mean())
+                   for g in sorted(set(groups[free].tolist()))}
+        rows.append({"cap": cap, "macro_f1": float(f1), "flagged": flagged})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cue-heads", required=True)
@@ -43,6 +71,9 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="the encoder (default: the bundled one)")
     ap.add_argument("--real", default=str(DEFAULT_CORPUS))
     ap.add_argument("--default", action="store_true", help="make the new point the default")
+    ap.add_argument("--scan", default=None, metavar="CAPS",
+                    help="comma-separated caps ('none' for uncapped): print each one's dev "
+                         "figures and write nothing")
     args = ap.parse_args()
 
     path = Path(args.cue_heads)
@@ -61,6 +92,13 @@ def main() -> None:
     probs = heads.predict_proba(feats, texts)
     matched = CueDetector(catalogue, None, use_similarity=False).pattern_matrix(texts)
     groups = np.array([r["group"] for r in dev.rows])
+    if args.scan:
+        caps = [None if c.strip().lower() == "none" else float(c) for c in args.scan.split(",")]
+        for row in scan_caps(heads, probs, matched, Y, groups, caps, catalogue.ids):
+            cap = "none" if row["cap"] is None else f"{row['cap']:g}"
+            print(f"cap {cap}: real dev macro-F1 {row['macro_f1']:.3f} (in-sample), cue-free "
+                  "flagged " + ", ".join(f"{g} {v:.1%}" for g, v in row["flagged"].items()))
+        return
     fit_operating_point(heads, probs, matched, Y, args.name, max_fpr=args.max_fpr,
                         groups=groups, default=args.default)
 

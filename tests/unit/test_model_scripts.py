@@ -58,3 +58,30 @@ def test_learning_curve_draws_whole_documents(monkeypatch):
     assert list(document_share(docs, 0.5, seed=1)) == list(idx)  # seeded
     assert {docs[i] for i in document_share(docs, 0.5, seed=2)} != kept
     assert len(document_share(docs, 0.01, seed=1)) == 3  # at least one document
+
+
+def test_cap_scan_orders_false_positives_and_leaves_the_heads_alone(monkeypatch):
+    import numpy as np
+
+    from framing.heads.cues.heads import CueHeads
+
+    monkeypatch.syspath_prepend(str(MODELS))
+    from add_operating_point import scan_caps
+
+    rng = np.random.default_rng(0)
+    n = 400
+    Y = np.zeros((n, 2), dtype=bool)
+    Y[:80, 0], Y[40:120, 1] = True, True
+    groups = np.where(np.arange(n) % 2 == 0, "x", "y")
+    probs = np.clip(np.where(Y, 0.6, 0.3) + rng.normal(scale=0.15, size=(n, 2)), 0.001, 0.999)
+    heads = CueHeads(["a", "b"], np.eye(2, 3), np.zeros(2), np.ones(2), np.zeros(2),
+                     np.array([0.3, 0.3]), name="h", pattern_weights=[0.0, 0.0])
+    rows = scan_caps(heads, probs, np.zeros_like(Y), Y, groups, [None, 0.2, 0.05, 0.01],
+                     ["a", "b"])
+    assert [r["cap"] for r in rows] == [None, 0.2, 0.05, 0.01]
+    assert heads.thresholds.tolist() == [0.3, 0.3] and not heads.operating_points
+    for g in ("x", "y"):
+        shares = [r["flagged"][g] for r in rows]
+        assert shares == sorted(shares, reverse=True) and shares[0] > shares[-1]
+    assert rows[-1]["flagged"]["x"] <= 2 * 0.01 + 1e-9  # two cues, each within the cap
+    assert all(0.0 <= r["macro_f1"] <= 1.0 for r in rows)

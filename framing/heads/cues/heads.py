@@ -364,7 +364,8 @@ def fit_operating_point(heads: CueHeads, dev_probs: np.ndarray, dev_matched: np.
             f"{_F1_BEST_RULE} that flags at most "
             f"{max_fpr:.1%} of the cue-free ones"
             + (" in each source group" if groups is not None else "")
-            + f", and at least the {heads.operating_point or 'default'} threshold")
+            + (", and at least the thresholds it replaces" if name == heads.operating_point
+               else f", and at least the {heads.operating_point or 'default'} threshold"))
     heads.operating_points[name] = {"thresholds": [float(t) for t in thresholds], "rule": rule}
     if default:
         heads.thresholds = np.asarray(thresholds, dtype=float)

@@ -206,3 +206,23 @@ def test_a_resumed_run_refuses_another_operating_point(default_analyzer):
     check_manifest("scores", old, dict(old), with_analyzer=True)  # the same point resumes
     with pytest.raises(ResumeError, match="cue_operating_point: 'balanced' then, 'strict' now"):
         check_manifest("scores", old, new, with_analyzer=True)
+
+
+def test_refitting_the_default_point_with_a_cap_replaces_it_and_strict_follows():
+    probs, Y, groups = _scores()
+    heads = _heads()
+    matched = np.zeros_like(Y)
+    fit_operating_point(heads, probs, matched, Y, STRICT, max_fpr=0.02, groups=groups)
+    before = heads.thresholds.copy()
+    fit_operating_point(heads, probs, matched, Y, BALANCED, max_fpr=0.08, groups=groups,
+                        default=True)
+    assert heads.operating_point == BALANCED
+    assert (heads.thresholds >= before).all()
+    assert heads.operating_points[BALANCED]["thresholds"] == heads.thresholds.tolist()
+    rule = heads.operating_points[BALANCED]["rule"]
+    assert "8.0%" in rule and "thresholds it replaces" in rule
+    assert (_fpr(probs >= heads.thresholds, Y, groups) <= 0.08).all()
+    fit_operating_point(heads, probs, matched, Y, STRICT, max_fpr=0.02, groups=groups)
+    strict = np.asarray(heads.operating_points[STRICT]["thresholds"])
+    assert (strict >= heads.thresholds).all()
+    assert "at least the balanced threshold" in heads.operating_points[STRICT]["rule"]
