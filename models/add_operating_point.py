@@ -11,7 +11,8 @@ is added (the one they hold becomes ``balanced`` if they had none named): per cu
 F1-best threshold on the real dev sentences that flags at most ``--max-fpr`` of the
 cue-free dev sentences of each source group (``models/train_cues.py`` and
 ``models/distill_student.py`` fit the same ``strict`` point when they train heads). The
-test split is never read. With ``--default`` the new point becomes the heads' default.
+test split is never read. With ``--default`` the new point becomes the heads' default, and
+the card's figure on the project-written samples (``--eval``) is measured again at it.
 
 ``--scan CAPS`` writes nothing: for each cap it prints the in-sample dev macro-F1 and the
 share of each source group's cue-free dev sentences flagged with any cue, which is how a
@@ -34,10 +35,25 @@ from framing.heads.tone.model import load_tone_model
 from framing.stats.metrics import multilabel_metrics
 from framing.text.prepare import normalise
 from real_data import DEFAULT_CORPUS, real_sentences
-from train_cues import STRICT_MAX_FPR, operating_points_card
+from train_cues import STRICT_MAX_FPR, append_evaluation, operating_points_card
 
 HERE = Path(__file__).resolve().parent
 SECTION = "\n## Operating points\n"
+EVALUATION = "\n## Independent evaluation\n"
+
+
+def with_operating_points(card: str, section: str) -> tuple[str, str]:
+    """``card`` with its operating-points section replaced by ``section``, and, apart,
+    its independent-evaluation section ('' if it has none), which follows it in the cards
+    the training scripts write; nothing else of the card is lost."""
+    head, _, rest = card.partition(SECTION)
+    evaluation = ""
+    if EVALUATION in rest:
+        evaluation = EVALUATION + rest.split(EVALUATION, 1)[1]
+    elif EVALUATION in head:  # an evaluation section written before the points
+        head, _, tail = head.partition(EVALUATION)
+        evaluation = EVALUATION + tail
+    return head.rstrip("\n") + "\n" + section, evaluation.rstrip("\n") + "\n" if evaluation else ""
 
 
 def scan_caps(heads, probs: np.ndarray, matched: np.ndarray, Y: np.ndarray,
@@ -71,6 +87,9 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="the encoder (default: the bundled one)")
     ap.add_argument("--real", default=str(DEFAULT_CORPUS))
     ap.add_argument("--default", action="store_true", help="make the new point the default")
+    ap.add_argument("--eval", default=str(HERE.parent / "eval" / "samples" / "cues.jsonl"),
+                    help="project-written cue samples: with --default the card's figure on them "
+                         "is measured again ('' to skip)")
     ap.add_argument("--scan", default=None, metavar="CAPS",
                     help="comma-separated caps ('none' for uncapped): print each one's dev "
                          "figures and write nothing")
@@ -104,9 +123,12 @@ def main() -> None:
 
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     extra = {k: v for k, v in config.items() if k not in heads.config()}
-    card = (path / "README.md").read_text(encoding="utf-8")
-    card = card.split(SECTION)[0].rstrip("\n") + "\n" + operating_points_card(heads)
-    heads.save(path, card, extra=extra)
+    card, evaluation = with_operating_points(
+        (path / "README.md").read_text(encoding="utf-8"), operating_points_card(heads))
+    remeasure = bool(args.eval) and (args.default or not evaluation)
+    heads.save(path, card if remeasure else card + evaluation, extra=extra)
+    if remeasure:  # the default thresholds moved: the card's figure would be stale
+        append_evaluation(path, Path(args.eval), encoder, tone)
     lifted = lift(probs, matched, np.asarray(heads.pattern_weights, dtype=float))
     free = ~Y.any(axis=1)
     for name in heads.operating_points:

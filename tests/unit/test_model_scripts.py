@@ -85,3 +85,20 @@ def test_cap_scan_orders_false_positives_and_leaves_the_heads_alone(monkeypatch)
         assert shares == sorted(shares, reverse=True) and shares[0] > shares[-1]
     assert rows[-1]["flagged"]["x"] <= 2 * 0.01 + 1e-9  # two cues, each within the cap
     assert all(0.0 <= r["macro_f1"] <= 1.0 for r in rows)
+
+
+def test_operating_points_section_is_replaced_and_the_evaluation_kept_apart(monkeypatch):
+    monkeypatch.syspath_prepend(str(MODELS))
+    from add_operating_point import with_operating_points
+
+    card = ("# heads\n\nintro\n\n## Operating points\nold table\n"
+            "\n## Independent evaluation\nsamples 0.9\n")
+    new, evaluation = with_operating_points(card, "\n## Operating points\nnew table\n")
+    assert new == "# heads\n\nintro\n\n## Operating points\nnew table\n"
+    assert evaluation == "\n## Independent evaluation\nsamples 0.9\n"
+    # a card without points gains them; one whose evaluation came first keeps it
+    new, evaluation = with_operating_points("# h\n\n## Independent evaluation\nx\n",
+                                            "\n## Operating points\nt\n")
+    assert new == "# h\n\n## Operating points\nt\n" and evaluation.strip().endswith("x")
+    new, evaluation = with_operating_points("# h\n", "\n## Operating points\nt\n")
+    assert new == "# h\n\n## Operating points\nt\n" and evaluation == ""
