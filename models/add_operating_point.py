@@ -56,24 +56,36 @@ def with_operating_points(card: str, section: str) -> tuple[str, str]:
     return head.rstrip("\n") + "\n" + section, evaluation.rstrip("\n") + "\n" if evaluation else ""
 
 
+def point_figures(lifted: np.ndarray, thresholds, Y: np.ndarray, groups: np.ndarray,
+                  ids) -> dict:
+    """In-sample figures of one threshold set on pattern-lifted probabilities: macro-F1,
+    the share of cue-free rows flagged with any cue (overall and per source group) and the
+    worst single cue's share of a group's cue-free rows."""
+    Y, groups = np.asarray(Y).astype(bool), np.asarray(groups)
+    free = ~Y.any(axis=1)
+    pred = lifted >= np.asarray(thresholds, dtype=float)[None, :]
+    per_group = sorted(set(groups[free].tolist()))
+    return {"macro_f1": float(multilabel_metrics(Y, pred, ids, n_boot=1)["macro_f1"].value),
+            "any": float(pred[free].any(axis=1).mean()),
+            "flagged": {g: float(pred[free & (groups == g)].any(axis=1).mean())
+                        for g in per_group},
+            "worst": max(float(pred[free & (groups == g)].mean(axis=0).max())
+                         for g in per_group)}
+
+
 def scan_caps(heads, probs: np.ndarray, matched: np.ndarray, Y: np.ndarray,
               groups: np.ndarray, caps, ids) -> list[dict]:
     """For each cap (``None``: uncapped), fit a throwaway operating point on a copy of
-    ``heads`` and return its in-sample macro-F1 and, per source group, the share of the
-    cue-free rows flagged with any cue; ``heads`` is left unchanged."""
-    Y = np.asarray(Y).astype(bool)
-    free, groups = ~Y.any(axis=1), np.asarray(groups)
+    ``heads`` and return its :func:`point_figures` with the cap; ``heads`` is left
+    unchanged."""
+    weights = np.asarray(heads.pattern_weights if heads.pattern_weights is not None else 0.0,
+                         dtype=float)
+    lifted = lift(probs, matched, weights)
     rows = []
     for cap in caps:
         trial = fit_operating_point(copy.deepcopy(heads), probs, matched, Y, "scan",
                                     max_fpr=cap, groups=groups, default=True)
-        lifted = lift(probs, matched, np.asarray(trial.pattern_weights if trial.pattern_weights
-                                                 is not None else 0.0, dtype=float))
-        pred = lifted >= np.asarray(trial.thresholds)[None, :]
-        f1 = multilabel_metrics(Y, pred, ids, n_boot=1)["macro_f1"].value
-        flagged = {g: float(pred[free & (groups == g)].any(axis=1).mean())
-                   for g in sorted(set(groups[free].tolist()))}
-        rows.append({"cap": cap, "macro_f1": float(f1), "flagged": flagged})
+        rows.append({"cap": cap, **point_figures(lifted, trial.thresholds, Y, groups, ids)})
     return rows
 
 
@@ -130,13 +142,11 @@ def main() -> None:
     if remeasure:  # the default thresholds moved: the card's figure would be stale
         append_evaluation(path, Path(args.eval), encoder, tone)
     lifted = lift(probs, matched, np.asarray(heads.pattern_weights, dtype=float))
-    free = ~Y.any(axis=1)
     for name in heads.operating_points:
-        pred = lifted >= np.asarray(heads.at_operating_point(name).thresholds)[None, :]
-        f1 = multilabel_metrics(Y, pred, catalogue.ids, n_boot=1)["macro_f1"].value
-        worst = max(pred[free & (groups == g)].mean(axis=0).max() for g in set(groups))
-        print(f"{name}: real dev macro-F1 {f1:.3f} (in-sample), cue-free flagged "
-              f"{pred[free].any(axis=1).mean():.1%}, worst cue in a group {worst:.1%}")
+        fig = point_figures(lifted, heads.at_operating_point(name).thresholds, Y, groups,
+                            catalogue.ids)
+        print(f"{name}: real dev macro-F1 {fig['macro_f1']:.3f} (in-sample), cue-free flagged "
+              f"{fig['any']:.1%}, worst cue in a group {fig['worst']:.1%}")
     print(f"written {path / 'config.json'}")
 
 

@@ -64,8 +64,8 @@ from framing.training.tone import SoftTargets, train_tone
 from distill_teacher import newsmtsc_rows
 from real_data import real_sentences
 from train_cues import CARD as CUES_CARD
-from train_cues import JOINT_TEXT
-from train_cues import append_evaluation, finish_heads, load_split, operating_points_card
+from train_cues import (JOINT_TEXT, append_evaluation, finish_heads, load_split,
+                        operating_points_card)
 from train_tone_newsmtsc import (cue_training_data, measure_as_saved, newsmtsc_split,
                                  real_tone_examples, write_card, write_dev_split)
 
