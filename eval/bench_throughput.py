@@ -18,7 +18,9 @@ the measurement's own:
 - with ``--cue-heads DIR``, ``--tone-model DIR`` and/or ``--frames DIR``: the default torch
   pipeline once more with those models in place of the shipped ones (ratio
   ``pipeline-variant/pipeline``: what other models cost, e.g. heads with or without lexical
-  evidence, or a tone branch of another shape with the heads that read it);
+  evidence, or a tone branch of another shape with the heads that read it); with
+  ``--variant-profile accurate``, the accurate tier's torch pipeline instead (ratio
+  ``pipeline-variant/pipeline-accurate``);
 - ``encoder``: the bare encoder forward pass (:meth:`framing.Encoder.encode`: length-sorted
   batches, dynamic padding) over the same sentences, nothing else;
 - ``naive``: one tokenizer + model call per sentence per task, as a chain of Hugging Face
@@ -354,6 +356,10 @@ def main() -> None:
                     help="the same with this tone model (with --cue-heads and --frames: "
                          "heads that read its branch)")
     ap.add_argument("--frames", default=None, help="the same with these frame heads")
+    ap.add_argument("--variant-profile", default="default", choices=["default", "accurate"],
+                    help="the tier whose torch pipeline the variant replaces models of (its "
+                         "ratio is against that tier's shipped pipeline; accurate must be in "
+                         "--profiles)")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -370,6 +376,10 @@ def main() -> None:
         raise SystemExit("--profiles must start with default (the reference for the others)")
     if backends[0] != "torch":
         raise SystemExit("--backends must start with torch (the reference for the others)")
+    if args.variant_profile not in profiles:
+        raise SystemExit(f"--variant-profile {args.variant_profile} must be one of --profiles")
+    reference = "pipeline" + ("" if args.variant_profile == "default"
+                              else f"-{args.variant_profile}")
 
     import torch
 
@@ -397,11 +407,12 @@ def main() -> None:
                 key = "pipeline" + ("" if p == "default" else f"-{p}") + \
                     ("" if b == "torch" else f"-{b}")
                 res[key] = run_child("pipeline", corpus, args)
-        args.backend, args.profile = "torch", "default"
+        args.backend, args.profile = "torch", args.variant_profile
         variant = {"cue_heads": args.cue_heads, "tone_model": args.tone_model,
                    "frames": args.frames}
         if any(variant.values()):
             res["pipeline-variant"] = run_child("pipeline", corpus, args, variant)
+        args.profile = "default"
         res["encoder"] = run_child("encoder", corpus, args)
         if not args.skip_naive:
             res["naive"] = run_child("naive", corpus, args)
@@ -424,7 +435,7 @@ def main() -> None:
               **{f"pipeline-{p}": f"{p} tier, full pipeline" for p in profiles},
               **{f"pipeline-{p}-{b}": f"{p} tier, backend={b}"
                  for p in profiles for b in backends},
-              "pipeline-variant": "full pipeline, other models (variant)",
+              "pipeline-variant": f"{args.variant_profile} tier, other models (variant)",
               "encoder": "bare encoder forward pass",
               "naive": f"naive per-sentence per-task ({n_naive} articles)"}
     for k, (a, s) in rate.items():
@@ -440,8 +451,9 @@ def main() -> None:
             ratios[f"pipeline-{p}-{b}/pipeline-{p}"] = \
                 rate[f"pipeline-{p}-{b}"][1] / rate[f"pipeline-{p}"][1]
     if "pipeline-variant" in res:
-        ratios["pipeline-variant/pipeline"] = rate["pipeline-variant"][1] / rate["pipeline"][1]
-        print(f"models: full pipeline {res['pipeline']['models']}; variant "
+        ratios[f"pipeline-variant/{reference}"] = \
+            rate["pipeline-variant"][1] / rate[reference][1]
+        print(f"models: {reference} {res[reference]['models']}; variant "
               f"{res['pipeline-variant']['models']}")
     if "naive" in res:
         ratios["pipeline/naive"] = rate["pipeline"][1] / rate["naive"][1]

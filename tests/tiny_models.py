@@ -30,10 +30,11 @@ def with_working_tokenizer(src: Path, dst: Path) -> Path:
     return dst
 
 
-def tiny_tone_branch(encoder, dest: Path, *, seed: int = 3, card: str = "# a tiny test branch\n"
-                     ) -> Path:
+def tiny_tone_branch(encoder, dest: Path, *, seed: int = 3, card: str = "# a tiny test branch\n",
+                     layer: int = 1) -> Path:
     """A one-layer tone branch on layer 1 of the tiny BERT behind ``encoder`` (its layer
-    copied, a random marker and head, seeded), saved as a tone model in ``dest``."""
+    copied, a random marker and head, seeded), saved as a tone model in ``dest``;
+    ``layer=2`` gives a head on the last layer instead (no layer copies)."""
     import torch
 
     from framing.encoding.fingerprints import encoder_fingerprint
@@ -42,13 +43,16 @@ def tiny_tone_branch(encoder, dest: Path, *, seed: int = 3, card: str = "# a tin
     BertStyleLayer, ToneBranch = branch_classes()
     cfg = encoder.model.config
     torch.manual_seed(seed)
-    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, 1,
+    copies = cfg.num_hidden_layers - layer
+    module = ToneBranch(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, copies,
                         cfg.layer_norm_eps)
-    module.layers[0] = BertStyleLayer.from_bert_layer(encoder.model.encoder.layer[1], cfg)
+    for i in range(copies):
+        module.layers[i] = BertStyleLayer.from_bert_layer(encoder.model.encoder.layer[layer + i],
+                                                          cfg)
     with torch.no_grad():
         module.marker.normal_(0, 0.1)
         module.head.weight.normal_(0, 0.5)
-    config = {"layer": 1, "n_layers": 1, "hidden": cfg.hidden_size,
+    config = {"layer": layer, "n_layers": copies, "hidden": cfg.hidden_size,
               "heads": cfg.num_attention_heads, "intermediate": cfg.intermediate_size,
               "eps": cfg.layer_norm_eps, "temperature": 1.0, "name": "tiny-branch",
               "encoder": encoder_fingerprint(encoder)}

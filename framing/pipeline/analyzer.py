@@ -242,16 +242,17 @@ class Analyzer:
             raise ValueError(f"backend={requested!r} serves the trained tone branch; this "
                              f"analyzer's tone scorer is {self.tone_name!r}")
         serves = branch and not needs.embedding and \
-            all(m is tone or m.layer == tone.layer for m in needs.branches + needs.layer_branches)
+            all(m is tone or getattr(m, "digest", None)
+                for m in needs.branches + needs.layer_branches)
         return onnx_backend.resolve_backend(requested, tone=tone, graph_serves=serves,
                                             device=str(getattr(self.encoder, "device", device)))
 
     def _extra_branches(self) -> list:
-        """The branches other than the tone model's that heads read at the tone branch's
-        layer (a cue branch): the ONNX graph runs them in the same pass."""
+        """The branches other than the tone model's that the analyzer reads (a cue branch,
+        the tone model's sentence branch), each on its own layer: the ONNX graph runs them
+        in the same pass."""
         tone = self.tone_scorer
-        return [m for m in self.needs.branches
-                if m is not tone and m.layer == getattr(tone, "layer", None)]
+        return [m for m in self.needs.branches if m is not tone]
 
     def warm_up(self) -> "Analyzer":
         """Fit what the components fit lazily (exemplar and prototype embeddings) now, so

@@ -57,7 +57,7 @@ __all__ = ["OnnxBranchRunner", "onnx_cache_dir", "onnx_available", "onnx_install
            "AUTO_ONNX_TIERS", "GRAPH_VERSION", "onnx_threads", "record_path",
            "tokenizers_agree"]
 
-GRAPH_VERSION = 1  # bump when the exported graph changes
+GRAPH_VERSION = 2  # bump when the exported graph changes
 
 #: the values ``Analyzer(backend=...)`` takes
 BACKENDS = ("auto", "torch", "onnx", "onnx-fp32")
@@ -140,9 +140,10 @@ def onnx_cache_dir() -> Path:
 
 
 def _graph_module(encoder: "Encoder", tone: "TrainedTone", extra: Sequence["TrainedTone"] = ()):
-    """A plain torch module: embeddings + encoder layers 1..k + the tone branch, and any
-    ``extra`` branches reading the same layer (a cue branch; of those, only the rows of
-    whole-sentence jobs are used).
+    """A plain torch module: embeddings + encoder layers 1..k + the tone branch (reading
+    layer k), and any ``extra`` branches (a cue branch, a sentence branch), each reading its
+    own layer; k is the highest layer read. Of the extra branches only the rows of
+    whole-sentence jobs are used.
 
     BERT-style encoders (absolute positions, token types) and MPNet (positions counted
     from the padding index, a relative-position attention bias shared by every layer)."""
@@ -157,6 +158,7 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone", extra: Sequence["Trai
         raise ModelLoadError("the ONNX backend supports BERT-style and MPNet encoders with "
                              "absolute positions and gelu activations")
     emb, layers = encoder.layer_modules()
+    top = max([tone.layer] + [m.layer for m in extra])
 
     class Graph(nn.Module):
         def __init__(self) -> None:
@@ -167,9 +169,10 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone", extra: Sequence["Trai
             self.padding_idx = int(getattr(emb, "padding_idx", 0) or 0)
             self.ln = emb.LayerNorm
             self.layers = nn.ModuleList(
-                [BertStyleLayer.from_bert_layer(layers[i], cfg) for i in range(tone.layer)])
+                [BertStyleLayer.from_bert_layer(layers[i], cfg) for i in range(top)])
             self.branch = tone.module
             self.extra = nn.ModuleList([m.module for m in extra])
+            self.reads = [tone.layer] + [m.layer for m in extra]  # the layer each reads
             self.hidden = tone.config.hidden
             rel = getattr(encoder.model.encoder, "relative_attention_bias", None) if mpnet \
                 else None
@@ -193,18 +196,23 @@ def _graph_module(encoder: "Encoder", tone: "TrainedTone", extra: Sequence["Trai
             if self.rel is not None:
                 buckets = relative_buckets(input_ids.shape[1], self.rel_buckets, 128)
                 bias = self.rel(buckets).permute(2, 0, 1).unsqueeze(0)
-            for layer in self.layers:
+            states = {}
+            for i, layer in enumerate(self.layers, start=1):
                 x = layer(x, m, bias)
+                if i in self.reads:
+                    states[i] = x
             mf = attention_mask.to(x.dtype).unsqueeze(-1)
-            shared = (x * mf).sum(1) / mf.sum(1).clamp(min=1e-9)
-            shared = torch.nn.functional.normalize(shared, p=2, dim=1)
-            feats = self.branch.features(x, m, target_mask)
-            logits = self.branch.head(feats)
-            sent = torch.nn.functional.normalize(feats[:, :self.hidden], p=2, dim=1)
-            outs = [logits, sent, shared]
-            for b in self.extra:  # only their whole-sentence jobs are read (see run)
-                f = b.features(x, m, target_mask)
-                outs += [b.head(f), torch.nn.functional.normalize(f[:, :self.hidden], p=2, dim=1)]
+
+            def pooled(h):
+                h = (h * mf).sum(1) / mf.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(h, p=2, dim=1)
+
+            outs = []
+            for b, k in zip([self.branch, *self.extra], self.reads):
+                # only the extra branches' whole-sentence jobs are read (see run)
+                f = b.features(states[k], m, target_mask)
+                outs += [b.head(f), torch.nn.functional.normalize(f[:, :self.hidden], p=2, dim=1),
+                         pooled(states[k])]
             return tuple(outs)
 
     return Graph().eval()
@@ -265,7 +273,7 @@ def _export(encoder: "Encoder", tone: "TrainedTone", path: Path, quantize: bool,
     import torch
 
     graph = _graph_module(encoder, tone, extra)
-    names = [f"extra{i}_{k}" for i in range(len(extra)) for k in ("logits", "sentence")]
+    names = [f"extra{i}_{k}" for i in range(len(extra)) for k in ("logits", "sentence", "shared")]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + f".tmp{os.getpid()}.onnx")
     ids = torch.ones((2, 7), dtype=torch.long)
@@ -367,8 +375,8 @@ class OnnxBranchRunner:
     encoder, tone:
         The analyzer's encoder (its tokenizer and weights) and trained tone branch.
     extra:
-        Other branches that heads read (a cue branch): the graph runs them too, on the
-        states of the tone branch's layer, which must be theirs (else ValueError).
+        Other branches that heads read (a cue branch, the tone model's sentence branch):
+        the graph runs them too, each on the states of its own layer of the same pass.
     quantize:
         int8 dynamic quantisation of the weights (default); ``False`` keeps float32.
     threads:
@@ -392,14 +400,14 @@ class OnnxBranchRunner:
         #: the other branches the graph runs (their outputs follow the tone branch's)
         self.extra = list(extra)
         for m in self.extra:
-            if m.layer != tone.layer or not getattr(m, "digest", None):
+            if not getattr(m, "digest", None) or not 1 <= m.layer <= encoder.n_layers:
                 raise ValueError(f"an extra branch of the ONNX graph must be a saved branch "
-                                 f"reading layer {tone.layer}, the tone branch's")
+                                 f"reading one of the encoder's layers (1 to {encoder.n_layers})")
         #: int8 graphs run one text per call (see :meth:`run`)
         self.quantized = bool(quantize)
         key = hashlib.sha256(json.dumps(
             [encoder_fingerprint(encoder), tone.digest, tone.layer, quantize, GRAPH_VERSION,
-             __version__, ort.__version__] + [m.digest for m in self.extra],
+             __version__, ort.__version__] + [[m.digest, m.layer] for m in self.extra],
             sort_keys=True).encode()).hexdigest()[:20]
         self.path = Path(cache_dir or onnx_cache_dir()) / \
             f"branch-{'int8' if quantize else 'fp32'}-{key}.onnx"
@@ -498,9 +506,10 @@ class OnnxBranchRunner:
                 first.setdefault(r, j)
             layer_states = shared[[first[r] for r in range(len(idx))]]
             tap.store(jobs, poss, logits, sent, layer_states)
+            firsts = [first[r] for r in range(len(idx))]
             for t in extra_taps:  # each extra branch's untargeted job of every row
                 i = slot[id(t.model)]
-                t.store(jobs, poss, more[2 * i], more[2 * i + 1], layer_states)
+                t.store(jobs, poss, more[3 * i], more[3 * i + 1], more[3 * i + 2][firsts])
             out[idx] = layer_states
         enc.sentences_encoded += len(distinct)
         return out[inverse]

@@ -653,15 +653,28 @@ def _load_sentence_branch(path: Path, sub: Any, model: TrainedTone, lazy: bool) 
     sentence = load_tone_model(where, lazy=lazy)
     if sentence.sentence_model is not None:
         raise ModelLoadError(f"{where}: a sentence branch cannot carry one of its own")
-    if not _reads_the_same_states(model, sentence):
-        raise ModelLoadError(f"{where}: the sentence branch must read layer {model.layer} of "
-                             "the same encoder as the tone model that carries it")
+    if not _reads_the_same_encoder(model, sentence):
+        raise ModelLoadError(f"{where}: the sentence branch must read a layer (1 to "
+                             f"{_encoder_layers(model)}) of the same encoder as the tone model "
+                             "that carries it")
     return sentence
 
 
-def _reads_the_same_states(main: TrainedTone, branch: TrainedTone) -> bool:
-    """Whether ``branch`` reads the layer of the encoder that ``main`` reads."""
-    return branch.layer == main.layer and branch.config.encoder == main.config.encoder
+def _encoder_layers(model: TrainedTone) -> int:
+    """The number of layers of the encoder ``model`` was trained on (as its config records
+    it; else the layer it reads plus its copies of the layers above, which is the same)."""
+    try:
+        return int(model.config.encoder.get("num_hidden_layers") or 0) or \
+            model.layer + model.config.n_layers
+    except (TypeError, ValueError, AttributeError):
+        return model.layer + model.config.n_layers
+
+
+def _reads_the_same_encoder(main: TrainedTone, branch: TrainedTone) -> bool:
+    """Whether ``branch`` reads a layer of the encoder that ``main`` reads (the layer may
+    differ: the shared pass then runs to the higher of the two and taps both)."""
+    return branch.config.encoder == main.config.encoder and \
+        1 <= branch.layer <= _encoder_layers(main)
 
 
 def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.PathLike) -> Path:
@@ -669,14 +682,15 @@ def attach_sentence_branch(tone_dir: str | os.PathLike, branch_dir: str | os.Pat
 
     Copies the branch's ``config.json``, ``model.safetensors`` and ``README.md`` into
     ``tone_dir/sentence`` and names it in the tone model's config; the result is checked by
-    loading it (both must be branches on the same layer of the same encoder). Returns the
+    loading it (both must be branches on the same encoder; they may read different layers
+    of it, the pass then runs to the higher one and taps both). Returns the
     sentence branch's directory. Raises :class:`ModelLoadError` for a directory that is not
     a tone model, or a pair that does not fit (then nothing is left changed)."""
     tone_dir, branch_dir = Path(tone_dir), Path(branch_dir)
     main, branch = load_tone_model(tone_dir, lazy=True), load_tone_model(branch_dir, lazy=True)
-    if not _reads_the_same_states(main, branch) or branch.sentence_model is not None:
+    if not _reads_the_same_encoder(main, branch) or branch.sentence_model is not None:
         raise ModelLoadError(f"{branch_dir} cannot be the sentence branch of {tone_dir}: it "
-                             f"must be a plain branch on layer {main.layer} of the same encoder")
+                             "must be a plain branch on a layer of the same encoder")
     dest = copy_model_dir(branch_dir, tone_dir / SENTENCE_BRANCH)
     _change_config(tone_dir, "sentence_branch", SENTENCE_BRANCH,
                    lambda: shutil.rmtree(dest, ignore_errors=True))

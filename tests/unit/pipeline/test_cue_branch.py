@@ -264,12 +264,96 @@ def test_a_damaged_sentence_branch_is_refused(paired_dir, tone_dir, cue_branch_d
     cfg = json.loads((other_layer / "config.json").read_text())
     cfg["layer"] = 0
     (other_layer / "config.json").write_text(json.dumps(cfg))
+    other_encoder = tmp_path / "other-encoder"
+    shutil.copytree(cue_branch_dir, other_encoder)
+    cfg = json.loads((other_encoder / "config.json").read_text())
+    cfg["encoder"]["weights_digest"] = "0" * 16
+    (other_encoder / "config.json").write_text(json.dumps(cfg))
     target = tmp_path / "target"
     shutil.copytree(tone_dir, target)
     before = (target / "config.json").read_text()
-    with pytest.raises(ModelLoadError, match="cannot be the sentence branch"):
-        attach_sentence_branch(target, other_layer)
-    assert (target / "config.json").read_text() == before and not (target / "sentence").exists()
+    for bad in (other_layer, other_encoder):
+        with pytest.raises(ModelLoadError, match="cannot be the sentence branch"):
+            attach_sentence_branch(target, bad)
+        assert (target / "config.json").read_text() == before
+        assert not (target / "sentence").exists()
+    # a config edited by hand to name such a branch is refused at load time
+    shutil.copytree(other_encoder, target / "sentence")
+    cfg = json.loads(before)
+    cfg["sentence_branch"] = "sentence"
+    (target / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="same encoder"):
+        load_tone_model(target)
+
+
+@pytest.fixture(scope="module")
+def last_layer_dir(encoder, tmp_path_factory):
+    """A head on the tiny encoder's last layer (layer 2, no layer copies)."""
+    return tiny_tone_branch(encoder, tmp_path_factory.mktemp("last"), seed=5, layer=2)
+
+
+@pytest.mark.parametrize("main_layer", [1, 2])
+def test_a_sentence_branch_may_read_another_layer(encoder, tone_dir, last_layer_dir, main_layer,
+                                                  tmp_path):
+    """The main branch and the sentence branch read different layers of one pass (the
+    accurate tier's four-layer sentence branch reads layer 8, its main branch layer 10):
+    each gives what it gives alone, and the pass runs once, to the higher layer."""
+    from framing.heads.tone.model import attach_sentence_branch
+
+    main_dir, sentence_dir = (tone_dir, last_layer_dir) if main_layer == 1 else \
+        (last_layer_dir, tone_dir)
+    paired = tmp_path / "paired"
+    shutil.copytree(main_dir, paired)
+    attach_sentence_branch(paired, sentence_dir)
+    model = load_tone_model(paired)
+    assert (model.layer, model.sentence_model.layer) == (main_layer, 3 - main_layer)
+    an = framing.Analyzer(encoder=encoder, tone=str(paired), cues=False, frames=None)
+    alone = framing.Analyzer(encoder=encoder, tone=str(sentence_dir), cues=False, frames=None)
+    aimed = framing.Analyzer(encoder=encoder, tone=str(main_dir), cues=False, frames=None)
+    articles, targets = [" ".join(TEXTS[:3]), TEXTS[1]], [None, "plan"]
+    before = encoder.sentences_encoded
+    got = an.score_many(articles, targets=targets)
+    assert encoder.sentences_encoded - before == 3  # one pass over the three distinct sentences
+    whole, toward = alone.score_many(articles), aimed.score_many(articles, targets=targets)
+    for g, w in zip(got, whole):
+        for s, t in zip(g.sentences, w.sentences):
+            assert s.tone == pytest.approx(t.tone, abs=1e-6)
+    assert got[1].sentences[0].target_tone == pytest.approx(
+        toward[1].sentences[0].target_tone, abs=1e-6)
+    assert got[1].sentences[0].target_tone != pytest.approx(got[1].sentences[0].tone, abs=1e-4)
+
+
+@pytest.mark.optional
+@pytest.mark.parametrize("backend,tol", [("onnx-fp32", 1e-4), ("onnx", 0.08)])
+def test_onnx_graph_runs_a_sentence_branch_on_another_layer(encoder, tone_dir, last_layer_dir,
+                                                            tmp_path, monkeypatch, backend, tol):
+    """The graph runs to the highest layer any branch reads and feeds each its own layer's
+    states (and the cue heads those states, pooled)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from framing.heads.tone.model import attach_sentence_branch
+
+    monkeypatch.setenv("FRAMING_CACHE", str(tmp_path / "cache"))
+    paired = tmp_path / "paired"
+    shutil.copytree(tone_dir, paired)
+    attach_sentence_branch(paired, last_layer_dir)
+    sentence = load_tone_model(paired).sentence_model
+    heads = _heads(encoder, sentence)
+    heads.save(tmp_path / "cues", "# heads on the layer-2 sentence branch\n")
+    kwargs = dict(encoder=encoder, tone=str(paired), cue_heads=str(tmp_path / "cues"),
+                  frames=None)
+    ref = framing.Analyzer(**kwargs)
+    an = framing.Analyzer(backend=backend, **kwargs)
+    assert an.backend == backend and [m.layer for m in an._onnx.extra] == [2]
+    articles, targets = [" ".join(TEXTS[:3]), TEXTS[1]], [None, "plan"]
+    for a, b in zip(ref.score_many(articles, targets=targets),
+                    an.score_many(articles, targets=targets)):
+        for s, t in zip(a.sentences, b.sentences):
+            assert t.tone == pytest.approx(s.tone, abs=tol)
+            if s.target_tone is not None:
+                assert t.target_tone == pytest.approx(s.target_tone, abs=tol)
+            for c in s.cues:
+                assert t.cues[c] == pytest.approx(s.cues[c], abs=tol)
 
 
 @pytest.mark.optional
