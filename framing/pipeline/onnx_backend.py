@@ -2,8 +2,9 @@
 ``Analyzer(backend="auto")`` picks.
 
 ``Analyzer(backend="onnx")`` runs the part of the model the default pipeline uses — the
-encoder's embeddings and its layers up to the tone branch's layer, then the branch's own
-layers and head — as one ONNX graph with int8 dynamically quantised weights
+encoder's embeddings and its layers up to the highest layer a branch reads, then each
+branch's own layers and head on its own layer (the tone branch, and a sentence or cue
+branch beside it) — as one ONNX graph with int8 dynamically quantised weights
 (:func:`onnxruntime.quantization.quantize_dynamic`). The graph returns the tone logits,
 the branch's pooled sentence states and the pooled shared states the branch reads, which
 is everything tone, cue heads and frame heads on branch features need.

@@ -19,7 +19,8 @@ is the "target". Weights are safetensors; the config records the base encoder, w
 must match at load time.
 
 A branch model may carry a **sentence branch** (:func:`attach_sentence_branch`): a second
-branch reading the same layer, in the subdirectory :data:`SENTENCE_BRANCH`, that gives the
+branch on the same encoder (it may read another layer of it), in the subdirectory
+:data:`SENTENCE_BRANCH`, that gives the
 tone of whole sentences while the main branch keeps tone toward target mentions (the
 accurate tier: a branch trained on real labelled sentences, beside one trained mostly on
 NewsMTSC's target mentions). The analyzer runs both from its one encoder pass.
