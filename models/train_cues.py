@@ -41,8 +41,8 @@ SENTENCE_TEXT = """the
 real-text branch (`{feature_name}`, weights digest {feature_digest}) that the tier's tone
 model carries for the tone of whole sentences (`sentence/` of the tone model; trained on the
 real labelled sentences' tone and, weighted 3 to 1, on the ten cues by
-`models/train_cue_branch.py`). It reads the same shared layer as the tone branch, so the
-analyzer's one truncated encoder pass feeds both branches."""
+`models/train_cue_branch.py`). The analyzer's one truncated encoder pass feeds both
+branches (each from the layer it reads)."""
 
 BUNDLED_TEXT = """a cue
 branch (`{feature_name}`, weights digest {feature_digest}; a copy in `branch/`): copies of
