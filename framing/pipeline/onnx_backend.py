@@ -505,9 +505,9 @@ class OnnxBranchRunner:
             first = {}
             for j, (r, _) in enumerate(jobs):
                 first.setdefault(r, j)
-            layer_states = shared[[first[r] for r in range(len(idx))]]
-            tap.store(jobs, poss, logits, sent, layer_states)
             firsts = [first[r] for r in range(len(idx))]
+            layer_states = shared[firsts]
+            tap.store(jobs, poss, logits, sent, layer_states)
             for t in extra_taps:  # each extra branch's untargeted job of every row
                 i = slot[id(t.model)]
                 t.store(jobs, poss, more[3 * i], more[3 * i + 1], more[3 * i + 2][firsts])
