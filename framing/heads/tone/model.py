@@ -662,13 +662,9 @@ def _load_sentence_branch(path: Path, sub: Any, model: TrainedTone, lazy: bool) 
 
 
 def _encoder_layers(model: TrainedTone) -> int:
-    """The number of layers of the encoder ``model`` was trained on (as its config records
-    it; else the layer it reads plus its copies of the layers above, which is the same)."""
-    try:
-        return int(model.config.encoder.get("num_hidden_layers") or 0) or \
-            model.layer + model.config.n_layers
-    except (TypeError, ValueError, AttributeError):
-        return model.layer + model.config.n_layers
+    """The number of layers of the encoder ``model`` reads: the layer it taps plus its
+    copies of the layers above (none for a head on the last layer)."""
+    return model.layer + model.config.n_layers
 
 
 def _reads_the_same_encoder(main: TrainedTone, branch: TrainedTone) -> bool:
