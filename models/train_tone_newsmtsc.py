@@ -204,6 +204,10 @@ def main() -> None:
                          "all-mpnet-base-v2 for the accurate tier)")
     ap.add_argument("--name", default=None, help="model name (default tone-newsmtsc-DESIGN)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--checkpoint", default=None, metavar="DIR",
+                    help="save the training state here after every epoch and resume from it "
+                         "when it is already there (branch design; a checkpoint written with "
+                         "other settings or data is refused)")
     ap.add_argument("--recard", action="store_true",
                     help="do not train: re-measure the model in --out as saved and rewrite its "
                          "metrics.json and card")
@@ -249,7 +253,8 @@ def main() -> None:
     t0 = time.perf_counter()
     result = train_tone(train, dev, encoder, design=args.design, n_layers=args.layers,
                         epochs=args.epochs, lr=args.lr, seed=args.seed,
-                        name=args.name or f"tone-newsmtsc-{args.design}", **cue_kw)
+                        name=args.name or f"tone-newsmtsc-{args.design}",
+                        checkpoint=args.checkpoint, resume=args.checkpoint is not None, **cue_kw)
     wall = time.perf_counter() - t0
     result.save(out)
     write_dev_split(out, dev, args.seed, args.dev_fraction)
