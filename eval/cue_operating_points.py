@@ -71,6 +71,10 @@ def main(argv=None) -> int:
                     help="cap the false-positive rate over all cue-free rows, not per group")
     ap.add_argument("--tone", default=str(shipped_model_path(SHIPPED_TONE_MODEL)))
     ap.add_argument("--cue-heads", default=str(shipped_model_path(SHIPPED_CUE_HEADS)))
+    ap.add_argument("--model", default=None,
+                    help="the encoder the tone model reads (default: the bundled one; "
+                         "all-mpnet-base-v2 with --tone models/tone-mpnet/sentence for the "
+                         "accurate tier's heads)")
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "real"))
     ap.add_argument("--out", default=str(HERE / "results" / "cue_operating_points.md"))
     args = ap.parse_args(argv)
@@ -85,7 +89,7 @@ def main(argv=None) -> int:
     ids = catalogue.ids
     heads = load_cue_heads(args.cue_heads)
     tone = load_tone_model(args.tone)
-    encoder = framing.Encoder()
+    encoder = framing.Encoder(args.model)
     feats = tone.sentence_features(encoder, texts,
                                    with_layer=heads.feature_source == "layer+tone-branch")
     probs = heads.predict_proba(feats, texts)

@@ -1,7 +1,7 @@
 """Give trained cue heads a named operating point fitted on the real dev split, in place.
 
     python models/add_operating_point.py --cue-heads models/cues-builtin [--name strict]
-        [--max-fpr 0.02] [--tone-model models/tone-newsmtsc] [--real ../shared/data/real]
+        [--max-fpr 0.005] [--tone-model models/tone-newsmtsc] [--real ../shared/data/real]
         [--default]
     python models/add_operating_point.py --cue-heads DIR --scan 0.15,0.1,0.08,0.05
 

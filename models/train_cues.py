@@ -105,8 +105,10 @@ def project_rows(data: str | Path, ids: list[str]):
 
 
 #: the strict operating point's cap: share of cue-free dev sentences of each source group
-#: one cue may flag (the ground-truth issue's per-cue target)
-STRICT_MAX_FPR = 0.02
+#: one cue may flag. The ground-truth issue's per-cue target is 2%; a cap equal to the target
+#: overshoots it on new text, and cross-fitting on dev chose 0.5% as the largest cap whose
+#: held-out worst cue stays at or under 2% in every group (eval/results/strict_refit.md)
+STRICT_MAX_FPR = 0.005
 
 
 def finish_heads(heads, catalogue, encoder, tone, features: str, dv_texts, emb_dev, Y_dev,
