@@ -3,7 +3,7 @@
     python eval/bench_throughput.py [--articles 96] [--naive-articles 4] [--repeat 2]
                                     [--backends torch,onnx] [--profiles default,accurate]
                                     [--boilerplate] [--cue-heads DIR] [--tone-model DIR]
-                                    [--frames DIR] [--json OUT]
+                                    [--frames DIR] [--gpu] [--json OUT]
 
 Generates a corpus of news-like articles (400-900 words each, from templates written for
 this script and a seeded random generator; nothing is copied from anywhere), segments it
@@ -21,6 +21,8 @@ the measurement's own:
   evidence, or a tone branch of another shape with the heads that read it); with
   ``--variant-profile accurate``, the accurate tier's torch pipeline instead (ratio
   ``pipeline-variant/pipeline-accurate``);
+- with ``--gpu`` (where torch sees a CUDA GPU): each profile's torch pipeline once more
+  with ``device="cuda"`` (ratio ``pipeline-cuda/pipeline``, and the same per profile);
 - ``encoder``: the bare encoder forward pass (:meth:`framing.Encoder.encode`: length-sorted
   batches, dynamic padding) over the same sentences, nothing else;
 - ``naive``: one tokenizer + model call per sentence per task, as a chain of Hugging Face
@@ -146,12 +148,14 @@ def make_corpus(n: int, seed: int, boilerplate: bool) -> list[str]:
 
 
 # -- the measurements (each in a child process) ------------------------------------------
-def _analyzer(backend: str, profile: str = "default", variant: dict | None = None):
+def _analyzer(backend: str, profile: str = "default", variant: dict | None = None,
+              device: str = "cpu"):
     """The analyzer measured; ``variant`` names models in place of the shipped ones
     (keys ``cue_heads``, ``tone_model``, ``frames``)."""
     import framing
 
-    kwargs = {"backend": backend}  # torch named explicitly: the default is "auto"
+    # torch named explicitly: the default is "auto"
+    kwargs = {"backend": backend, "device": device}
     if profile != "default":
         kwargs["profile"] = profile
     kwargs.update({k: v for k, v in (variant or {}).items() if v})
@@ -173,7 +177,7 @@ def _best(fn, repeat: int) -> float:
 
 
 def measure_pipeline(texts: list[str], args) -> dict:
-    an = _analyzer(args.backend, args.profile, _child_variant(args))
+    an = _analyzer(args.backend, args.profile, _child_variant(args), args.device)
     an.score_many(texts[:2])  # warm-up
 
     def run():
@@ -302,7 +306,7 @@ def run_child(kind: str, corpus: str, args, variant: dict | None = None) -> dict
     cmd = [sys.executable, __file__, "--child", kind, "--corpus", corpus,
            "--repeat", str(args.repeat), "--chunk", str(args.chunk),
            "--naive-articles", str(args.naive_articles), "--backend", args.backend,
-           "--profile", args.profile]
+           "--profile", args.profile, "--device", args.device]
     for key, value in (variant or {}).items():
         if value:
             cmd += ["--child-" + key.replace("_", "-"), value]
@@ -347,6 +351,10 @@ def main() -> None:
     ap.add_argument("--backend", default="torch", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--profile", default="default", help=argparse.SUPPRESS)  # for a child
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--gpu", action="store_true",
+                    help="also measure each profile's torch pipeline on the CUDA GPU (its "
+                         "ratio to the same profile on the CPU is printed)")
+    ap.add_argument("--device", default="cpu", help=argparse.SUPPRESS)  # for a child
     for name in ("cue-heads", "tone-model", "frames"):  # the variant, for a child
         ap.add_argument(f"--child-{name}", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cue-heads", default=None,
@@ -376,6 +384,11 @@ def main() -> None:
         raise SystemExit("--profiles must start with default (the reference for the others)")
     if backends[0] != "torch":
         raise SystemExit("--backends must start with torch (the reference for the others)")
+    if args.gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit("--gpu: torch sees no CUDA GPU here")
     if args.variant_profile not in profiles:
         raise SystemExit(f"--variant-profile {args.variant_profile} must be one of --profiles")
     reference = "pipeline" + ("" if args.variant_profile == "default"
@@ -407,6 +420,11 @@ def main() -> None:
                 key = "pipeline" + ("" if p == "default" else f"-{p}") + \
                     ("" if b == "torch" else f"-{b}")
                 res[key] = run_child("pipeline", corpus, args)
+            if args.gpu:  # the same profile's torch pipeline on the GPU
+                args.backend, args.device = "torch", "cuda"
+                res["pipeline" + ("" if p == "default" else f"-{p}") + "-cuda"] = \
+                    run_child("pipeline", corpus, args)
+                args.device = "cpu"
         args.backend, args.profile = "torch", args.variant_profile
         variant = {"cue_heads": args.cue_heads, "tone_model": args.tone_model,
                    "frames": args.frames}
@@ -435,6 +453,8 @@ def main() -> None:
               **{f"pipeline-{p}": f"{p} tier, full pipeline" for p in profiles},
               **{f"pipeline-{p}-{b}": f"{p} tier, backend={b}"
                  for p in profiles for b in backends},
+              **{"pipeline" + ("" if p == "default" else f"-{p}") + "-cuda":
+                 f"{p} tier, torch on the CUDA GPU" for p in profiles},
               "pipeline-variant": f"{args.variant_profile} tier, other models (variant)",
               "encoder": "bare encoder forward pass",
               "naive": f"naive per-sentence per-task ({n_naive} articles)"}
@@ -445,6 +465,10 @@ def main() -> None:
     for b in backends[1:]:
         ratios[f"pipeline-{b}/pipeline-torch"] = rate[f"pipeline-{b}"][1] / rate["pipeline"][1]
         ratios[f"pipeline-{b}/encoder"] = rate[f"pipeline-{b}"][1] / rate["encoder"][1]
+    if args.gpu:
+        for p in profiles:
+            key = "pipeline" + ("" if p == "default" else f"-{p}")
+            ratios[f"{key}-cuda/{key}"] = rate[f"{key}-cuda"][1] / rate[key][1]
     for p in profiles[1:]:
         ratios[f"pipeline-{p}/pipeline"] = rate[f"pipeline-{p}"][1] / rate["pipeline"][1]
         for b in backends[1:]:

@@ -243,7 +243,7 @@ def tone_phase(args, rows, meta, encoder, log=print) -> None:
         cue_labels=cue_labels, cue_weight=args.cue_weight, cue_batch_size=args.cue_batch_size,
         kd_temperature=args.kd_temperature, kd_weight=args.kd_weight,
         soft_batch_size=args.soft_batch_size, soft_per_epoch=per_epoch, soft=soft,
-        checkpoint=out / "checkpoint", resume=args.resume)
+        checkpoint=out / "checkpoint", resume=args.resume, device=args.device)
     wall = time.perf_counter() - t1
     m = result.metrics
     run = args.epochs - done  # the epochs this call trained (a resumed run skips the rest)
@@ -432,6 +432,9 @@ def main() -> None:
     ap.add_argument("--cue-weight", type=float, default=1.0)
     ap.add_argument("--cue-batch-size", type=int, default=24)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--device", default="cpu",
+                    help="torch device: cpu (default), cuda, cuda:N or auto (a GPU when "
+                         "torch sees one); the saved model is the same kind either way")
     ap.add_argument("--limit", type=int, default=None,
                     help="use only the first N soft rows (a timing slice)")
     ap.add_argument("--resume", action="store_true",
@@ -463,7 +466,7 @@ def main() -> None:
     print(f"teacher: {len(rows.texts)} soft rows ({rows.kinds.count('real')} real, "
           f"{rows.kinds.count('newsmtsc')} NewsMTSC) of {meta['rows']}, loaded in "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    encoder = framing.Encoder(args.model)
+    encoder = framing.Encoder(args.model, device=args.device)
     tone_phase(args, rows, meta, encoder, log=lambda s: print(s, flush=True))
     if not args.skip_cues:
         cue_phase(args, rows, meta, encoder, log=lambda s: print(s, flush=True))

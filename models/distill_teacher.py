@@ -149,6 +149,9 @@ def main() -> None:
                                               / "train.jsonl"))
     ap.add_argument("--n", type=int, default=100_000, help="real sentences in the pool")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--device", default="cpu",
+                    help="torch device: cpu (default), cuda, cuda:N or auto (a GPU when "
+                         "torch sees one); the saved model is the same kind either way")
     ap.add_argument("--chunk", type=int, default=2000)
     ap.add_argument("--tone", default=str(HERE / "tone-mpnet"), help="the teacher tone model")
     ap.add_argument("--cue-heads", default=str(HERE / "cues-mpnet"), help="the teacher cue heads")
@@ -187,8 +190,15 @@ def main() -> None:
     n = len(texts) if args.limit is None else min(args.limit, len(texts))
     print(f"{len(pool)} real + {len(nm)} NewsMTSC rows; labelling {n}", flush=True)
 
-    encoder = framing.Encoder(args.model)
+    if args.device != "cpu" and (args.backend == "onnx" or args.check):
+        raise SystemExit("the ONNX backend runs on the CPU: use --backend torch with "
+                         f"--device {args.device}")
+    encoder = framing.Encoder(args.model, device=args.device)
     tone = load_tone_model(args.tone)
+    if args.backend == "torch":  # both branches where the encoder runs (ONNX: the CPU)
+        for m in (tone, tone.sentence_model):
+            if m is not None:
+                m.to(encoder.device)
     tone.check_encoder(encoder)
     heads = load_cue_heads(args.cue_heads)
     runner = None

@@ -81,6 +81,9 @@ def main() -> None:
     ap.add_argument("--cue-weight", type=float, default=3.0)
     ap.add_argument("--cue-batch-size", type=int, default=48)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--device", default="cpu",
+                    help="torch device: cpu (default), cuda, cuda:N or auto (a GPU when "
+                         "torch sees one); the saved model is the same kind either way")
     ap.add_argument("--name", default="tone-sentence")
     ap.add_argument("--attach-to", default=None, metavar="TONE_DIR",
                     help="make the trained branch this tone model's sentence branch")
@@ -102,13 +105,14 @@ def main() -> None:
     print(f"real train: {len(real.rows)} sentences, {len(train)} tone examples; dev "
           f"{len(dev)} tone examples; {len(cue_texts)} cue sentences, {len(ids)} cues",
           flush=True)
-    encoder = framing.Encoder(args.model)
+    encoder = framing.Encoder(args.model, device=args.device)
     t0 = time.perf_counter()
     result = train_tone(train, dev, encoder, design="branch", n_layers=args.layers,
                         epochs=args.epochs, lr=args.lr, seed=args.seed, name=args.name,
                         cue_texts=cue_texts, cue_labels=cue_labels,
                         cue_weight=args.cue_weight, cue_batch_size=args.cue_batch_size,
-                        checkpoint=args.checkpoint, resume=args.checkpoint is not None)
+                        checkpoint=args.checkpoint, resume=args.checkpoint is not None,
+                        device=args.device)
     wall = time.perf_counter() - t0
     out = Path(args.out)
     result.save(out)

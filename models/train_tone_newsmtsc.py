@@ -186,6 +186,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--device", default="cpu",
+                    help="torch device: cpu (default), cuda, cuda:N or auto (a GPU when "
+                         "torch sees one); the saved model is the same kind either way")
     ap.add_argument("--dev-fraction", type=float, default=0.15)
     ap.add_argument("--cues", default=None, metavar="DIR",
                     help="multi-task: also train the branch on these cue sentences (e.g. "
@@ -216,7 +219,7 @@ def main() -> None:
     examples, train, dev = newsmtsc_split(args.data, args.dev_fraction, args.seed)
     print(f"NewsMTSC: {len(examples)} examples; train {len(train)}, dev {len(dev)} "
           f"(split by sentence, seed {args.seed})", flush=True)
-    encoder = framing.Encoder(args.model)
+    encoder = framing.Encoder(args.model, device=args.device)
     out = Path(args.out)
     command = ("python models/train_tone_newsmtsc.py "
                + (f"--model {args.model} " if args.model else "")
@@ -254,7 +257,8 @@ def main() -> None:
     result = train_tone(train, dev, encoder, design=args.design, n_layers=args.layers,
                         epochs=args.epochs, lr=args.lr, seed=args.seed,
                         name=args.name or f"tone-newsmtsc-{args.design}",
-                        checkpoint=args.checkpoint, resume=args.checkpoint is not None, **cue_kw)
+                        checkpoint=args.checkpoint, resume=args.checkpoint is not None,
+                        device=args.device, **cue_kw)
     wall = time.perf_counter() - t0
     result.save(out)
     write_dev_split(out, dev, args.seed, args.dev_fraction)

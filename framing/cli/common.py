@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["parse_label_map", "add_backend_option", "BACKEND_CHOICES"]
+__all__ = ["parse_label_map", "add_backend_option", "add_device_option", "BACKEND_CHOICES"]
 
 #: ``Analyzer(backend=...)`` values, as :data:`framing.pipeline.onnx_backend.BACKENDS`
 #: has them (written out so that parsing arguments imports no model code; a test checks
@@ -22,6 +22,14 @@ def add_backend_option(parser: Any) -> None:
              "torch, onnx-fp32 or onnx (int8: faster, slightly less accurate) to choose "
              "(the ONNX ones need pip install \"framing[onnx]\"; the graph is exported "
              "once, on first use)")
+
+
+def add_device_option(parser: Any, what: str = "the encoder and the trained branches run") -> None:
+    """Add ``--device`` (default cpu) to a command that runs torch models."""
+    parser.add_argument(
+        "--device", default="cpu",
+        help=f"torch device {what} on: cpu (default), cuda, cuda:N, mps, or auto (a CUDA GPU "
+             "when torch sees one); a device torch cannot use here is a usage error")
 
 
 def parse_label_map(text: str | None) -> dict[str, str] | None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from framing.cli.common import add_backend_option, parse_label_map
+from framing.cli.common import add_backend_option, add_device_option, parse_label_map
 
 __all__ = ["add_parser", "frames_option", "run"]
 
@@ -74,6 +74,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--allow-network", action="store_true",
                    help="allow downloading a hub model named by --model")
     add_backend_option(p)
+    add_device_option(p)
 
     # How to run and write.
     p.add_argument("--batch-size", type=int, default=64, help="sentences per encoder batch")
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 "cue_operating_point": args.cue_operating_point, "frames": frames_option(args.frames),
                 "tone_label_map": parse_label_map(args.tone_label_map),
                 "allow_network": args.allow_network, "batch_size": args.batch_size,
-                "backend": args.backend}
+                "backend": args.backend, "device": args.device}
     source = args.input[0] if len(args.input) == 1 else args.input
     summary = score_corpus(
         source, args.output, text=args.text, id=args.id, outlet=args.outlet,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from framing.core.formatting import counted
-from framing.cli.common import parse_label_map
+from framing.cli.common import add_device_option, parse_label_map
 
 __all__ = ["add_parser", "run", "run_cues", "run_tone"]
 
@@ -34,6 +34,7 @@ def _add_tone_parser(what: Any) -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--seed", type=int, default=13)
+    add_device_option(p, "to train")
     p.add_argument("--text", default="text")
     p.add_argument("--label", default="label")
     p.add_argument("--target", default="target", help="target mention column (optional)")
@@ -87,9 +88,10 @@ def run_tone(args: argparse.Namespace) -> int:
     else:
         train, dev = split_examples(examples, args.dev_fraction, args.seed)
     print(f"training on {len(train)} examples, measuring on {len(dev)}", file=sys.stderr)
-    result = train_tone(train, dev, Encoder(args.model), design=args.design,
-                        n_layers=args.layers, epochs=args.epochs, lr=args.lr, seed=args.seed,
-                        name=args.name or Path(args.out).name)
+    result = train_tone(train, dev, Encoder(args.model, device=args.device),
+                        design=args.design, n_layers=args.layers, epochs=args.epochs,
+                        lr=args.lr, seed=args.seed, name=args.name or Path(args.out).name,
+                        device=args.device)
     result.save(args.out)
     metrics = result.metrics
     f1 = metrics["dev_macro_f1"]

