@@ -12,6 +12,11 @@ from typing import Sequence
 
 import numpy as np
 
+from framing.stats.metrics import macro_f1_from_confusion
+
+#: the default grid of :func:`fit_class_biases`: -1.0 to +1.0 in steps of 0.1
+BIAS_GRID = np.round(np.arange(-1.0, 1.0 + 1e-9, 0.1), 1)
+
 __all__ = [
     "PlattCalibrator",
     "fit_thresholds",
@@ -22,6 +27,9 @@ __all__ = [
     "calibrate_and_threshold",
     "check_binary_labels",
     "fit_temperature",
+    "fit_class_biases",
+    "biased_argmax",
+    "BIAS_GRID",
 ]
 
 
@@ -201,3 +209,50 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     best = min(grid, key=nll)
     fine = np.linspace(best * 0.9, best * 1.1, 41)
     return float(min(fine, key=nll))
+
+
+def biased_argmax(probs: np.ndarray, biases: np.ndarray | None) -> np.ndarray:
+    """The class of each row of ``probs`` ``(n, k)`` after adding ``biases`` ``(k,)`` to
+    the log-probabilities (plain argmax for None). The probabilities themselves are not
+    changed: the biases move the decision, as a threshold does for one label."""
+    probs = np.asarray(probs, dtype=float)
+    if biases is None:
+        return probs.argmax(axis=1)
+    return (np.log(np.clip(probs, 1e-12, 1.0)) + np.asarray(biases, dtype=float)).argmax(axis=1)
+
+
+def fit_class_biases(probs: np.ndarray, y: np.ndarray, *, fixed: int = 1,
+                     grid: np.ndarray = BIAS_GRID) -> np.ndarray:
+    """Additive log-probability biases ``(k,)`` that maximise macro-F1 of
+    :func:`biased_argmax` on held-out rows: ``probs`` ``(n, k)`` calibrated class
+    probabilities, ``y`` their true classes. Class ``fixed`` keeps bias 0 (only
+    differences matter); every other class takes each value of ``grid`` (an exhaustive
+    search: ``len(grid) ** (k - 1)`` pairs, 441 for three classes on the default grid).
+    Ties go to the smallest total ``|bias|`` (no change when argmax is already best).
+
+    Raises :class:`ValueError` for shapes that do not fit, labels outside ``0..k-1``, or
+    more than three free classes (the search would be too large)."""
+    probs = np.asarray(probs, dtype=float)
+    y = np.asarray(y, dtype=int)
+    if probs.ndim != 2 or len(probs) != len(y) or not len(y):
+        raise ValueError("probs must be (n, k) with one true class per row, n > 0")
+    k = probs.shape[1]
+    if not 0 <= fixed < k or y.min() < 0 or y.max() >= k:
+        raise ValueError(f"classes run from 0 to {k - 1}")
+    if k - 1 > 3:
+        raise ValueError("fit_class_biases searches at most three free classes")
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    free = [c for c in range(k) if c != fixed]
+    grid = np.asarray(grid, dtype=float)
+    combos = np.array(np.meshgrid(*[grid] * len(free), indexing="ij")).reshape(len(free), -1).T
+    best, best_key = np.zeros(k), None
+    for combo in combos:
+        b = np.zeros(k)
+        b[free] = combo
+        pred = (logp + b).argmax(axis=1)
+        cm = np.zeros((k, k))
+        np.add.at(cm, (y, pred), 1)
+        key = (round(float(macro_f1_from_confusion(cm)), 12), -float(np.abs(b).sum()))
+        if best_key is None or key > best_key:
+            best, best_key = b, key
+    return best

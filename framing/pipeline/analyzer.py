@@ -21,6 +21,7 @@ from framing._version import __version__
 from framing.core.labels import TONE_LABELS
 from framing.core.resources import get_tier
 from framing.encoding.encoder import Encoder
+from framing.heads.calibration import biased_argmax
 from framing.heads.cues.detector import CueDetector
 from framing.heads.frames.scorers import make_frame_scorers
 from framing.heads.tone.factory import make_tone_scorer
@@ -116,6 +117,12 @@ class Analyzer:
         headers, footers and cookie banners are not scored; an article whose page could
         not be cut down is flagged ``html_fallback``. ``False`` strips the tags and
         scores all the page's text.
+    device:
+        The torch device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"``, ``"mps"``, or
+        ``"auto"`` for a CUDA GPU when torch sees one (checked now: a device torch cannot
+        use here raises :class:`ValueError`). The encoder and the trained branches run
+        there; the heads on their pooled states run on the CPU. The ONNX backends run on
+        the CPU, so ``backend="auto"`` takes torch on a GPU.
     encoder, cue_detector:
         Ready-made components to share between analyzers (they win over ``model`` and
         ``catalogue``).
@@ -230,6 +237,7 @@ class Analyzer:
             self._onnx = OnnxBranchRunner(self.encoder, self.tone_scorer,
                                           quantize=self.backend == "onnx",
                                           extra=self._extra_branches())
+        self._place_branches()
         self.warm_up()
 
     def _choose_backend(self, requested: str, device: str) -> str:
@@ -253,6 +261,18 @@ class Analyzer:
         in the same pass."""
         tone = self.tone_scorer
         return [m for m in self.needs.branches if m is not tone]
+
+    def _place_branches(self) -> None:
+        """Put the trained branches the torch backend runs (the tone model's, its sentence
+        branch, a cue or frame branch) on the encoder's device, so that a GPU analyzer
+        runs them there too instead of on the CPU."""
+        device = str(getattr(self.encoder, "device", "cpu"))
+        if self.backend != "torch" or device == "cpu":
+            return
+        needs = self.needs
+        for m in [self.tone_scorer, *needs.branches, *needs.layer_branches]:
+            if getattr(m, "uses_hidden_states", False) and callable(getattr(m, "to", None)):
+                m.to(device)
 
     def warm_up(self) -> "Analyzer":
         """Fit what the components fit lazily (exemplar and prototype embeddings) now, so
@@ -718,7 +738,11 @@ class Analyzer:
                 tone_probs[tone_idx], tones[tone_idx]))))
         label = tone_label(value, band)
         if class_probs is not None and label_by_argmax:
-            label = max(class_probs, key=class_probs.get)  # calibrated: the likeliest class
+            # calibrated: the likeliest class, after the tone model's label biases for
+            # tone that is not toward a target (fitted for macro-F1; none: plain argmax)
+            biases = getattr(self.tone_scorer, "label_biases", None) if target is None else None
+            row = np.array([[class_probs[k] for k in TONE_LABELS]])
+            label = TONE_LABELS[int(biased_argmax(row, biases)[0])]
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)
         order_desc = tone_idx[np.argsort(-sel, kind="stable")] if sel.size else []
         most_prom = [self._tone_ev(sents[j], tones[j]) for j in order_desc

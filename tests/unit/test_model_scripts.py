@@ -102,3 +102,33 @@ def test_operating_points_section_is_replaced_and_the_evaluation_kept_apart(monk
     assert new == "# h\n\n## Operating points\nt\n" and evaluation.strip().endswith("x")
     new, evaluation = with_operating_points("# h\n", "\n## Operating points\nt\n")
     assert new == "# h\n\n## Operating points\nt\n" and evaluation == ""
+
+
+def test_bias_card_caller_passes_every_field():
+    fields = _fields(_template(MODELS / "add_tone_biases.py", "CARD"))
+    calls = _format_calls(MODELS / "add_tone_biases.py", "CARD")
+    assert calls and {"critical", "promotional", "gain", "share"} <= fields
+    for call in calls:
+        assert not fields - {k.arg for k in call.keywords}
+
+
+def test_bias_cross_fitting_measures_the_gain_on_the_other_half(monkeypatch):
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(MODELS))
+    from add_tone_biases import cross_fit
+
+    rng = np.random.default_rng(0)
+    n = 240
+    y = rng.integers(0, 3, n)
+    P = np.full((n, 3), 0.1)
+    P[y == 0, 0] = P[y == 1, 1] = 0.8
+    P[y == 2, 1], P[y == 2, 2] = 0.48, 0.42  # argmax misses promotional: biases help
+    P += rng.uniform(0, 0.02, P.shape)
+    P /= P.sum(axis=1, keepdims=True)
+    docs = np.array([f"d{i // 4}" for i in range(n)])
+    gains = cross_fit(P, y, docs, halvings=3, seed=1)
+    assert len(gains) == 6 and (gains > 0.2).all()
+    assert np.array_equal(gains, cross_fit(P, y, docs, halvings=3, seed=1))  # seeded
+    P_ok = np.eye(3)[y] * 0.9 + 0.05  # argmax already perfect: no gain to find
+    assert np.allclose(cross_fit(P_ok, y, docs, halvings=2, seed=1), 0.0)

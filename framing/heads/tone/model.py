@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from framing.core.labels import TONE_LABELS
+from framing.encoding.encoder import resolve_device
 from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
 from framing.heads.artefact import copy_model_dir, has_format
@@ -61,12 +62,16 @@ __all__ = [
     "weights_digest",
     "attach_sentence_branch",
     "attach_lexical",
+    "set_label_biases",
     "SENTENCE_BRANCH",
+    "LABEL_BIASES",
 ]
 
 FORMAT = "framing-tone"
 #: the subdirectory of a tone model that holds its sentence branch, when it has one
 SENTENCE_BRANCH = "sentence"
+#: the config key of the biases for the label of tone not toward a target
+LABEL_BIASES = "label_biases"
 Span = tuple[int, int] | None
 
 
@@ -282,6 +287,7 @@ class TrainedTone:
             raise ValueError("TrainedTone needs a module or a loader")
         self._module = module.eval() if module is not None else None
         self._loader = loader
+        self._device = "cpu"
         self.config = config
         self.path = path
         self.layer = config.layer
@@ -294,6 +300,10 @@ class TrainedTone:
         #: evidence from a whole sentence's words, added to the log-probabilities of its
         #: tone (:meth:`with_words`; see :func:`attach_lexical`); None: none
         self.lexical: LexicalEvidence | None = None
+        #: ``(3,)`` biases (TONE_LABELS order) added to the log-probabilities of tone that
+        #: is not toward a target when its label is decided (see :func:`set_label_biases`);
+        #: the probabilities and the tone score stay as they are. None: plain argmax
+        self.label_biases: np.ndarray | None = None
 
     def with_words(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """The tone probabilities ``probs`` ``(n, 3)`` of whole sentences ``texts`` after
@@ -315,6 +325,8 @@ class TrainedTone:
         if self._module is None:
             self._module = self._loader().eval()
             self._loader = None
+            if self._device != "cpu":
+                self._module.to(self._device)
         return self._module
 
     @module.setter
@@ -325,6 +337,21 @@ class TrainedTone:
     def loaded(self) -> bool:
         """Whether the torch module is built (see :func:`load_tone_model`'s ``lazy``)."""
         return self._module is not None
+
+    @property
+    def device(self) -> str:
+        """The torch device the branch runs on (``"cpu"`` unless :meth:`to` moved it)."""
+        return self._device
+
+    def to(self, device: str) -> "TrainedTone":
+        """Run the branch on ``device`` (a name :func:`framing.encoding.encoder.resolve_device`
+        accepts; ``"auto"`` is resolved there). A lazy model moves when it is built. The
+        inputs the analyzer's tap hands it go to that device and its outputs come back to
+        the CPU, so the branch may sit where the encoder does. Returns the model."""
+        self._device = resolve_device(device)
+        if self._module is not None:
+            self._module.to(self._device)
+        return self
 
     def check_encoder(self, encoder: "Encoder") -> None:
         """Raise :class:`ModelLoadError` if ``encoder`` is not the one this model was trained on."""
@@ -418,15 +445,17 @@ class _ToneTap:
         if not jobs:
             return
         idx = torch.tensor([r for r, _ in jobs], dtype=torch.long, device=hidden.device)
-        with torch.inference_mode():  # the head is small: it runs on the CPU
+        dev = self.model.device  # the branch's device (the CPU unless it was moved)
+        with torch.inference_mode():
             logits, feats = self.model.logits_and_features(
-                hidden[idx].float().cpu(), mask[idx].cpu(), torch.from_numpy(tmasks))
+                hidden[idx].float().to(dev), mask[idx].to(dev), torch.from_numpy(tmasks).to(dev))
             layer_states = None
             if self.keep_layer_states:
-                h, m = hidden.float().cpu(), mask.cpu().unsqueeze(-1).float()
+                h, m = hidden.float(), mask.unsqueeze(-1).float()
                 pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
-                layer_states = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
-        self.store(jobs, positions, logits.float().numpy(), feats.numpy(), layer_states)
+                layer_states = torch.nn.functional.normalize(pooled, p=2, dim=1).cpu().numpy()
+        self.store(jobs, positions, logits.float().cpu().numpy(), feats.cpu().numpy(),
+                   layer_states)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -592,7 +621,44 @@ def load_tone_model(path: str | os.PathLike, *, lazy: bool = False) -> TrainedTo
         model.sentence_model = _load_sentence_branch(path, sub, model, lazy)
     if raw.get("lexical") is not None:
         model.lexical = LexicalEvidence.load(path, len(TONE_LABELS))
+    if raw.get(LABEL_BIASES) is not None:
+        model.label_biases = _label_biases(raw[LABEL_BIASES], cfg_path)
     return model
+
+
+def _label_biases(value: Any, where: Path) -> np.ndarray:
+    """The ``label_biases`` entry of a tone config as a ``(3,)`` array in TONE_LABELS
+    order; :class:`ModelLoadError` naming the file unless it maps each tone label to a
+    finite number."""
+    if not isinstance(value, dict) or set(value) != set(TONE_LABELS):
+        raise ModelLoadError(f"{where}: {LABEL_BIASES} must map each of "
+                             f"{', '.join(TONE_LABELS)} to a number")
+    try:
+        out = np.array([float(value[k]) for k in TONE_LABELS])
+    except (TypeError, ValueError):
+        out = np.array([np.nan])
+    if not np.isfinite(out).all():
+        raise ModelLoadError(f"{where}: {LABEL_BIASES} must be finite numbers")
+    return out
+
+
+def set_label_biases(tone_dir: str | os.PathLike, biases: "dict[str, float] | None",
+                     fitted: "dict[str, Any] | None" = None) -> Path:
+    """Give the tone model in ``tone_dir`` biases for the label of tone that is not toward
+    a target (``{"critical": b0, "neutral": b1, "promotional": b2}``, added to the
+    log-probabilities before the likeliest class is taken; fitted for macro-F1 on held-out
+    sentences by :func:`framing.heads.calibration.fit_class_biases`), or take them away
+    (``None``). ``fitted`` (how they were fitted: data, grid, gain) is recorded beside them.
+    The weights, the probabilities and the tone score do not change, nor does tone toward
+    a target. The result is checked by loading it; on a :class:`ModelLoadError` the config
+    is left as it was. Returns ``tone_dir``."""
+    tone_dir = Path(tone_dir)
+    load_tone_model(tone_dir, lazy=True)  # a tone model to begin with
+    value = None if biases is None else {k: float(biases[k]) for k in biases}
+    _change_config(tone_dir, LABEL_BIASES, value, lambda: None)
+    _change_config(tone_dir, LABEL_BIASES + "_fitted", fitted if biases is not None else None,
+                   lambda: None)
+    return tone_dir
 
 
 def attach_lexical(tone_dir: str | os.PathLike, lexical: LexicalEvidence | None) -> Path:
