@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from framing.cli.common import add_backend_option
+from framing.cli.common import add_backend_option, add_device_option
 
 __all__ = ["add_parser", "run"]
 
@@ -35,6 +35,7 @@ def add_parser(subparsers: Any) -> None:
                    help="fit thresholds on a seeded dev split and report on the rest")
     p.add_argument("--n-boot", type=int, default=None, help="bootstrap resamples (default 1000)")
     add_backend_option(p)
+    add_device_option(p)
     p.add_argument("-o", "--out", default=None, help="output directory for the reports")
 
 
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_suite(args: argparse.Namespace) -> int:
     from framing.evaluation.suite import run_suite
 
-    result = run_suite(args.suite, output=args.out, n_boot=args.n_boot)
+    result = run_suite(args.suite, output=args.out, n_boot=args.n_boot, device=args.device)
     print(result.to_markdown())
     for name, report in result.reports.items():
         _print_warnings(report.warnings, name)
@@ -70,7 +71,7 @@ def _run_on_file(args: argparse.Namespace) -> int:
     if args.task == "cues":
         columns["label_set"] = load_catalogue(args.catalogue).ids
     samples = load_samples(args.data, args.task, id=None, **columns)
-    encoder = Encoder()
+    encoder = Encoder(device=args.device)
     if args.task == "tone":
         scorers = _tone_scorers(args, encoder)
     elif args.task == "cues":

@@ -71,7 +71,7 @@ import yaml
 from framing.core.pointers import UNITS, PointerError, pointer_samples
 from framing.core.resources import TIERS, get_tier, shipped_model_path
 from framing.core.tables import read_table
-from framing.encoding.encoder import Encoder
+from framing.encoding.encoder import Encoder, resolve_device
 from framing.errors import FramingError, MissingExtraError, ModelLoadError, ModelNotFoundError
 from framing.evaluation.harness import evaluate, load_samples
 from framing.heads.cues.detector import CueDetector
@@ -252,8 +252,9 @@ class _ScorerPool:
     shared per (profile, cues, catalogue), and a scorer that cannot be loaded is recorded
     in :attr:`dropped` with the reason, never raised."""
 
-    def __init__(self, specs: dict[str, _ScorerSpec]) -> None:
+    def __init__(self, specs: dict[str, _ScorerSpec], device: str = "cpu") -> None:
         self.specs = specs
+        self.device = device
         self.built: dict[str, Analyzer] = {}
         self.dropped: dict[str, str] = {}
         self._encoders: dict[str, Encoder] = {}
@@ -276,8 +277,8 @@ class _ScorerPool:
         if profile not in self._encoders:
             tier = get_tier(profile)
             try:
-                self._encoders[profile] = Encoder() if tier.name == "default" \
-                    else Encoder(tier.encoder)
+                self._encoders[profile] = Encoder(
+                    None if tier.name == "default" else tier.encoder, device=self.device)
             except _UNAVAILABLE as exc:
                 self._profile_errors[profile] = f"its encoder {tier.encoder} did not load: {exc}"
                 raise ModelNotFoundError(self._profile_errors[profile]) from exc
@@ -313,15 +314,18 @@ class _ScorerPool:
 
 
 def run_suite(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
-              n_boot: int | None = None) -> SuiteResult:
+              n_boot: int | None = None, device: str = "cpu") -> SuiteResult:
     """Run every run of the suite at ``path``; write JSON, Markdown and PNG per run and a
-    ``summary.md``/``summary.json`` into the suite's output directory (or ``output``)."""
+    ``summary.md``/``summary.json`` into the suite's output directory (or ``output``).
+    ``device``: where the scorers' encoders and branches run (checked first: a device
+    torch cannot use here raises :class:`ValueError` before the suite is read)."""
+    device = resolve_device(device)
     suite = load_suite(path)
     source, root = suite["_source"], suite["_root"]
     out_dir = Path(output) if output is not None else suite["_output"]
     n_boot = int(n_boot or suite.get("n_boot", 1000))
     seed = int(suite.get("seed", 0))
-    pool = _ScorerPool(suite["_scorers"])
+    pool = _ScorerPool(suite["_scorers"], device)
     datasets: dict[str, Any] = {}
     skip: dict[str, str] = {}
     pointer_keys = ("pointers", "corpus", "documents", "unit")

@@ -122,7 +122,8 @@ class Analyzer:
         ``"auto"`` for a CUDA GPU when torch sees one (checked now: a device torch cannot
         use here raises :class:`ValueError`). The encoder and the trained branches run
         there; the heads on their pooled states run on the CPU. The ONNX backends run on
-        the CPU, so ``backend="auto"`` takes torch on a GPU.
+        the CPU, so ``backend="auto"`` takes torch on a GPU. With ``encoder=`` given, that
+        encoder's device is used instead.
     encoder, cue_detector:
         Ready-made components to share between analyzers (they win over ``model`` and
         ``catalogue``).

@@ -87,7 +87,7 @@ def tree(tmp_path, monkeypatch, tiny_encoder):
     """A suite root with label files, and the corpus beside it (outside the root)."""
     monkeypatch.delenv("FRAMING_REAL_DATA", raising=False)
     # patterns-only scorers never encode; the tiny encoder spares loading the real model
-    monkeypatch.setattr(suite_module, "Encoder", lambda: tiny_encoder)
+    monkeypatch.setattr(suite_module, "Encoder", lambda *a, **k: tiny_encoder)
     _write_corpus(tmp_path / "corpus")
     _write_labels(tmp_path / "suite")
     return tmp_path

