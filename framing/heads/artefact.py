@@ -14,8 +14,11 @@ import numpy as np
 __all__ = ["has_format", "write_artefact", "logistic_arrays", "copy_model_dir",
            "MODEL_FILES"]
 
-#: the files of a saved model directory: what a copy of one takes, and nothing else
-MODEL_FILES = ("config.json", "model.safetensors", "README.md")
+#: the files of a saved model directory: what a copy of one takes, and nothing else (a
+#: tone model's lexical evidence and sentence-tone head included: its config names them;
+#: the names are heads.lexical's and heads.tone.sentence_head's, which a test checks)
+MODEL_FILES = ("config.json", "model.safetensors", "README.md", "lexical.json",
+               "lexical.safetensors", "sentence_head.safetensors")
 
 
 def has_format(path: str | os.PathLike, fmt: str) -> bool:
@@ -41,7 +44,10 @@ def write_artefact(path: str | os.PathLike, arrays: dict[str, np.ndarray],
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    save_file(arrays, str(path / "model.safetensors"))
+    # safetensors writes a numpy array's buffer as it lies in memory: a Fortran-ordered one
+    # (scikit-learn's multinomial coef_ is) would come back scrambled, so write C order
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+              str(path / "model.safetensors"))
     (path / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (path / "README.md").write_text(card, encoding="utf-8")
     return path

@@ -133,8 +133,9 @@ class LexicalEvidence:
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        save_file({"idf": self.idf.astype(np.float32), "W": self.W.astype(np.float32),
-                   "b": self.b.astype(np.float32)}, str(path / LEXICAL_WEIGHTS))
+        save_file({k: np.ascontiguousarray(v, dtype=np.float32)  # C order (see artefact)
+                   for k, v in (("idf", self.idf), ("W", self.W), ("b", self.b))},
+                  str(path / LEXICAL_WEIGHTS))
         (path / LEXICAL_CONFIG).write_text(json.dumps(
             {"format": LEXICAL_FORMAT, "max_n": self.max_n, "training": self.training or {},
              "vocabulary": list(self.vocabulary)}, ensure_ascii=False) + "\n",

@@ -562,6 +562,12 @@ class Analyzer:
         if tap is not None:
             whole = plan.feature_taps.get(id(needs.sentence_branch), tap)  # whole sentences
             out.tone_probs = np.stack([whole.out[(pos, None)] for pos in range(n)])
+            head = needs.sentence_head
+            if head is not None:  # the head on the pooled states replaces the branch's own
+                rows = encoded.layer_features[id(whole.model)]
+                if head.features == "branch+main":
+                    rows = np.concatenate([rows, encoded.features[id(tone)]], axis=1)
+                out.tone_probs = head.probabilities(rows)
             if getattr(tone, "lexical", None) is not None:  # the words of whole sentences
                 out.tone_probs = tone.with_words(out.tone_probs, cleans)
             for pos, spans in batch.target_spans.items():
@@ -794,6 +800,9 @@ class PassNeeds:
     embedding: bool = False
     #: the tone model's sentence branch (tone of whole sentences), when it has one
     sentence_branch: Any = None
+    #: the tone model's sentence-tone head (tone of whole sentences from pooled branch
+    #: states), when it has one
+    sentence_head: Any = None
 
     @classmethod
     def of(cls, tone: Any, cues: Any, frames: Sequence[Any]) -> "PassNeeds":
@@ -806,6 +815,8 @@ class PassNeeds:
             needs.sentence_branch = getattr(tone, "sentence_model", None)
             if needs.sentence_branch is not None and needs.tone_reads_states:
                 needs.branches.append(needs.sentence_branch)
+            needs.sentence_head = getattr(tone, "sentence_head", None) \
+                if needs.tone_reads_states else None
         if cues is not None and cues.use_similarity:
             if cues.needs_branch_features:
                 needs.cue_branch = cues.feature_model
@@ -818,6 +829,10 @@ class PassNeeds:
                 needs.embedding = True
             else:
                 reads.append((f.feature_model, f.feature_source))
+        if needs.sentence_head is not None:  # the whole-sentence branch's states, and the main's
+            reads.append((needs.sentence_branch or tone, "layer+tone-branch"))
+            if needs.sentence_head.features == "branch+main":
+                reads.append((tone, "tone-branch"))
         for model, source in reads:
             if all(m is not model for m in needs.branches):
                 needs.branches.append(model)

@@ -45,6 +45,7 @@ from framing.encoding.fingerprints import fingerprint_mismatch
 from framing.errors import ModelLoadError
 from framing.heads.artefact import copy_model_dir, has_format
 from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, LexicalEvidence
+from framing.heads.tone.sentence_head import SENTENCE_HEAD, SENTENCE_HEAD_WEIGHTS, SentenceToneHead
 
 if TYPE_CHECKING:  # pragma: no cover
     from framing.encoding.encoder import Encoder
@@ -63,6 +64,8 @@ __all__ = [
     "attach_sentence_branch",
     "attach_lexical",
     "set_label_biases",
+    "attach_sentence_head",
+    "sentence_head_features",
     "SENTENCE_BRANCH",
     "LABEL_BIASES",
 ]
@@ -304,6 +307,10 @@ class TrainedTone:
         #: is not toward a target when its label is decided (see :func:`set_label_biases`);
         #: the probabilities and the tone score stay as they are. None: plain argmax
         self.label_biases: np.ndarray | None = None
+        #: the head that gives the tone of whole sentences from pooled branch states,
+        #: replacing the branch's own (see :mod:`framing.heads.tone.sentence_head`);
+        #: None: the branch's head does
+        self.sentence_head: SentenceToneHead | None = None
 
     def with_words(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """The tone probabilities ``probs`` ``(n, 3)`` of whole sentences ``texts`` after
@@ -623,7 +630,61 @@ def load_tone_model(path: str | os.PathLike, *, lazy: bool = False) -> TrainedTo
         model.lexical = LexicalEvidence.load(path, len(TONE_LABELS))
     if raw.get(LABEL_BIASES) is not None:
         model.label_biases = _label_biases(raw[LABEL_BIASES], cfg_path)
+    if raw.get(SENTENCE_HEAD) is not None:
+        model.sentence_head = SentenceToneHead.load(path, raw[SENTENCE_HEAD])
+        if model.sentence_head.features == "branch+main" and model.sentence_model is None:
+            raise ModelLoadError(f"{cfg_path}: a sentence-tone head on 'branch+main' needs "
+                                 "a sentence branch")
     return model
+
+
+def sentence_head_features(model: TrainedTone, encoder: "Encoder", texts: Sequence[str],
+                           features: str, batch_size: int | None = None) -> np.ndarray:
+    """The feature rows a sentence-tone head on ``features`` reads for cleaned ``texts``,
+    from one encoder pass (see :mod:`framing.heads.tone.sentence_head`): the whole-sentence
+    branch's pooled shared-layer and own states, then (``"branch+main"``) the main
+    branch's pooled states."""
+    whole = model.sentence_model or model
+    taps = [whole.make_tap({})]
+    taps[0].keep_features = taps[0].keep_layer_states = True
+    if features == "branch+main":
+        if model.sentence_model is None:
+            raise ValueError("'branch+main' features need a tone model with a sentence branch")
+        taps.append(model.make_tap({}))
+        taps[1].keep_features = True
+    n = len(texts)
+    if not n:
+        width = whole.config.hidden * 2 + (model.config.hidden if len(taps) > 1 else 0)
+        return np.zeros((0, width), dtype=np.float32)
+    encoder.encode(list(texts), batch_size, taps=taps, stop_layer=max(t.layer for t in taps))
+    parts = [np.stack([taps[0].layer_states[i] for i in range(n)]),
+             np.stack([taps[0].features[i] for i in range(n)])]
+    if len(taps) > 1:
+        parts.append(np.stack([taps[1].features[i] for i in range(n)]))
+    return np.concatenate(parts, axis=1)
+
+
+def attach_sentence_head(tone_dir: str | os.PathLike, head: SentenceToneHead | None) -> Path:
+    """Give the tone model in ``tone_dir`` a sentence-tone head (its weights beside the
+    model's, described in its config), or take it away (``None``); the model's weights and
+    their digest stay as they are. Checked by loading; on a :class:`ModelLoadError` the
+    directory is left as it was. Returns ``tone_dir``."""
+    tone_dir = Path(tone_dir)
+    load_tone_model(tone_dir, lazy=True)  # a tone model to begin with
+    target = tone_dir / SENTENCE_HEAD_WEIGHTS
+    saved = target.read_bytes() if target.is_file() else None
+    if head is None:
+        target.unlink(missing_ok=True)
+    else:
+        head.save(tone_dir)
+
+    def undo() -> None:
+        target.unlink(missing_ok=True)
+        if saved is not None:
+            target.write_bytes(saved)
+
+    _change_config(tone_dir, SENTENCE_HEAD, None if head is None else head.summary(), undo)
+    return tone_dir
 
 
 def _label_biases(value: Any, where: Path) -> np.ndarray:
