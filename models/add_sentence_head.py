@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,18 +31,16 @@ import numpy as np
 
 import framing
 from framing.core.labels import TONE_LABELS
-from framing.core.pointers import TextPointer, resolve_pointers
 from framing.core.resources import get_tier, shipped_model_path
 from framing.heads.tone.model import (attach_sentence_head, load_tone_model,
                                       sentence_head_features)
 from framing.heads.tone.sentence_head import SentenceToneHead
 from framing.stats.metrics import classification_metrics
 from framing.text.prepare import normalise
-from real_data import DEFAULT_CORPUS, real_sentences
+from real_data import (DEFAULT_CORPUS, real_dev_articles, real_sentences, tone_labels,
+                       tone_samples)
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "eval" / "labelling"))
-from splits import split_of  # noqa: E402
 
 SECTION = "\n## Sentence-tone head\n"
 CARD = """{section}
@@ -63,12 +60,6 @@ bootstrap over documents, one-sided p = {p:.3f}); the {n_art} labelled real dev 
 WHAT = {"branch": "the whole-sentence branch's pooled shared-layer and own states",
         "branch+main": "the sentence branch's pooled shared-layer and own states, then the "
                        "main branch's pooled states"}
-
-
-def labels(analyzer, texts: list[str]) -> np.ndarray:
-    """Index into TONE_LABELS of each text's tone label (neutral when it has none)."""
-    return np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
-                     for x in analyzer.score_many(texts, batch_size=128)])
 
 
 def macro(y: np.ndarray, p: np.ndarray) -> float:
@@ -137,27 +128,19 @@ def main() -> None:
 
     y = dev.tone()
     docs = np.array([f"{r['file']}|{r['doc']}" for r in dev.rows])
-    pb, pa = labels(before_an, dev.texts), labels(after_an, dev.texts)
+    pb, pa = tone_labels(before_an, dev.texts), tone_labels(after_an, dev.texts)
     test = paired(y, pa, pb, docs)
-    samples = [json.loads(x) for x in Path(args.samples).read_text(encoding="utf-8")
-               .splitlines() if x.strip()]
-    ys = np.array([TONE_LABELS.index(r["label"]) for r in samples])
-    st = [r["text"] for r in samples]
-    rows = [json.loads(x) for x in (HERE.parent / "eval" / "labelling" / "labels" /
-                                    "articles.jsonl").read_text(encoding="utf-8").splitlines()
-            if x.strip()]
-    rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == "dev"]
-    at = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.real)
-    ya = np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows])
+    st, ys = tone_samples(args.samples)
+    at, ya = real_dev_articles(args.real)
     report = {
         "features": features, "dim": head.dim, "C": args.C, "train_rows": len(train.rows),
         "real_dev_sentence_tone": {"branch_head": macro(y, pb), "sentence_head": macro(y, pa),
                                    **test, "rows": len(y)},
-        "real_dev_article_tone": {"branch_head": macro(ya, labels(before_an, at)),
-                                  "sentence_head": macro(ya, labels(after_an, at)),
+        "real_dev_article_tone": {"branch_head": macro(ya, tone_labels(before_an, at)),
+                                  "sentence_head": macro(ya, tone_labels(after_an, at)),
                                   "rows": len(ya)},
-        "samples_sentence_tone": {"branch_head": macro(ys, labels(before_an, st)),
-                                  "sentence_head": macro(ys, labels(after_an, st)),
+        "samples_sentence_tone": {"branch_head": macro(ys, tone_labels(before_an, st)),
+                                  "sentence_head": macro(ys, tone_labels(after_an, st)),
                                   "rows": len(ys)},
         "fit_seconds": fit_seconds}
     command = (f"python models/add_sentence_head.py --profile {args.profile}"

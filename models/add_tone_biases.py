@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,16 +35,14 @@ import numpy as np
 
 import framing
 from framing.core.labels import TONE_LABELS
-from framing.core.pointers import TextPointer, resolve_pointers
 from framing.core.resources import get_tier, shipped_model_path
 from framing.heads.calibration import BIAS_GRID, biased_argmax, fit_class_biases
 from framing.heads.tone.model import set_label_biases
 from framing.stats.metrics import classification_metrics
-from real_data import DEFAULT_CORPUS, real_sentences
+from real_data import (DEFAULT_CORPUS, real_dev_articles, real_sentences, tone_labels,
+                       tone_samples)
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "eval" / "labelling"))
-from splits import split_of  # noqa: E402
 
 SECTION = "\n## Label biases for whole sentences\n"
 CARD = """{section}
@@ -70,12 +67,6 @@ def probabilities(analyzer, texts: list[str]) -> np.ndarray:
         p = x.tone_probabilities
         out.append([p[k] for k in TONE_LABELS] if p else [0.0, 1.0, 0.0])
     return np.array(out)
-
-
-def labels(analyzer, texts: list[str]) -> np.ndarray:
-    """Index into TONE_LABELS of each text's tone label (neutral when it has none)."""
-    return np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
-                     for x in analyzer.score_many(texts, batch_size=128)])
 
 
 def macro(y: np.ndarray, p: np.ndarray) -> float:
@@ -159,22 +150,14 @@ def main() -> None:
             "crossfit_gain_mean": round(float(gains.mean()), 4),
             "crossfit_positive_share": round(share, 3), "command": command})
         after_an = analyzer(out)
-        samples = [json.loads(x) for x in Path(args.samples).read_text(encoding="utf-8")
-                   .splitlines() if x.strip()]
-        ys = np.array([TONE_LABELS.index(r["label"]) for r in samples])
-        st = [r["text"] for r in samples]
-        rows = [json.loads(x) for x in (HERE.parent / "eval" / "labelling" / "labels" /
-                                        "articles.jsonl").read_text(encoding="utf-8")
-                .splitlines() if x.strip()]
-        rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == "dev"]
-        at = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.real)
-        ya = np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows])
-        report["dev_through_the_analyzer"] = macro(y, labels(after_an, dev.texts))
-        report["samples_sentence_tone"] = {"argmax": macro(ys, labels(before_an, st)),
-                                           "biased": macro(ys, labels(after_an, st)),
+        st, ys = tone_samples(args.samples)
+        at, ya = real_dev_articles(args.real)
+        report["dev_through_the_analyzer"] = macro(y, tone_labels(after_an, dev.texts))
+        report["samples_sentence_tone"] = {"argmax": macro(ys, tone_labels(before_an, st)),
+                                           "biased": macro(ys, tone_labels(after_an, st)),
                                            "rows": len(ys)}
-        report["real_dev_article_tone"] = {"argmax": macro(ya, labels(before_an, at)),
-                                           "biased": macro(ya, labels(after_an, at)),
+        report["real_dev_article_tone"] = {"argmax": macro(ya, tone_labels(before_an, at)),
+                                           "biased": macro(ya, tone_labels(after_an, at)),
                                            "rows": len(ya)}
         card_path = out / "README.md"
         card = card_path.read_text(encoding="utf-8").split(SECTION)[0].rstrip("\n")

@@ -22,26 +22,21 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 import framing
 from framing.core.labels import TONE_LABELS
-from framing.core.pointers import TextPointer, resolve_pointers
 from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, fit_lexical_classes
 from framing.heads.tone.model import attach_lexical, load_tone_model
 from framing.stats.metrics import (bootstrap_indices, classification_metrics, confusion,
                                    macro_f1_from_confusion, paired_bootstrap)
 from add_lexical import add_fit_options
-from real_data import real_sentences
+from real_data import real_dev_articles, real_sentences, tone_labels, tone_samples
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "eval" / "labelling"))
-from splits import split_of  # noqa: E402
 
 SECTION = "\n## Lexical evidence for whole sentences\n"
 
@@ -59,12 +54,6 @@ Real dev split ({n_dev:,} sentences): sentence tone macro-F1 {after:.3f} [{after
 {after_hi:.3f}] against {before:.3f} without it (difference {diff:+.3f} [{diff_lo:+.3f},
 {diff_hi:+.3f}], paired bootstrap p = {p:.3f}).
 """
-
-
-def predicted(analyzer, texts: list[str]) -> np.ndarray:
-    """Index into TONE_LABELS of each text's tone label (neutral when it has none)."""
-    return np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
-                     for x in analyzer.score_many(texts)])
 
 
 def main() -> None:
@@ -97,7 +86,7 @@ def main() -> None:
 
     before_an, after_an = analyzer(base), analyzer(out)
     y = real_dv.tone()
-    pb, pa = predicted(before_an, real_dv.texts), predicted(after_an, real_dv.texts)
+    pb, pa = tone_labels(before_an, real_dv.texts), tone_labels(after_an, real_dv.texts)
     k = len(TONE_LABELS)
     mb = classification_metrics(y, pb, TONE_LABELS, n_boot=1000, seed=args.seed)
     ma = classification_metrics(y, pa, TONE_LABELS, n_boot=1000, seed=args.seed)
@@ -106,21 +95,13 @@ def main() -> None:
                             ma["macro_f1"].value, mb["macro_f1"].value,
                             lambda rows: macro_f1_from_confusion(confusion(y, pb, k, rows)))
 
-    samples = [json.loads(x) for x in Path(args.samples).read_text(encoding="utf-8")
-               .splitlines() if x.strip()]
-    ys = np.array([TONE_LABELS.index(r["label"]) for r in samples])
-    st = [r["text"] for r in samples]
-    sb = classification_metrics(ys, predicted(before_an, st), TONE_LABELS, n_boot=1)
-    sa = classification_metrics(ys, predicted(after_an, st), TONE_LABELS, n_boot=1)
+    st, ys = tone_samples(args.samples)
+    sb = classification_metrics(ys, tone_labels(before_an, st), TONE_LABELS, n_boot=1)
+    sa = classification_metrics(ys, tone_labels(after_an, st), TONE_LABELS, n_boot=1)
 
-    rows = [json.loads(x) for x in (HERE.parent / "eval" / "labelling" / "labels" /
-                                    "articles.jsonl").read_text(encoding="utf-8").splitlines()
-            if x.strip()]
-    rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == "dev"]
-    at = resolve_pointers([TextPointer.from_dict(r) for r in rows], args.real)
-    ya = np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows])
-    ab = classification_metrics(ya, predicted(before_an, at), TONE_LABELS, n_boot=1)
-    aa = classification_metrics(ya, predicted(after_an, at), TONE_LABELS, n_boot=1)
+    at, ya = real_dev_articles(args.real)
+    ab = classification_metrics(ya, tone_labels(before_an, at), TONE_LABELS, n_boot=1)
+    aa = classification_metrics(ya, tone_labels(after_an, at), TONE_LABELS, n_boot=1)
     seconds = time.perf_counter() - t0
 
     command = (f"python models/add_tone_lexical.py --tone-model {args.tone_model} --profile "

@@ -66,3 +66,29 @@ def real_sentences(split: str, corpus: str | Path = DEFAULT_CORPUS) -> RealSente
                 rows.append(r)
     texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], corpus)
     return RealSentences(rows, texts)
+
+
+def real_dev_articles(corpus: str | Path = DEFAULT_CORPUS) -> tuple[list[str], np.ndarray]:
+    """The finally labelled real **dev** articles: their texts, resolved, and the index into
+    TONE_LABELS of each one's tone (``eval/labelling/labels/articles.jsonl``)."""
+    rows = [json.loads(line) for line in (LABELS / "articles.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == "dev"]
+    texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], corpus)
+    return texts, np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows], dtype=int)
+
+
+def tone_samples(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """The project-written tone sentences of ``path`` (``eval/samples/tone.jsonl``): texts and
+    the index into TONE_LABELS of each label."""
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    return [r["text"] for r in rows], np.array([TONE_LABELS.index(r["label"]) for r in rows],
+                                               dtype=int)
+
+
+def tone_labels(analyzer, texts: list[str]) -> np.ndarray:
+    """Index into TONE_LABELS of the tone label ``analyzer`` gives each text (neutral when it
+    gives none)."""
+    return np.array([TONE_LABELS.index(x.tone_label) if x.tone_label in TONE_LABELS else 1
+                     for x in analyzer.score_many(texts, batch_size=128)])

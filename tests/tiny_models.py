@@ -1,4 +1,5 @@
-"""Helpers that build tiny models for tests (importable: setup.cfg puts tests/ on the path)."""
+"""Helpers for tests: tiny models they build, and a training run killed after an epoch
+(importable: setup.cfg puts tests/ on the path)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def tiny_tone_branch(encoder, dest: Path, *, seed: int = 3, card: str = "# a tin
               "eps": cfg.layer_norm_eps, "temperature": 1.0, "name": "tiny-branch",
               "encoder": encoder_fingerprint(encoder)}
     return save_tone_model(dest, module.eval(), config, card)
+
+
+def die_after_epoch(monkeypatch, epoch: int = 1) -> None:
+    """Make ``train_tone`` save its checkpoint after ``epoch`` and then stop with
+    :class:`KeyboardInterrupt`, as a killed run would; ``monkeypatch.undo()`` (or the end of
+    a ``monkeypatch.context()``) lets the next run go on."""
+    import framing.training.tone as tone_module
+
+    real_save = tone_module._Checkpoint.save
+
+    def save_then_die(self, done, *args, **kwargs):
+        real_save(self, done, *args, **kwargs)
+        if done == epoch:
+            raise KeyboardInterrupt(f"killed after epoch {epoch}")
+
+    monkeypatch.setattr(tone_module._Checkpoint, "save", save_then_die)

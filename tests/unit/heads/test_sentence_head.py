@@ -88,19 +88,14 @@ def test_the_file_names_a_model_copy_takes_are_the_heads_own():
 
 
 @pytest.fixture(scope="module")
-def encoder(tiny_model_dir):
-    return framing.Encoder(tiny_model_dir, batch_size=2)
+def tone_dir(tiny_encoder, tmp_path_factory):
+    return tiny_tone_branch(tiny_encoder, tmp_path_factory.mktemp("tone"), seed=3)
 
 
 @pytest.fixture(scope="module")
-def tone_dir(encoder, tmp_path_factory):
-    return tiny_tone_branch(encoder, tmp_path_factory.mktemp("tone"), seed=3)
-
-
-@pytest.fixture(scope="module")
-def paired_dir(encoder, tone_dir, tmp_path_factory):
+def paired_dir(tiny_encoder, tone_dir, tmp_path_factory):
     """The tiny branch with a second branch (on the last layer) as its sentence branch."""
-    last = tiny_tone_branch(encoder, tmp_path_factory.mktemp("last"), seed=5, layer=2)
+    last = tiny_tone_branch(tiny_encoder, tmp_path_factory.mktemp("last"), seed=5, layer=2)
     paired = tmp_path_factory.mktemp("paired") / "m"
     shutil.copytree(tone_dir, paired)
     attach_sentence_branch(paired, last)
@@ -118,20 +113,20 @@ def _head_for(model_dir, encoder, features: str) -> SentenceToneHead:
 
 
 @pytest.mark.parametrize("features", ["branch", "branch+main"])
-def test_the_analyzer_takes_whole_sentence_tone_from_the_head(encoder, tone_dir, paired_dir,
-                                                              tmp_path, features):
+def test_the_analyzer_takes_whole_sentence_tone_from_the_head(tiny_encoder, tone_dir,
+                                                              paired_dir, tmp_path, features):
     src = tone_dir if features == "branch" else paired_dir
-    head = _head_for(src, encoder, features)
+    head = _head_for(src, tiny_encoder, features)
     d = tmp_path / "with-head"
     shutil.copytree(src, d)
     digest = load_tone_model(d).digest
     attach_sentence_head(d, head)
     assert load_tone_model(d).digest == digest  # the weights are untouched
     assert load_tone_model(d).sentence_head.features == features
-    plain = framing.Analyzer(encoder=encoder, tone=str(src), cues=False, frames=None)
-    headed = framing.Analyzer(encoder=encoder, tone=str(d), cues=False, frames=None)
+    plain = framing.Analyzer(encoder=tiny_encoder, tone=str(src), cues=False, frames=None)
+    headed = framing.Analyzer(encoder=tiny_encoder, tone=str(d), cues=False, frames=None)
     want = head.probabilities(sentence_head_features(
-        load_tone_model(d), encoder, [normalise(t, html=False)[0] for t in TEXTS], features))
+        load_tone_model(d), tiny_encoder, [normalise(t, html=False)[0] for t in TEXTS], features))
     for text, p in zip(TEXTS, want):
         got = headed.score(text)
         assert [got.tone_probabilities[k] for k in TONE_LABELS] == pytest.approx(p, abs=1e-5)
@@ -143,9 +138,9 @@ def test_the_analyzer_takes_whole_sentence_tone_from_the_head(encoder, tone_dir,
     assert tb.tone_probabilities == pytest.approx(ta.tone_probabilities)
 
 
-def test_a_head_on_both_branches_needs_a_sentence_branch(encoder, tone_dir, paired_dir,
+def test_a_head_on_both_branches_needs_a_sentence_branch(tiny_encoder, tone_dir, paired_dir,
                                                          tmp_path):
-    head = _head_for(paired_dir, encoder, "branch+main")
+    head = _head_for(paired_dir, tiny_encoder, "branch+main")
     d = tmp_path / "t"
     shutil.copytree(tone_dir, d)
     with pytest.raises(ModelLoadError, match="needs a sentence branch"):
@@ -153,12 +148,12 @@ def test_a_head_on_both_branches_needs_a_sentence_branch(encoder, tone_dir, pair
     assert SENTENCE_HEAD not in json.loads((d / "config.json").read_text())  # undone
     assert not (d / SENTENCE_HEAD_WEIGHTS).exists()
     with pytest.raises(ValueError, match="need a tone model with a sentence branch"):
-        sentence_head_features(load_tone_model(d), encoder, TEXTS, "branch+main")
+        sentence_head_features(load_tone_model(d), tiny_encoder, TEXTS, "branch+main")
 
 
-def test_damaged_head_files_are_named_and_a_head_can_be_taken_away(encoder, tone_dir,
+def test_damaged_head_files_are_named_and_a_head_can_be_taken_away(tiny_encoder, tone_dir,
                                                                     tmp_path):
-    head = _head_for(tone_dir, encoder, "branch")
+    head = _head_for(tone_dir, tiny_encoder, "branch")
     d = tmp_path / "t"
     shutil.copytree(tone_dir, d)
     attach_sentence_head(d, head)

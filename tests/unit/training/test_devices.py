@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import framing
-from tiny_models import with_working_tokenizer
+from tiny_models import die_after_epoch, with_working_tokenizer
 from framing.cli import main
 from framing.encoding.encoder import resolve_device
 from framing.heads.tone.model import load_tone_model
@@ -180,20 +180,11 @@ def test_auto_on_the_cpu_trains_what_cpu_trains_and_says_where(split, encoder, c
 
 def test_a_checkpoint_resumes_whatever_device_the_resumed_run_names(split, encoder, cpu_run,
                                                                     tmp_path, monkeypatch):
-    import framing.training.tone as tone_module
-
     _no_cuda(monkeypatch)
     train, dev = split
-    real_save = tone_module._Checkpoint.save
-
-    def save_then_die(self, epoch, *args, **kwargs):
-        real_save(self, epoch, *args, **kwargs)
-        if epoch == 1:
-            raise KeyboardInterrupt("killed after epoch 1")
-
     ckpt = tmp_path / "ckpt"
     with monkeypatch.context() as m:
-        m.setattr(tone_module._Checkpoint, "save", save_then_die)
+        die_after_epoch(m)
         with pytest.raises(KeyboardInterrupt):
             train_tone(train, dev, encoder, checkpoint=ckpt, **KW)
     resumed = train_tone(train, dev, encoder, checkpoint=ckpt, resume=True,

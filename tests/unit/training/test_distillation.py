@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import framing
-from tiny_models import with_working_tokenizer
+from tiny_models import die_after_epoch, with_working_tokenizer
 from framing.core.labels import TONE_LABELS as LABELS
 from framing.heads.cues.heads import fit_cue_heads
 from framing.heads.calibration import sigmoid
@@ -171,17 +171,8 @@ def test_cue_soft_targets_train_the_cue_head(split, encoder):
 def test_a_killed_run_resumes_from_its_last_epoch(split, encoder, tmp_path, monkeypatch):
     train, dev = split
     whole = train_tone(train, dev, encoder, soft=_soft(), **KW)
-    import framing.training.tone as tone_module
-
-    real_save = tone_module._Checkpoint.save
-
-    def save_then_die(self, epoch, *args, **kwargs):
-        real_save(self, epoch, *args, **kwargs)
-        if epoch == 1:
-            raise KeyboardInterrupt("killed after epoch 1")
-
     ckpt = tmp_path / "ckpt"
-    monkeypatch.setattr(tone_module._Checkpoint, "save", save_then_die)
+    die_after_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train_tone(train, dev, encoder, soft=_soft(), checkpoint=ckpt, **KW)
     monkeypatch.undo()
@@ -318,17 +309,8 @@ def test_soft_per_epoch_resumes_bit_identically(split, encoder, tmp_path, monkey
     train, dev = split
     kw = dict(KW, epochs=4)
     whole = train_tone(train, dev, encoder, soft=_soft(), soft_per_epoch=12, **kw)
-    import framing.training.tone as tone_module
-
-    real_save = tone_module._Checkpoint.save
-
-    def save_then_die(self, epoch, *args, **kwargs):
-        real_save(self, epoch, *args, **kwargs)
-        if epoch == 1:
-            raise KeyboardInterrupt("killed after epoch 1")
-
     ckpt = tmp_path / "ckpt"
-    monkeypatch.setattr(tone_module._Checkpoint, "save", save_then_die)
+    die_after_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train_tone(train, dev, encoder, soft=_soft(), soft_per_epoch=12, checkpoint=ckpt, **kw)
     monkeypatch.undo()
