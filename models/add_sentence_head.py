@@ -37,6 +37,7 @@ from framing.heads.tone.model import (attach_sentence_head, load_tone_model,
 from framing.heads.tone.sentence_head import SentenceToneHead
 from framing.stats.metrics import classification_metrics
 from framing.text.prepare import normalise
+from cards import set_card_section
 from real_data import (DEFAULT_CORPUS, real_dev_articles, real_sentences, tone_labels,
                        tone_samples)
 
@@ -147,17 +148,15 @@ def main() -> None:
                + (f" --tone-model {args.tone_model}" if args.tone_model else "")
                + (f" --out {args.out}" if args.out else "")
                + f" --features {features} --C {args.C} --seed {args.seed}")
-    card_path = out / "README.md"
-    card = card_path.read_text(encoding="utf-8").split(SECTION)[0].rstrip("\n")
     d, art, sam = report["real_dev_sentence_tone"], report["real_dev_article_tone"], \
         report["samples_sentence_tone"]
-    card_path.write_text(card + "\n\n" + CARD.format(
+    set_card_section(out / "README.md", CARD.format(
         section=SECTION.strip("\n"), dim=head.dim, what=WHAT[features], C=args.C,
         rows=len(train.rows), command=command, after=d["sentence_head"],
         before=d["branch_head"], diff=d["difference"], lo=d["low"], hi=d["high"],
         p=d["p_one_sided"], n_art=art["rows"], art_after=art["sentence_head"],
         art_before=art["branch_head"], s_after=sam["sentence_head"],
-        s_before=sam["branch_head"]), encoding="utf-8")
+        s_before=sam["branch_head"]))
     shutil.rmtree(scratch, ignore_errors=True)
     report["seconds"] = time.perf_counter() - t0
     report["command"] = command

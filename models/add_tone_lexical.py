@@ -34,6 +34,7 @@ from framing.heads.tone.model import attach_lexical, load_tone_model
 from framing.stats.metrics import (bootstrap_indices, classification_metrics, confusion,
                                    macro_f1_from_confusion, paired_bootstrap)
 from add_lexical import add_fit_options
+from cards import set_card_section
 from real_data import real_dev_articles, real_sentences, tone_labels, tone_samples
 
 HERE = Path(__file__).resolve().parent
@@ -108,14 +109,12 @@ def main() -> None:
                f"{args.profile} --real {args.real} --C {args.C} --min-df {args.min_df} "
                f"--seed {args.seed} --out {args.out}")
     d = test["difference"]
-    card_path = out / "README.md"
-    card = card_path.read_text(encoding="utf-8").split(SECTION)[0].rstrip("\n")
-    card_path.write_text(card + "\n\n" + CARD.format(
+    set_card_section(out / "README.md", CARD.format(
         section=SECTION.strip("\n"), max_n=lexical.max_n, n_features=len(lexical.vocabulary),
         min_df=args.min_df, C=args.C, rows=len(real_tr.texts), command=command,
         n_dev=len(y), after=ma["macro_f1"].value, after_lo=ma["macro_f1"].low,
         after_hi=ma["macro_f1"].high, before=mb["macro_f1"].value, diff=d.value,
-        diff_lo=d.low, diff_hi=d.high, p=test["p_value"]), encoding="utf-8")
+        diff_lo=d.low, diff_hi=d.high, p=test["p_value"]))
     shutil.rmtree(scratch, ignore_errors=True)
 
     report = {

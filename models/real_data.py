@@ -68,14 +68,22 @@ def real_sentences(split: str, corpus: str | Path = DEFAULT_CORPUS) -> RealSente
     return RealSentences(rows, texts)
 
 
-def real_dev_articles(corpus: str | Path = DEFAULT_CORPUS) -> tuple[list[str], np.ndarray]:
-    """The finally labelled real **dev** articles: their texts, resolved, and the index into
-    TONE_LABELS of each one's tone (``eval/labelling/labels/articles.jsonl``)."""
+def real_articles(split: str, corpus: str | Path = DEFAULT_CORPUS) -> tuple[list[str], np.ndarray]:
+    """The finally labelled real articles of ``split`` ("train" or "dev"): their texts,
+    resolved, and the index into TONE_LABELS of each one's tone
+    (``eval/labelling/labels/articles.jsonl``)."""
+    if split not in ("train", "dev"):
+        raise ValueError("training code reads the train and dev splits only")
     rows = [json.loads(line) for line in (LABELS / "articles.jsonl").read_text(
         encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == "dev"]
+    rows = [r for r in rows if r.get("final") and split_of(r["file"], r["doc"]) == split]
     texts = resolve_pointers([TextPointer.from_dict(r) for r in rows], corpus)
     return texts, np.array([TONE_LABELS.index(r["final"]["tone"]) for r in rows], dtype=int)
+
+
+def real_dev_articles(corpus: str | Path = DEFAULT_CORPUS) -> tuple[list[str], np.ndarray]:
+    """:func:`real_articles` of the dev split."""
+    return real_articles("dev", corpus)
 
 
 def tone_samples(path: str | Path) -> tuple[list[str], np.ndarray]:

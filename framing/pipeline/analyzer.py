@@ -746,8 +746,14 @@ class Analyzer:
         label = tone_label(value, band)
         if class_probs is not None and label_by_argmax:
             # calibrated: the likeliest class, after the tone model's label biases for
-            # tone that is not toward a target (fitted for macro-F1; none: plain argmax)
-            biases = getattr(self.tone_scorer, "label_biases", None) if target is None else None
+            # tone that is not toward a target (fitted for macro-F1; none: plain argmax),
+            # its article biases when it has them and two or more sentences are aggregated
+            biases = None
+            if target is None:
+                biases = getattr(self.tone_scorer, "label_biases", None)
+                per_article = getattr(self.tone_scorer, "article_biases", None)
+                if per_article is not None and tone_idx.size >= 2:
+                    biases = per_article
             row = np.array([[class_probs[k] for k in TONE_LABELS]])
             label = TONE_LABELS[int(biased_argmax(row, biases)[0])]
         sel = tones[tone_idx] if tone_idx.size else np.zeros(0)

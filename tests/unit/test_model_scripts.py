@@ -104,12 +104,30 @@ def test_operating_points_section_is_replaced_and_the_evaluation_kept_apart(monk
     assert new == "# h\n\n## Operating points\nt\n" and evaluation == ""
 
 
-def test_bias_card_caller_passes_every_field():
-    fields = _fields(_template(MODELS / "add_tone_biases.py", "CARD"))
-    calls = _format_calls(MODELS / "add_tone_biases.py", "CARD")
+@pytest.mark.parametrize("name", ["CARD", "ARTICLE_CARD"])
+def test_bias_card_callers_pass_every_field(name):
+    fields = _fields(_template(MODELS / "add_tone_biases.py", name))
+    calls = _format_calls(MODELS / "add_tone_biases.py", name)
     assert calls and {"critical", "promotional", "gain", "share"} <= fields
     for call in calls:
         assert not fields - {k.arg for k in call.keywords}
+
+
+def test_a_card_section_is_replaced_where_it_stands_and_others_kept(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(MODELS))
+    from cards import set_card_section
+
+    card = tmp_path / "README.md"
+    card.write_text("# m\n\nintro\n\n## A\nold a\n\n## B\nb\n")
+    set_card_section(card, "\n## A\nnew a\nmore\n")
+    assert card.read_text() == "# m\n\nintro\n\n## A\nnew a\nmore\n\n## B\nb\n"
+    set_card_section(card, "## C\nc")
+    assert card.read_text().endswith("## B\nb\n\n## C\nc\n")
+    set_card_section(card, "## C\nc2")  # the last section: replaced to the end
+    assert card.read_text().endswith("## B\nb\n\n## C\nc2\n")
+    assert card.read_text().count("## A") == 1
+    with pytest.raises(ValueError, match="heading"):
+        set_card_section(card, "no heading")
 
 
 def test_bias_cross_fitting_measures_the_gain_on_the_other_half(monkeypatch):

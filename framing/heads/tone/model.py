@@ -68,6 +68,7 @@ __all__ = [
     "sentence_head_features",
     "SENTENCE_BRANCH",
     "LABEL_BIASES",
+    "ARTICLE_BIASES",
 ]
 
 FORMAT = "framing-tone"
@@ -75,6 +76,8 @@ FORMAT = "framing-tone"
 SENTENCE_BRANCH = "sentence"
 #: the config key of the biases for the label of tone not toward a target
 LABEL_BIASES = "label_biases"
+#: the config key of the biases for the label of tone aggregated over two or more sentences
+ARTICLE_BIASES = "article_biases"
 Span = tuple[int, int] | None
 
 
@@ -307,6 +310,10 @@ class TrainedTone:
         #: is not toward a target when its label is decided (see :func:`set_label_biases`);
         #: the probabilities and the tone score stay as they are. None: plain argmax
         self.label_biases: np.ndarray | None = None
+        #: ``(3,)`` biases that replace :attr:`label_biases` for a text whose tone
+        #: aggregates two or more sentences (an article's prior is not a sentence's; see
+        #: :func:`set_label_biases` with ``articles=True``). None: :attr:`label_biases`
+        self.article_biases: np.ndarray | None = None
         #: the head that gives the tone of whole sentences from pooled branch states,
         #: replacing the branch's own (see :mod:`framing.heads.tone.sentence_head`);
         #: None: the branch's head does
@@ -630,6 +637,8 @@ def load_tone_model(path: str | os.PathLike, *, lazy: bool = False) -> TrainedTo
         model.lexical = LexicalEvidence.load(path, len(TONE_LABELS))
     if raw.get(LABEL_BIASES) is not None:
         model.label_biases = _label_biases(raw[LABEL_BIASES], cfg_path)
+    if raw.get(ARTICLE_BIASES) is not None:
+        model.article_biases = _label_biases(raw[ARTICLE_BIASES], cfg_path, ARTICLE_BIASES)
     if raw.get(SENTENCE_HEAD) is not None:
         model.sentence_head = SentenceToneHead.load(path, raw[SENTENCE_HEAD])
         if model.sentence_head.features == "branch+main" and model.sentence_model is None:
@@ -687,37 +696,43 @@ def attach_sentence_head(tone_dir: str | os.PathLike, head: SentenceToneHead | N
     return tone_dir
 
 
-def _label_biases(value: Any, where: Path) -> np.ndarray:
-    """The ``label_biases`` entry of a tone config as a ``(3,)`` array in TONE_LABELS
-    order; :class:`ModelLoadError` naming the file unless it maps each tone label to a
-    finite number."""
+def _label_biases(value: Any, where: Path, key: str = LABEL_BIASES) -> np.ndarray:
+    """The ``key`` entry of a tone config (``label_biases`` or ``article_biases``) as a
+    ``(3,)`` array in TONE_LABELS order; :class:`ModelLoadError` naming the file and the
+    entry unless it maps each tone label to a finite number."""
     if not isinstance(value, dict) or set(value) != set(TONE_LABELS):
-        raise ModelLoadError(f"{where}: {LABEL_BIASES} must map each of "
+        raise ModelLoadError(f"{where}: {key} must map each of "
                              f"{', '.join(TONE_LABELS)} to a number")
     try:
         out = np.array([float(value[k]) for k in TONE_LABELS])
     except (TypeError, ValueError):
         out = np.array([np.nan])
     if not np.isfinite(out).all():
-        raise ModelLoadError(f"{where}: {LABEL_BIASES} must be finite numbers")
+        raise ModelLoadError(f"{where}: {key} must be finite numbers")
     return out
 
 
 def set_label_biases(tone_dir: str | os.PathLike, biases: "dict[str, float] | None",
-                     fitted: "dict[str, Any] | None" = None) -> Path:
+                     fitted: "dict[str, Any] | None" = None, *, articles: bool = False) -> Path:
     """Give the tone model in ``tone_dir`` biases for the label of tone that is not toward
     a target (``{"critical": b0, "neutral": b1, "promotional": b2}``, added to the
     log-probabilities before the likeliest class is taken; fitted for macro-F1 on held-out
-    sentences by :func:`framing.heads.calibration.fit_class_biases`), or take them away
-    (``None``). ``fitted`` (how they were fitted: data, grid, gain) is recorded beside them.
-    The weights, the probabilities and the tone score do not change, nor does tone toward
-    a target. The result is checked by loading it; on a :class:`ModelLoadError` the config
-    is left as it was. Returns ``tone_dir``."""
+    labelled texts by :func:`framing.heads.calibration.fit_class_biases`), or take them
+    away (``None``). ``fitted`` (how they were fitted: data, grid, gain) is recorded beside
+    them.
+
+    ``articles=False`` sets ``label_biases``, used for every text; ``articles=True`` sets
+    ``article_biases``, used instead for a text whose tone aggregates two or more sentences
+    (fit them on labelled articles: an article's prior is not a sentence's). The weights,
+    the probabilities and the tone score do not change, nor does tone toward a target. The
+    result is checked by loading it; on a :class:`ModelLoadError` the config is left as it
+    was. Returns ``tone_dir``."""
     tone_dir = Path(tone_dir)
     load_tone_model(tone_dir, lazy=True)  # a tone model to begin with
+    key = ARTICLE_BIASES if articles else LABEL_BIASES
     value = None if biases is None else {k: float(biases[k]) for k in biases}
-    _change_config(tone_dir, LABEL_BIASES, value, lambda: None)
-    _change_config(tone_dir, LABEL_BIASES + "_fitted", fitted if biases is not None else None,
+    _change_config(tone_dir, key, value, lambda: None)
+    _change_config(tone_dir, key + "_fitted", fitted if biases is not None else None,
                    lambda: None)
     return tone_dir
 

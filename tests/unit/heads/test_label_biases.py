@@ -14,7 +14,8 @@ import framing
 from framing.core.labels import TONE_LABELS
 from framing.errors import ModelLoadError
 from framing.heads.calibration import biased_argmax, fit_class_biases
-from framing.heads.tone.model import LABEL_BIASES, load_tone_model, set_label_biases
+from framing.heads.tone.model import (ARTICLE_BIASES, LABEL_BIASES, load_tone_model,
+                                      set_label_biases)
 from framing.stats.metrics import classification_metrics
 from tiny_models import tiny_tone_branch
 
@@ -125,3 +126,47 @@ def test_the_analyzer_decides_labels_with_biases_but_not_toward_a_target(
     assert ta.tone_label != worst  # so that biases there would show
     assert tb.tone_label == ta.tone_label  # tone toward a target: no biases
     assert tb.tone == pytest.approx(ta.tone)
+
+
+def test_article_biases_are_stored_apart_and_named_when_damaged(branch, tmp_path):
+    d = tmp_path / "t"
+    shutil.copytree(branch, d)
+    set_label_biases(d, {"critical": 0.2, "neutral": 0.0, "promotional": 0.4},
+                     {"data": "articles"}, articles=True)
+    loaded = load_tone_model(d, lazy=True)
+    assert loaded.article_biases.tolist() == [0.2, 0.0, 0.4]
+    assert loaded.label_biases is None  # the sentence-level entry is a different one
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg[ARTICLE_BIASES + "_fitted"] == {"data": "articles"}
+    cfg[ARTICLE_BIASES] = {"critical": "x", "neutral": 0, "promotional": 0}
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match=ARTICLE_BIASES):
+        load_tone_model(d)
+    cfg[ARTICLE_BIASES] = {"critical": 0.0, "neutral": 0.0, "promotional": 0.0}
+    (d / "config.json").write_text(json.dumps(cfg))
+    set_label_biases(d, None, articles=True)
+    assert ARTICLE_BIASES not in json.loads((d / "config.json").read_text())
+    assert load_tone_model(d).article_biases is None
+
+
+def test_article_biases_decide_texts_of_two_or_more_sentences_only(
+        tiny_encoder, branch, tmp_path):
+    one = "Leaders hailed a splendid deal with Borvia."
+    plain = framing.Analyzer(encoder=tiny_encoder, tone=str(branch), cues=None, frames=None)
+    a, s = plain.score(ARTICLE), plain.score(one)
+    worst_a = min(a.tone_probabilities, key=a.tone_probabilities.get)
+    d = tmp_path / "article-biased"
+    shutil.copytree(branch, d)
+    # label biases that keep every label, article biases that force the least likely one
+    set_label_biases(d, {k: 0.0 for k in TONE_LABELS})
+    set_label_biases(d, {k: (30.0 if k == worst_a else 0.0) for k in TONE_LABELS},
+                     articles=True)
+    biased = framing.Analyzer(encoder=tiny_encoder, tone=str(d), cues=None, frames=None)
+    b, t = biased.score(ARTICLE), biased.score(one)
+    assert len(b.sentences) == 2 and len(t.sentences) == 1
+    assert a.tone_label != worst_a and b.tone_label == worst_a
+    assert b.tone_probabilities == pytest.approx(a.tone_probabilities)
+    assert s.tone_label != worst_a  # so that article biases there would show
+    assert t.tone_label == s.tone_label  # one sentence: label biases (here none in effect)
+    ta, tb = plain.score(ARTICLE, target="Borvia"), biased.score(ARTICLE, target="Borvia")
+    assert tb.tone_label == ta.tone_label  # tone toward a target: no biases
