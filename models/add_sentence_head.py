@@ -1,7 +1,8 @@
 """Give a tier's tone model a sentence-tone head trained on the real train sentences.
 
     python models/add_sentence_head.py --profile default|accurate [--tone-model DIR]
-        [--out DIR] [--features branch|branch+main] [--C 1.0] [--real DIR] [--report FILE]
+        [--out DIR] [--features branch|branch+main] [--articles head|branch] [--C 1.0]
+        [--real DIR] [--report FILE]
 
 Fits :class:`framing.heads.tone.sentence_head.SentenceToneHead` (a multinomial logistic
 regression over the three tone classes, no class weights) on the whole-sentence tone labels
@@ -10,6 +11,8 @@ sentence (``--features``: ``branch`` by default; ``branch+main`` for a tone mode
 sentence branch, the accurate tier's), and attaches it to a copy of the tone model in
 ``--out`` (or to the model itself when ``--out`` is left out or is its directory): its
 probabilities then give the tone of whole sentences; tone toward a target is untouched.
+``--articles branch`` keeps the tone of texts of two or more sentences on the branch's own
+probabilities (the head then serves sentences and one-sentence texts only).
 
 Then measures the model without and with the head through the analyzer on the dev splits
 only (the real test split is never read): real dev sentence tone (paired bootstrap over
@@ -48,7 +51,7 @@ CARD = """{section}
 The tone of a whole sentence comes from a multinomial logistic head (`sentence_head.safetensors`,
 {dim} features: {what}; C = {C}, no class weights) fitted on the whole-sentence tone labels of
 {rows:,} real train sentences, not from the branch's own head; tone toward a target does not
-use it. Command:
+use it. {articles_text} Command:
 
     {command}
 
@@ -58,6 +61,11 @@ bootstrap over documents, one-sided p = {p:.3f}); the {n_art} labelled real dev 
 {art_after:.3f} against {art_before:.3f}; the project-written tone sentences
 {s_after:.3f} against {s_before:.3f}.
 """
+ARTICLES_TEXT = {
+    "head": "An article's tone aggregates the head's probabilities of its sentences.",
+    "branch": "An article's tone (a text of two or more sentences) still aggregates the "
+              "branch's own probabilities; the head gives each sentence's tone and that of "
+              "one-sentence texts."}
 WHAT = {"branch": "the whole-sentence branch's pooled shared-layer and own states",
         "branch+main": "the sentence branch's pooled shared-layer and own states, then the "
                        "main branch's pooled states"}
@@ -91,6 +99,8 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="default: the tone model itself")
     ap.add_argument("--features", default=None, choices=["branch", "branch+main"],
                     help="default: branch+main for a model with a sentence branch, else branch")
+    ap.add_argument("--articles", default="head", choices=["head", "branch"],
+                    help="what a text of two or more sentences aggregates (default: head)")
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--real", default=str(DEFAULT_CORPUS))
@@ -120,6 +130,7 @@ def main() -> None:
                         for i in range(0, len(clean), 1000)])
     head = SentenceToneHead.fit(X, train.tone(), features, C=args.C, seed=args.seed,
                                 training={"data": "real train split, whole-sentence tone"})
+    head.articles = args.articles
     fit_seconds = time.perf_counter() - t0
     if out.resolve() != src.resolve():
         shutil.rmtree(out, ignore_errors=True)
@@ -134,7 +145,7 @@ def main() -> None:
     st, ys = tone_samples(args.samples)
     at, ya = real_dev_articles(args.real)
     report = {
-        "features": features, "dim": head.dim, "C": args.C, "train_rows": len(train.rows),
+        "features": features, "articles": args.articles, "dim": head.dim, "C": args.C, "train_rows": len(train.rows),
         "real_dev_sentence_tone": {"branch_head": macro(y, pb), "sentence_head": macro(y, pa),
                                    **test, "rows": len(y)},
         "real_dev_article_tone": {"branch_head": macro(ya, tone_labels(before_an, at)),
@@ -147,11 +158,13 @@ def main() -> None:
     command = (f"python models/add_sentence_head.py --profile {args.profile}"
                + (f" --tone-model {args.tone_model}" if args.tone_model else "")
                + (f" --out {args.out}" if args.out else "")
-               + f" --features {features} --C {args.C} --seed {args.seed}")
+               + f" --features {features} --articles {args.articles} --C {args.C}"
+               + f" --seed {args.seed}")
     d, art, sam = report["real_dev_sentence_tone"], report["real_dev_article_tone"], \
         report["samples_sentence_tone"]
     set_card_section(out / "README.md", CARD.format(
         section=SECTION.strip("\n"), dim=head.dim, what=WHAT[features], C=args.C,
+        articles_text=ARTICLES_TEXT[args.articles],
         rows=len(train.rows), command=command, after=d["sentence_head"],
         before=d["branch_head"], diff=d["difference"], lo=d["low"], hi=d["high"],
         p=d["p_one_sided"], n_art=art["rows"], art_after=art["sentence_head"],

@@ -567,9 +567,13 @@ class Analyzer:
                 rows = encoded.layer_features[id(whole.model)]
                 if head.features == "branch+main":
                     rows = np.concatenate([rows, encoded.features[id(tone)]], axis=1)
+                if head.articles == "branch":  # articles aggregate the branch's, as without
+                    out.article_tone_probs = out.tone_probs
                 out.tone_probs = head.probabilities(rows)
             if getattr(tone, "lexical", None) is not None:  # the words of whole sentences
                 out.tone_probs = tone.with_words(out.tone_probs, cleans)
+                if out.article_tone_probs is not None:
+                    out.article_tone_probs = tone.with_words(out.article_tone_probs, cleans)
             for pos, spans in batch.target_spans.items():
                 out.target_probs[pos] = np.mean([tap.out[(pos, sp)] for sp in spans], axis=0)
         elif needs.tone_gives_probabilities:
@@ -738,11 +742,17 @@ class Analyzer:
         if not has_tone:
             tone_idx = np.zeros(0, dtype=int)
         band = self.tone_scorer.neutral_band if has_tone else 0.0
-        value = aggregate_tone(tones[tone_idx]) if tone_idx.size else None
+        # the aggregate: of the sentences' own tones, or of the branch's probabilities
+        # where a sentence-tone head is for sentences only and two or more are aggregated
+        agg_probs, agg_tones = tone_probs, tones
+        if target is None and scores.article_tone_probs is not None and tone_idx.size >= 2:
+            agg_probs = scores.article_tone_probs
+            agg_tones = agg_probs[:, 2] - agg_probs[:, 0]
+        value = aggregate_tone(agg_tones[tone_idx]) if tone_idx.size else None
         class_probs = None
-        if tone_probs is not None and tone_idx.size:
+        if agg_probs is not None and tone_idx.size:
             class_probs = dict(zip(TONE_LABELS, map(float, aggregate_probabilities(
-                tone_probs[tone_idx], tones[tone_idx]))))
+                agg_probs[tone_idx], agg_tones[tone_idx]))))
         label = tone_label(value, band)
         if class_probs is not None and label_by_argmax:
             # calibrated: the likeliest class, after the tone model's label biases for
@@ -892,14 +902,20 @@ class _SentenceScores:
     tones: np.ndarray
     tone_probs: np.ndarray | None = None
     target_probs: dict[int, np.ndarray] = field(default_factory=dict)
+    #: what a text of two or more sentences aggregates when it is not ``tone_probs`` (a
+    #: sentence-tone head for sentences only: the branch's own probabilities); else None
+    article_tone_probs: np.ndarray | None = None
 
     def slice(self, pos: int, k: int, target_spans: dict[int, Any]) -> "_SentenceScores":
         """The scores of sentences ``pos .. pos + k`` (one article), target positions local."""
         local = {p - pos: self.target_probs.get(p) for p in range(pos, pos + k) if p in target_spans}
+
+        def part(a: np.ndarray | None) -> np.ndarray | None:
+            return a[pos:pos + k] if a is not None else None
+
         return _SentenceScores(self.cue_probs[pos:pos + k], self.matches[pos:pos + k],
-                               self.tones[pos:pos + k],
-                               self.tone_probs[pos:pos + k] if self.tone_probs is not None else None,
-                               local)
+                               self.tones[pos:pos + k], part(self.tone_probs), local,
+                               part(self.article_tone_probs))
 
 
 @dataclass

@@ -12,7 +12,11 @@ fitted on labelled whole sentences, that reads states the analyzer computes anyw
   model that carries a sentence branch; both branches run on every sentence).
 
 Its probabilities replace the branch's for the tone of whole sentences; tone toward a target
-never goes through it. It is stored beside the tone model's weights
+never goes through it. ``articles`` says what the tone of a text of two or more sentences
+aggregates: ``"head"`` (the head's probabilities, like everything else) or ``"branch"``
+(the branch's own, as without a head — for a head whose sentence prior suits sentences
+but pulls aggregated articles toward neutral); a one-sentence text is a sentence either
+way. It is stored beside the tone model's weights
 (:data:`SENTENCE_HEAD_WEIGHTS`, named under :data:`SENTENCE_HEAD` in its config) by
 :func:`framing.heads.tone.model.attach_sentence_head`.
 """
@@ -29,7 +33,8 @@ import numpy as np
 from framing.core.labels import TONE_LABELS
 from framing.errors import ModelLoadError
 
-__all__ = ["SentenceToneHead", "SENTENCE_HEAD", "SENTENCE_HEAD_WEIGHTS", "HEAD_FEATURES"]
+__all__ = ["SentenceToneHead", "SENTENCE_HEAD", "SENTENCE_HEAD_WEIGHTS", "HEAD_FEATURES",
+           "HEAD_ARTICLES"]
 
 #: the tone config key that describes the head
 SENTENCE_HEAD = "sentence_head"
@@ -37,17 +42,21 @@ SENTENCE_HEAD = "sentence_head"
 SENTENCE_HEAD_WEIGHTS = "sentence_head.safetensors"
 #: what a head may read (see the module docstring)
 HEAD_FEATURES = ("branch", "branch+main")
+#: what the tone of a text of two or more sentences aggregates (see the module docstring)
+HEAD_ARTICLES = ("head", "branch")
 
 
 @dataclass
 class SentenceToneHead:
     """``W`` ``(3, d)`` and ``b`` ``(3,)`` of a multinomial logistic model over
-    TONE_LABELS, the features it reads (:data:`HEAD_FEATURES`) and how it was trained."""
+    TONE_LABELS, the features it reads (:data:`HEAD_FEATURES`), how it was trained and
+    what articles aggregate (:data:`HEAD_ARTICLES`)."""
 
     W: np.ndarray
     b: np.ndarray
     features: str
     training: dict[str, Any] = field(default_factory=dict)
+    articles: str = "head"
 
     def __post_init__(self) -> None:
         self.W = np.asarray(self.W, dtype=np.float64)
@@ -61,6 +70,8 @@ class SentenceToneHead:
         k = len(TONE_LABELS)
         if self.features not in HEAD_FEATURES:
             return f"features must be one of {', '.join(HEAD_FEATURES)}, not {self.features!r}"
+        if self.articles not in HEAD_ARTICLES:
+            return f"articles must be one of {', '.join(HEAD_ARTICLES)}, not {self.articles!r}"
         if self.W.ndim != 2 or self.W.shape[0] != k or self.b.shape != (k,):
             return f"W must be ({k}, d) and b ({k},)"
         if not (np.isfinite(self.W).all() and np.isfinite(self.b).all()):
@@ -109,7 +120,7 @@ class SentenceToneHead:
     def summary(self) -> dict[str, Any]:
         """The config entry that names the head (its weights live in their own file)."""
         return {"features": self.features, "dim": self.dim, "weights": SENTENCE_HEAD_WEIGHTS,
-                "training": self.training}
+                "articles": self.articles, "training": self.training}
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the weights into directory ``path`` (:data:`SENTENCE_HEAD_WEIGHTS`)."""
@@ -132,13 +143,17 @@ class SentenceToneHead:
         if not isinstance(entry, dict) or entry.get("features") not in HEAD_FEATURES:
             raise ModelLoadError(f"{where}: {SENTENCE_HEAD} must name its features "
                                  f"({' or '.join(HEAD_FEATURES)})")
+        if entry.get("articles", "head") not in HEAD_ARTICLES:
+            raise ModelLoadError(f"{where}: {SENTENCE_HEAD}'s articles must be "
+                                 f"{' or '.join(HEAD_ARTICLES)}")
         weights = Path(path) / SENTENCE_HEAD_WEIGHTS
         if not weights.is_file():
             raise ModelLoadError(f"{weights}: missing (the model's config names a "
                                  "sentence-tone head)")
         try:
             t = load_file(str(weights))
-            head = cls(t["W"], t["b"], entry["features"], dict(entry.get("training") or {}))
+            head = cls(t["W"], t["b"], entry["features"], dict(entry.get("training") or {}),
+                       entry.get("articles", "head"))
         except (SafetensorError, OSError) as exc:
             raise ModelLoadError(f"{weights}: corrupt or truncated weights ({exc})") from None
         except KeyError as exc:

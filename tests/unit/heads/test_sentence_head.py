@@ -203,3 +203,49 @@ def test_the_onnx_backend_gives_the_heads_probabilities(tiny_model_dir, paired_d
         a, b = torch_an.score(text), onnx_an.score(text)
         for k in TONE_LABELS:
             assert b.tone_probabilities[k] == pytest.approx(a.tone_probabilities[k], abs=1e-3)
+
+
+@pytest.mark.parametrize("features", ["branch", "branch+main"])
+def test_a_head_for_sentences_only_leaves_articles_to_the_branch(tiny_encoder, tone_dir,
+                                                                 paired_dir, tmp_path, features):
+    src = tone_dir if features == "branch" else paired_dir
+    head = _head_for(src, tiny_encoder, features)
+    head.articles = "branch"
+    d = tmp_path / "sentences-only"
+    shutil.copytree(src, d)
+    attach_sentence_head(d, head)
+    assert load_tone_model(d).sentence_head.articles == "branch"
+    plain = framing.Analyzer(encoder=tiny_encoder, tone=str(src), cues=False, frames=None)
+    headed = framing.Analyzer(encoder=tiny_encoder, tone=str(d), cues=False, frames=None)
+    article = " ".join(TEXTS)
+    a, h = plain.score(article), headed.score(article)
+    assert len(h.sentences) == len(TEXTS) >= 2
+    # two or more sentences: the article's tone is the branch's aggregate, unchanged
+    assert h.tone_probabilities == pytest.approx(a.tone_probabilities)
+    assert h.tone == pytest.approx(a.tone) and h.tone_label == a.tone_label
+    # while each sentence's own tone, and a one-sentence text, come from the head
+    want = head.probabilities(sentence_head_features(
+        load_tone_model(d), tiny_encoder, [normalise(t, html=False)[0] for t in TEXTS], features))
+    for s, p, text in zip(h.sentences, want, TEXTS):
+        assert s.tone == pytest.approx(p[2] - p[0], abs=1e-5)
+        one = headed.score(text)
+        assert [one.tone_probabilities[k] for k in TONE_LABELS] == pytest.approx(p, abs=1e-5)
+    assert any(abs(s.tone - t.tone) > 1e-3 for s, t in zip(h.sentences, a.sentences))
+
+
+def test_what_articles_aggregate_is_checked(tiny_encoder, tone_dir, tmp_path):
+    head = _head_for(tone_dir, tiny_encoder, "branch")
+    with pytest.raises(ValueError, match="articles must be one of"):
+        SentenceToneHead(head.W, head.b, "branch", {}, "sentences")
+    d = tmp_path / "t"
+    shutil.copytree(tone_dir, d)
+    attach_sentence_head(d, head)
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg[SENTENCE_HEAD]["articles"] == "head"  # the default, recorded
+    cfg[SENTENCE_HEAD].pop("articles")  # a config written before the setting: "head"
+    (d / "config.json").write_text(json.dumps(cfg))
+    assert load_tone_model(d).sentence_head.articles == "head"
+    cfg[SENTENCE_HEAD]["articles"] = "all"
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="articles must be"):
+        load_tone_model(d)
