@@ -32,17 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-import framing
-from framing.core.labels import TONE_LABELS
 from framing.core.resources import get_tier, shipped_model_path
 from framing.heads.tone.model import (attach_sentence_head, load_tone_model,
                                       sentence_head_features)
 from framing.heads.tone.sentence_head import SentenceToneHead
-from framing.stats.metrics import classification_metrics
 from framing.text.prepare import normalise
 from cards import set_card_section
-from real_data import (DEFAULT_CORPUS, real_dev_articles, real_sentences, tone_labels,
-                       tone_samples)
+from real_data import (DEFAULT_CORPUS, real_dev_articles, real_sentences, tone_analyzer,
+                       tone_labels, tone_samples)
+from real_data import tone_macro_f1 as macro
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,9 +68,6 @@ WHAT = {"branch": "the whole-sentence branch's pooled shared-layer and own state
         "branch+main": "the sentence branch's pooled shared-layer and own states, then the "
                        "main branch's pooled states"}
 
-
-def macro(y: np.ndarray, p: np.ndarray) -> float:
-    return classification_metrics(y, p, TONE_LABELS, n_boot=1)["macro_f1"].value
 
 
 def paired(y: np.ndarray, a: np.ndarray, b: np.ndarray, docs: np.ndarray, n_boot: int = 2000,
@@ -118,11 +113,8 @@ def main() -> None:
     tone = load_tone_model(base)
     features = args.features or ("branch+main" if tone.sentence_model is not None else "branch")
 
-    def analyzer(tone_dir: Path):
-        return framing.Analyzer(profile=args.profile, tone=str(tone_dir), cues=False,
-                                frames=None, backend="torch")
 
-    before_an = analyzer(base)
+    before_an = tone_analyzer(args.profile, base)
     train, dev = real_sentences("train", args.real), real_sentences("dev", args.real)
     clean = [normalise(t, html=False)[0] for t in train.texts]
     X = np.concatenate([sentence_head_features(tone, before_an.encoder, clean[i:i + 1000],
@@ -136,7 +128,7 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(src, out)
     attach_sentence_head(out, head)
-    after_an = analyzer(out)
+    after_an = tone_analyzer(args.profile, out)
 
     y = dev.tone()
     docs = np.array([f"{r['file']}|{r['doc']}" for r in dev.rows])

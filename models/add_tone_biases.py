@@ -41,15 +41,14 @@ from pathlib import Path
 
 import numpy as np
 
-import framing
 from framing.core.labels import TONE_LABELS
 from framing.core.resources import get_tier, shipped_model_path
 from framing.heads.calibration import BIAS_GRID, biased_argmax, fit_class_biases
 from framing.heads.tone.model import set_label_biases
-from framing.stats.metrics import classification_metrics
 from cards import set_card_section
 from real_data import (DEFAULT_CORPUS, real_articles, real_dev_articles, real_sentences,
-                       tone_labels, tone_samples)
+                       tone_analyzer, tone_labels, tone_samples)
+from real_data import tone_macro_f1 as macro
 
 HERE = Path(__file__).resolve().parent
 
@@ -96,9 +95,6 @@ def probabilities(analyzer, texts: list[str]) -> np.ndarray:
     return np.array(out)
 
 
-def macro(y: np.ndarray, p: np.ndarray) -> float:
-    return classification_metrics(y, p, TONE_LABELS, n_boot=1)["macro_f1"].value
-
 
 def cross_fit(P: np.ndarray, y: np.ndarray, docs: np.ndarray, halvings: int, seed: int
               ) -> np.ndarray:
@@ -143,12 +139,9 @@ def main() -> None:
     shutil.copytree(src, base)
     set_label_biases(base, None, articles=args.articles)
 
-    def analyzer(tone_dir: Path):
-        return framing.Analyzer(profile=args.profile, tone=str(tone_dir), cues=False,
-                                frames=None, backend="torch")
 
     dev = real_sentences("dev", args.real)
-    before_an = analyzer(base)
+    before_an = tone_analyzer(args.profile, base)
     if args.articles:
         texts, y = real_articles("train", args.real)
         docs = np.arange(len(y))  # each labelled article is a document of its own
@@ -186,7 +179,7 @@ def main() -> None:
             "crossfit_gain_mean": round(float(gains.mean()), 4),
             "crossfit_positive_share": round(share, 3), "command": command},
             articles=args.articles)
-        after_an = analyzer(out)
+        after_an = tone_analyzer(args.profile, out)
         st, ys = tone_samples(args.samples)
         at, ya = real_dev_articles(args.real)
         yd = dev.tone()

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 
-import framing
 from framing.core.labels import TONE_LABELS
 from framing.heads.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS, fit_lexical_classes
 from framing.heads.tone.model import attach_lexical, load_tone_model
@@ -35,7 +34,8 @@ from framing.stats.metrics import (bootstrap_indices, classification_metrics, co
                                    macro_f1_from_confusion, paired_bootstrap)
 from add_lexical import add_fit_options
 from cards import set_card_section
-from real_data import real_dev_articles, real_sentences, tone_labels, tone_samples
+from real_data import (real_dev_articles, real_sentences, tone_analyzer, tone_labels,
+                       tone_samples)
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,11 +81,7 @@ def main() -> None:
     attach_lexical(out, lexical)
     fit_seconds = time.perf_counter() - t0
 
-    def analyzer(tone_dir: Path):
-        return framing.Analyzer(frames=None, cues=None, profile=args.profile,
-                                tone=str(tone_dir))
-
-    before_an, after_an = analyzer(base), analyzer(out)
+    before_an, after_an = tone_analyzer(args.profile, base), tone_analyzer(args.profile, out)
     y = real_dv.tone()
     pb, pa = tone_labels(before_an, real_dv.texts), tone_labels(after_an, real_dv.texts)
     k = len(TONE_LABELS)

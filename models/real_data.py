@@ -95,6 +95,22 @@ def tone_samples(path: str | Path) -> tuple[list[str], np.ndarray]:
                                                dtype=int)
 
 
+def tone_analyzer(profile: str, tone_dir: str | Path):
+    """The tier ``profile``'s analyzer with the tone model in ``tone_dir``, tone only (no cue
+    or frame heads), on the torch backend: what the tone scripts compare."""
+    import framing
+
+    return framing.Analyzer(profile=profile, tone=str(tone_dir), cues=False, frames=None,
+                            backend="torch")
+
+
+def tone_macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the three tone classes of predicted class indices ``pred``."""
+    from framing.stats.metrics import classification_metrics
+
+    return classification_metrics(y, pred, TONE_LABELS, n_boot=1)["macro_f1"].value
+
+
 def tone_labels(analyzer, texts: list[str]) -> np.ndarray:
     """Index into TONE_LABELS of the tone label ``analyzer`` gives each text (neutral when it
     gives none)."""
